@@ -1,0 +1,1 @@
+"""Message understanding: sentiment, intent, urgency, abuse and language, offline on a CPU."""
