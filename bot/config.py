@@ -1,0 +1,280 @@
+"""Typed settings: a TOML file plus environment variables for secrets, loaded once at start-up.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo in the config file is
+an error naming the key rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from bot.domain import CHANNELS, Priority
+from bot.errors import ConfigError
+from nlp.types import Intent, Sentiment
+
+CONFIG_ENV = "RAPPORT_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///rapport.db"
+
+
+class NlpSettings(_Section):
+    model: str | None = None  # None: the packaged all-MiniLM-L6-v2; else a local path or hub id
+    weights: str | None = None  # None: the weights shipped in nlp/weights
+    backend: Literal["auto", "torch", "onnx", "rules"] = "auto"
+    max_length: int = Field(128, ge=8, le=512)
+    threads: int | None = Field(None, ge=1)
+    batch_size: int = Field(32, ge=1)
+    low_confidence: float = Field(0.5, ge=0, le=1)
+
+
+class Conditions(_Section):
+    """What a message must look like for a rule to fire. Unset fields match anything."""
+
+    intent: tuple[Intent, ...] | None = None
+    sentiment: tuple[Sentiment, ...] | None = None
+    urgent: bool | None = None
+    abusive: bool | None = None
+    low_confidence: bool | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    english: bool | None = None
+    channel: tuple[str, ...] | None = None
+    tier: tuple[str, ...] | None = None
+    direct: bool | None = None
+
+
+class Rule(_Section):
+    name: str
+    when: Conditions = Conditions()
+    action: Literal["reply", "escalate", "answer", "sales_alert", "record"]
+    reply: str | None = None  # a template name under [templates]
+    priority: Priority = Priority.NORMAL
+    flag: bool = False  # mark the escalation for a careful human read (abuse)
+    reason: str = ""
+
+
+def _rule(name: str, action: str, reason: str, **kw: Any) -> Rule:
+    when = kw.pop("when", {})
+    return Rule.model_validate({"name": name, "action": action, "reason": reason, "when": when, **kw})
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    _rule("abusive", "escalate", "abusive message: a human reads it first", when={"abusive": True}, flag=True),
+    _rule("not-english", "escalate", "not English: a human answers", when={"english": False}),
+    _rule(
+        "cancellation", "escalate", "wants to leave", when={"intent": ["cancellation"]}, reply="acknowledge",
+        priority="high",
+    ),
+    _rule("complaint", "escalate", "complaint", when={"intent": ["complaint"]}, reply="acknowledge"),
+    _rule("low-confidence", "escalate", "unsure what this is: a human decides", when={"low_confidence": True}),
+    _rule("praise", "reply", "praise gets thanks", when={"intent": ["praise"]}, reply="thanks"),
+    _rule("question", "answer", "question: answer from the FAQ", when={"intent": ["question"]}, reply="acknowledge"),
+    _rule(
+        "purchase-interest", "sales_alert", "purchase interest: tell sales", when={"intent": ["purchase_interest"]},
+        reply="sales",
+    ),
+    _rule("request", "escalate", "request needs a person", when={"intent": ["request"]}, reply="acknowledge",
+          priority="low"),
+    _rule("other", "record", "nothing to do"),
+)  # fmt: skip
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "acknowledge": "Sorry to hear that, {name}. We've passed this to our team (ref #{ticket}) and will get back to "
+    "you shortly.",
+    "thanks": "Thank you, {name}! That means a lot to the team.",
+    "sales": "Thanks for your interest, {name}! Someone from our team will reach out with the details.",
+}
+TEMPLATE_FIELDS = {"name": "there", "ticket": "0", "channel": "x", "answer": "", "handle": ""}
+
+
+class RoutingSettings(_Section):
+    rules: tuple[Rule, ...] = DEFAULT_RULES
+
+    @field_validator("rules")
+    @classmethod
+    def _channels_known(cls, rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        for rule in rules:
+            unknown = set(rule.when.channel or ()) - CHANNELS
+            if unknown:
+                raise ValueError(f"rule {rule.name!r}: unknown channel {sorted(unknown)}")
+        return rules
+
+
+class FaqSettings(_Section):
+    path: str | None = None  # None: the FAQ bundled with Rapport (bot/data/faq.toml)
+    min_score: float = Field(0.35, ge=0, le=1)
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(6, ge=1)
+    backoff_initial: float = Field(2.0, gt=0)  # seconds; doubles each attempt
+    backoff_max: float = Field(600.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=0, le=65535)
+
+
+class SlackSettings(_Section):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    mode: Literal["http", "socket"] = "http"
+    customer_channels: tuple[str, ...] = ()
+    triage_channel: str | None = None
+    sales_channel: str | None = None
+    staff_user_ids: tuple[str, ...] = ()
+    api_url: str = "https://slack.com/api/"
+    command: str = "/rapport"
+    note_prefix: str = "note:"
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = None
+    guild_ids: tuple[int, ...] = ()  # empty: every guild the bot is in
+    channel_ids: tuple[int, ...] = ()  # empty: every channel it can read
+    reply_mode: Literal["reply", "dm"] = "reply"
+    api_url: str | None = None  # None: Discord's own
+    gateway_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class XSettings(_Section):
+    bearer_token: SecretStr | None = None
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    user_id: str | None = None
+    poll_interval: float = Field(60.0, gt=0)
+    daily_post_budget: int = Field(100, ge=0)
+    read_dms: bool = False
+    api_url: str = "https://api.x.com"
+
+    @property
+    def enabled(self) -> bool:
+        return self.bearer_token is not None or self.access_token is not None
+
+
+class SlaTarget(_Section):
+    first_response_minutes: int = Field(ge=1)
+    resolution_minutes: int = Field(ge=1)
+
+
+class SlaSettings(_Section):
+    targets: dict[Priority, SlaTarget] = {
+        Priority.URGENT: SlaTarget(first_response_minutes=15, resolution_minutes=240),
+        Priority.HIGH: SlaTarget(first_response_minutes=60, resolution_minutes=480),
+        Priority.NORMAL: SlaTarget(first_response_minutes=240, resolution_minutes=1440),
+        Priority.LOW: SlaTarget(first_response_minutes=1440, resolution_minutes=4320),
+    }
+    remind_before_minutes: int = Field(10, ge=0)
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    nlp: NlpSettings = NlpSettings()
+    routing: RoutingSettings = RoutingSettings()
+    templates: dict[str, str] = DEFAULT_TEMPLATES
+    faq: FaqSettings = FaqSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    server: ServerSettings = ServerSettings()
+    sla: SlaSettings = SlaSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    x: XSettings = XSettings()
+    log_level: str = "INFO"
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_render(cls, templates: dict[str, str]) -> dict[str, str]:
+        merged = {**DEFAULT_TEMPLATES, **templates}
+        for name, text in merged.items():
+            try:
+                text.format_map(TEMPLATE_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                fields = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+                raise ValueError(f"template {name!r}: bad placeholder {exc} (allowed: {fields})") from None
+        return merged
+
+    @model_validator(mode="after")
+    def _rules_use_known_templates(self) -> Settings:
+        for rule in self.routing.rules:
+            if rule.reply and rule.reply not in self.templates:
+                raise ValueError(f"rule {rule.name!r} uses template {rule.reply!r}, not defined in [templates]")
+        return self
+
+
+# Environment variables that supply secrets (and a few deployment settings) without a file.
+ENV_KEYS: dict[str, tuple[str, str]] = {
+    "RAPPORT_DATABASE_URL": ("database", "url"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "DISCORD_TOKEN": ("discord", "token"),
+    "X_BEARER_TOKEN": ("x", "bearer_token"),
+    "X_CONSUMER_KEY": ("x", "consumer_key"),
+    "X_CONSUMER_SECRET": ("x", "consumer_secret"),
+    "X_ACCESS_TOKEN": ("x", "access_token"),
+    "X_ACCESS_TOKEN_SECRET": ("x", "access_token_secret"),
+}
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    # Never echo input values: they may be secrets.
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {loc}: {msg}")
+    return f"{source}: invalid configuration\n" + "\n".join(lines)
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any) and environment secrets into frozen settings; ConfigError on problems."""
+    env = os.environ if env is None else env
+    if path is None and env.get(CONFIG_ENV):
+        path = env[CONFIG_ENV]
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    for var, (section, key) in ENV_KEYS.items():
+        value = env.get(var)
+        if value:
+            part = data.setdefault(section, {})
+            if not isinstance(part, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table")
+            part[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
