@@ -1,0 +1,240 @@
+"""The support desk: what staff do with escalations, independent of where they click (Slack, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import SlaSettings
+from bot.domain import (
+    CHANNELS,
+    Customer,
+    Escalation,
+    EscalationStatus,
+    Identity,
+    OutboundReply,
+    StoredMessage,
+    utcnow,
+)
+from bot.errors import InputError
+from bot.events import EscalationChanged, EventBus
+from bot.sla import SlaState, sla_state
+from bot.storage import Repository
+from nlp.types import Analysis, Intent
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    actor: str
+    what: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationCard:
+    """Everything a triage card shows about one escalation."""
+
+    escalation: Escalation
+    customer: Customer
+    identity: Identity | None  # the account the customer wrote from
+    opening: StoredMessage
+    analysis: Analysis | None
+    recent: tuple[StoredMessage, ...]  # the customer's last three interactions before this one, newest first
+    sla: SlaState
+    history: tuple[HistoryEntry, ...]
+    snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    customer: Customer
+    recent: tuple[StoredMessage, ...]
+    escalations: tuple[Escalation, ...]
+
+
+_HISTORY_KINDS = {
+    "escalation.opened": "opened",
+    "escalation.claimed": "claimed",
+    "escalation.resolved": "resolved",
+    "escalation.snoozed": "snoozed",
+    "escalation.reclassified": "reclassified",
+    "escalation.replied": "replied",
+    "escalation.noted": "added a note",
+    "escalation.reopened": "reopened",
+}
+
+
+class Desk:
+    """Staff actions on escalations. Every action is audited with who did it."""
+
+    def __init__(self, repo: Repository, events: EventBus, sla: SlaSettings) -> None:
+        self.repo = repo
+        self.events = events
+        self.sla = sla
+
+    async def _get(self, escalation_id: int) -> Escalation:
+        esc = await self.repo.get_escalation(escalation_id)
+        if esc is None:
+            raise InputError(f"escalation #{escalation_id} does not exist")
+        return esc
+
+    async def _changed(self, esc: Escalation, change: str, staff: str, detail: dict[str, Any] | None = None) -> None:
+        await self.repo.audit(f"escalation.{change}", detail or {}, actor=staff, escalation_id=esc.id,
+                              customer_id=esc.customer_id)  # fmt: skip
+        await self.events.publish(EscalationChanged(esc.id, change, staff))
+
+    async def claim(self, escalation_id: int, staff: str) -> Escalation:
+        esc = await self._get(escalation_id)
+        if not esc.status.active:
+            raise InputError(f"escalation #{esc.id} is {esc.status.value}")
+        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.CLAIMED, assignee=staff,
+                                                claimed_at=utcnow())  # fmt: skip
+        await self._changed(esc, "claimed", staff)
+        return esc
+
+    async def resolve(self, escalation_id: int, staff: str) -> Escalation:
+        esc = await self._get(escalation_id)
+        if not esc.status.active:
+            raise InputError(f"escalation #{esc.id} is already {esc.status.value}")
+        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.RESOLVED, resolved_at=utcnow(),
+                                                assignee=esc.assignee or staff)  # fmt: skip
+        await self._changed(esc, "resolved", staff)
+        return esc
+
+    async def reopen(self, escalation_id: int, staff: str) -> Escalation:
+        esc = await self._get(escalation_id)
+        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.OPEN, resolved_at=None)
+        await self._changed(esc, "reopened", staff)
+        return esc
+
+    async def snooze(self, escalation_id: int, staff: str, minutes: int) -> Escalation:
+        if not 1 <= minutes <= 7 * 24 * 60:
+            raise InputError("snooze for 1 minute to 7 days")
+        esc = await self._get(escalation_id)
+        esc = await self.repo.update_escalation(esc.id, snoozed_until=utcnow() + timedelta(minutes=minutes))
+        await self._changed(esc, "snoozed", staff, {"minutes": minutes})
+        return esc
+
+    async def reclassify(self, escalation_id: int, staff: str, intent: str) -> Escalation:
+        try:
+            new = Intent(intent)
+        except ValueError:
+            raise InputError(f"unknown intent {intent[:40]!r}") from None
+        esc = await self._get(escalation_id)
+        old = esc.intent
+        esc = await self.repo.update_escalation(esc.id, intent=new.value)
+        # Corrections are training data for the next model; keep them with the message.
+        await self._changed(esc, "reclassified", staff, {"from": old, "to": new.value,
+                                                         "message_id": esc.opening_message_id})  # fmt: skip
+        return esc
+
+    async def reply(self, escalation_id: int, staff: str, text: str, *, key: str = "") -> OutboundReply:
+        """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent."""
+        text = text.strip()
+        if not text:
+            raise InputError("reply text is empty")
+        esc = await self._get(escalation_id)
+        opening = await self.repo.get_message(esc.opening_message_id)
+        if opening is None:
+            raise InputError(f"escalation #{esc.id} lost its opening message")
+        m = opening.message
+        queued = await self.repo.enqueue_reply(
+            dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}", connector=m.via, channel=m.channel,
+            recipient_id=m.author_id, conversation_id=m.conversation_id, text=text[:4000], in_reply_to=m.external_id,
+            direct=m.direct, kind="staff", escalation_id=esc.id, message_id=opening.id,
+        )  # fmt: skip
+        if queued is None:  # the same request again (a retried delivery): nothing new
+            existing = [r for r in await self.repo.replies(escalation_id=esc.id) if r.kind == "staff"]
+            return existing[-1]
+        times = await self.repo.escalation_times(esc.id)
+        if times["first_response_at"] is None:
+            await self.repo.update_escalation(esc.id, first_response_at=utcnow())
+        await self._changed(esc, "replied", staff, {"reply_id": queued.id})
+        return queued
+
+    async def note(self, escalation_id: int, staff: str, text: str) -> Escalation:
+        esc = await self._get(escalation_id)
+        await self.repo.add_note(esc.id, staff, text.strip()[:4000])
+        await self._changed(esc, "noted", staff)
+        return await self._get(esc.id)
+
+    async def card(self, escalation_id: int) -> EscalationCard | None:
+        esc = await self.repo.get_escalation(escalation_id)
+        if esc is None:
+            return None
+        opening = await self.repo.get_message(esc.opening_message_id)
+        customer = await self.repo.get_customer(esc.customer_id)
+        if opening is None or customer is None:
+            return None
+        identity = next((i for i in customer.identities if i.channel == opening.message.channel
+                         and i.platform_user_id == opening.message.author_id), None)  # fmt: skip
+        before = [m for m in await self.repo.messages(customer_id=customer.id, limit=20, newest_first=True)
+                  if m.id < opening.id][:3]  # fmt: skip
+        times = await self.repo.escalation_times(esc.id)
+        history = tuple(
+            HistoryEntry(e.actor, _HISTORY_KINDS[e.kind], e.at)
+            for e in await self.repo.audit_events(escalation_id=esc.id)
+            if e.kind in _HISTORY_KINDS
+        )
+        return EscalationCard(
+            escalation=esc, customer=customer, identity=identity, opening=opening, analysis=opening.analysis,
+            recent=tuple(before), sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
+            history=history, snoozed_until=times["snoozed_until"],
+        )  # fmt: skip
+
+    async def queue(self) -> list[Escalation]:
+        """Active escalations, most pressing first, oldest first within a priority."""
+        active = await self.repo.escalations(statuses=[EscalationStatus.OPEN, EscalationStatus.CLAIMED])
+        return sorted(active, key=lambda e: (e.priority.rank, e.created_at))
+
+    async def sla_due_soon(self, within_minutes: int) -> list[EscalationCard]:
+        """Active escalations whose next SLA target falls within the window (or has passed)."""
+        horizon = utcnow() + timedelta(minutes=within_minutes)
+        cards = []
+        for esc in await self.queue():
+            card = await self.card(esc.id)
+            if card is None:
+                continue
+            responded = (await self.repo.escalation_times(esc.id))["first_response_at"] is not None
+            if card.sla.next_due(responded) <= horizon:
+                cards.append(card)
+        return cards
+
+    async def today_by_sentiment(self) -> dict[str, int]:
+        start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        return await self.repo.count_by_sentiment(start)
+
+    async def profile(self, query: str) -> CustomerProfile | None:
+        """A customer by id, handle, name, email or platform id ("channel:user" works too)."""
+        query = query.strip()
+        if ":" in query and query.split(":", 1)[0] in CHANNELS:
+            channel, user = query.split(":", 1)
+            found = [c for c in await self.repo.find_customers(user)
+                     if any(i.channel == channel and i.platform_user_id == user for i in c.identities)]  # fmt: skip
+        else:
+            found = await self.repo.find_customers(query, limit=2)
+        if not found:
+            return None
+        customer = found[0]
+        recent = await self.repo.messages(customer_id=customer.id, limit=5, newest_first=True)
+        escalations = await self.repo.escalations(customer_id=customer.id)
+        return CustomerProfile(customer, tuple(recent), tuple(escalations))
+
+    async def link(self, channel: str, platform_user_id: str, customer_ref: str, staff: str) -> Identity:
+        """Link a platform account to an existing customer (by id or any profile query)."""
+        if channel not in CHANNELS:
+            raise InputError(f"unknown channel {channel[:40]!r}")
+        profile = await self.profile(customer_ref)
+        if profile is None:
+            raise InputError(f"no customer matches {customer_ref[:80]!r}")
+        identity = await self.repo.link_identity(channel, platform_user_id, profile.customer.id)
+        await self.repo.audit("identity.linked", {"channel": channel, "platform_user_id": platform_user_id},
+                              actor=staff, customer_id=profile.customer.id)  # fmt: skip
+        return identity
+
+    async def audit(self, kind: str, actor: str, detail: dict[str, Any]) -> None:
+        await self.repo.audit(kind, detail, actor=actor)
+
+
+__all__ = ["CustomerProfile", "Customer", "Desk", "EscalationCard", "HistoryEntry"]

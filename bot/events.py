@@ -1,0 +1,52 @@
+"""In-process events that staff-facing parts (the Slack desk) subscribe to.
+
+Escalations and sales alerts are stored first; an event only says "look again". A subscriber
+that misses one (crash, restart) can rebuild from the database, which is what lets a queue
+replace this bus later without changing the publishers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationChanged:
+    escalation_id: int
+    change: str  # opened, attached, claimed, resolved, snoozed, reclassified, replied, noted, reopened
+    actor: str = "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesAlert:
+    customer_id: int
+    message_id: int
+
+
+Event = EscalationChanged | SalesAlert
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus:
+    """Fan-out to async subscribers; one failing subscriber never stops the others or the publisher."""
+
+    def __init__(self) -> None:
+        self._handlers: list[Handler] = []
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def unsubscribe(self, handler: Handler) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+
+    async def publish(self, event: Event) -> None:
+        for handler in list(self._handlers):
+            try:
+                await handler(event)
+            except Exception:
+                log.exception("event subscriber failed on %s", type(event).__name__)

@@ -1,0 +1,38 @@
+"""Service-level targets: when the first response and the resolution of an escalation are due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import SlaSettings
+from bot.domain import Escalation, EscalationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SlaState:
+    first_response_due: datetime
+    resolution_due: datetime
+    first_response_breached: bool
+    resolution_breached: bool
+
+    @property
+    def breached(self) -> bool:
+        return self.first_response_breached or self.resolution_breached
+
+    def next_due(self, responded: bool) -> datetime:
+        return self.resolution_due if responded else min(self.first_response_due, self.resolution_due)
+
+
+def sla_state(
+    settings: SlaSettings, escalation: Escalation, now: datetime, first_response_at: datetime | None
+) -> SlaState:
+    """Due times from the escalation's priority; a breach is a target passed without the event."""
+    target = settings.targets[escalation.priority]
+    first_due = escalation.created_at + timedelta(minutes=target.first_response_minutes)
+    resolution_due = escalation.created_at + timedelta(minutes=target.resolution_minutes)
+    first_breached = (first_response_at or now) > first_due
+    done = escalation.status in (EscalationStatus.RESOLVED, EscalationStatus.CLOSED)
+    resolved_at = escalation.resolved_at if done else None
+    resolution_breached = (resolved_at or now) > resolution_due
+    return SlaState(first_due, resolution_due, first_breached, resolution_breached)

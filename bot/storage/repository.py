@@ -1,0 +1,605 @@
+"""The only place that reads and writes rows; everything it returns is a domain object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import (
+    AuditEvent,
+    Customer,
+    Escalation,
+    EscalationStatus,
+    Identity,
+    InboundMessage,
+    Note,
+    OutboundReply,
+    Priority,
+    ReplyStatus,
+    StoredMessage,
+    utcnow,
+)
+from bot.errors import InputError
+from bot.storage.database import Database
+from bot.storage.tables import (
+    AuditRow,
+    ConnectorStateRow,
+    CustomerRow,
+    EscalationRow,
+    IdentityRow,
+    MessageRow,
+    NoteRow,
+    ReplyRow,
+)
+from nlp.types import Analysis, Intent, Sentiment
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes even for timezone=True columns; everything we store is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _analysis_to_json(a: Analysis) -> dict[str, Any]:
+    data = asdict(a)
+    data["scores"] = dict(a.scores)
+    return data
+
+
+def _analysis_from_json(data: Mapping[str, Any] | None) -> Analysis | None:
+    if not data:
+        return None
+    return Analysis(
+        sentiment=Sentiment(data["sentiment"]),
+        intent=Intent(data["intent"]),
+        urgent=bool(data["urgent"]),
+        abusive=bool(data["abusive"]),
+        language=data.get("language", "unknown"),
+        confidence=float(data.get("confidence", 0.0)),
+        low_confidence=bool(data.get("low_confidence", False)),
+        scores=dict(data.get("scores", {})),
+        model_version=data.get("model_version", "unknown"),
+    )
+
+
+def _message(row: MessageRow) -> StoredMessage:
+    inbound = InboundMessage(
+        channel=row.channel,
+        external_id=row.external_id,
+        author_id=row.author_id,
+        text=row.text,
+        conversation_id=row.conversation_id,
+        author_handle=row.author_handle,
+        author_name=row.author_name,
+        sent_at=_aware(row.sent_at) or utcnow(),
+        direct=row.direct,
+        connector=row.connector,
+    )
+    return StoredMessage(
+        id=row.id,
+        message=inbound,
+        customer_id=row.customer_id,
+        analysis=_analysis_from_json(row.analysis),
+        received_at=_aware(row.received_at) or utcnow(),
+        action=row.action,
+    )
+
+
+def _identity(row: IdentityRow) -> Identity:
+    return Identity(row.channel, row.platform_user_id, row.customer_id, row.handle, row.display_name)
+
+
+def _customer(row: CustomerRow, identities: Iterable[IdentityRow] = ()) -> Customer:
+    return Customer(
+        id=row.id,
+        display_name=row.display_name,
+        created_at=_aware(row.created_at) or utcnow(),
+        tier=row.tier,
+        stage=row.stage,
+        email=row.email,
+        identities=tuple(_identity(i) for i in identities),
+    )
+
+
+def _escalation(row: EscalationRow, message_ids: Sequence[int] = (), notes: Iterable[NoteRow] = ()) -> Escalation:
+    return Escalation(
+        id=row.id,
+        customer_id=row.customer_id,
+        opening_message_id=row.opening_message_id,
+        channel=row.channel,
+        conversation_id=row.conversation_id,
+        status=EscalationStatus(row.status),
+        priority=Priority(row.priority),
+        reason=row.reason,
+        intent=row.intent,
+        created_at=_aware(row.created_at) or utcnow(),
+        updated_at=_aware(row.updated_at) or utcnow(),
+        flagged=row.flagged,
+        assignee=row.assignee,
+        claimed_at=_aware(row.claimed_at),
+        resolved_at=_aware(row.resolved_at),
+        message_ids=tuple(message_ids),
+        notes=tuple(Note(n.author, n.text, _aware(n.at) or utcnow()) for n in notes),
+    )
+
+
+def _reply(row: ReplyRow) -> OutboundReply:
+    return OutboundReply(
+        id=row.id,
+        connector=row.connector,
+        channel=row.channel,
+        recipient_id=row.recipient_id,
+        conversation_id=row.conversation_id,
+        text=row.text,
+        status=ReplyStatus(row.status),
+        attempts=row.attempts,
+        created_at=_aware(row.created_at) or utcnow(),
+        in_reply_to=row.in_reply_to,
+        direct=row.direct,
+        kind=row.kind,
+        escalation_id=row.escalation_id,
+        message_id=row.message_id,
+        external_id=row.external_id,
+        last_error=row.last_error,
+        next_attempt_at=_aware(row.next_attempt_at),
+        sent_at=_aware(row.sent_at),
+    )
+
+
+def _audit(row: AuditRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        at=_aware(row.at) or utcnow(),
+        kind=row.kind,
+        detail=row.detail,
+        actor=row.actor,
+        message_id=row.message_id,
+        customer_id=row.customer_id,
+        escalation_id=row.escalation_id,
+    )
+
+
+class Repository:
+    """Async data access for the core. Each method is one short transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _session(self) -> AsyncSession:
+        return self._db.sessions()
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def store_inbound(self, msg: InboundMessage) -> tuple[StoredMessage, bool]:
+        """Persist an inbound message; returns (stored, created). A known (channel, id) is not stored again."""
+        async with self._session() as s:
+            existing = await s.scalar(
+                select(MessageRow).where(MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id)
+            )
+            if existing is not None:
+                return _message(existing), False
+            row = MessageRow(
+                channel=msg.channel,
+                external_id=msg.external_id,
+                connector=msg.via,
+                conversation_id=msg.conversation_id,
+                author_id=msg.author_id,
+                author_handle=msg.author_handle,
+                author_name=msg.author_name,
+                text=msg.text,
+                direct=msg.direct,
+                sent_at=msg.sent_at,
+                received_at=utcnow(),
+            )
+            s.add(row)
+            try:
+                await s.commit()
+            except IntegrityError:
+                # Two deliveries raced; the other one stored it first.
+                await s.rollback()
+                existing = await s.scalar(
+                    select(MessageRow).where(
+                        MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id
+                    )
+                )
+                if existing is None:
+                    raise
+                return _message(existing), False
+            return _message(row), True
+
+    async def update_message(
+        self,
+        message_id: int,
+        *,
+        customer_id: int | None = None,
+        analysis: Analysis | None = None,
+        action: str | None = None,
+        escalation_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if customer_id is not None:
+            values["customer_id"] = customer_id
+        if analysis is not None:
+            values.update(analysis=_analysis_to_json(analysis), intent=analysis.intent.value,
+                          sentiment=analysis.sentiment.value)  # fmt: skip
+        if action is not None:
+            values["action"] = action
+        if escalation_id is not None:
+            values["escalation_id"] = escalation_id
+        if error is not None:
+            values["error"] = error[:2000]
+        if not values:
+            return
+        async with self._session() as s:
+            await s.execute(update(MessageRow).where(MessageRow.id == message_id).values(**values))
+            await s.commit()
+
+    async def get_message(self, message_id: int) -> StoredMessage | None:
+        async with self._session() as s:
+            row = await s.get(MessageRow, message_id)
+            return _message(row) if row else None
+
+    async def messages(
+        self, *, customer_id: int | None = None, escalation_id: int | None = None, limit: int = 100,
+        newest_first: bool = False, since: datetime | None = None,
+    ) -> list[StoredMessage]:  # fmt: skip
+        stmt = select(MessageRow)
+        if customer_id is not None:
+            stmt = stmt.where(MessageRow.customer_id == customer_id)
+        if escalation_id is not None:
+            stmt = stmt.where(MessageRow.escalation_id == escalation_id)
+        if since is not None:
+            stmt = stmt.where(MessageRow.received_at >= since)
+        order = MessageRow.id.desc() if newest_first else MessageRow.id
+        async with self._session() as s:
+            rows = (await s.scalars(stmt.order_by(order).limit(limit))).all()
+            return [_message(r) for r in rows]
+
+    async def unfinished_messages(self, limit: int = 1000) -> list[StoredMessage]:
+        """Messages stored but never acted on (the process stopped in between)."""
+        async with self._session() as s:
+            rows = (await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id)
+                                    .limit(limit))).all()  # fmt: skip
+            return [_message(r) for r in rows]
+
+    async def count_by_sentiment(self, since: datetime) -> dict[str, int]:
+        async with self._session() as s:
+            rows = await s.execute(
+                select(MessageRow.sentiment, func.count())
+                .where(MessageRow.received_at >= since)
+                .group_by(MessageRow.sentiment)
+            )
+            return {(k or "unclassified"): int(v) for k, v in rows.all()}
+
+    # -- customers and identities ---------------------------------------------------------------
+
+    async def resolve_customer(self, channel: str, platform_user_id: str, handle: str, name: str) -> Customer:
+        """The customer behind a platform account, created on first contact; handle and name kept current."""
+        now = utcnow()
+        async with self._session() as s:
+            ident = await s.scalar(
+                select(IdentityRow).where(
+                    IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
+                )
+            )
+            if ident is None:
+                customer = CustomerRow(display_name=name or handle or platform_user_id, created_at=now, updated_at=now)
+                s.add(customer)
+                await s.flush()
+                ident = IdentityRow(channel=channel, platform_user_id=platform_user_id, customer_id=customer.id,
+                                    handle=handle, display_name=name, created_at=now, updated_at=now)  # fmt: skip
+                s.add(ident)
+                try:
+                    await s.commit()
+                except IntegrityError:
+                    await s.rollback()  # created concurrently: fall through to the lookup
+                    return await self.resolve_customer(channel, platform_user_id, handle, name)
+                return _customer(customer, [ident])
+            if (handle and handle != ident.handle) or (name and name != ident.display_name):
+                ident.handle = handle or ident.handle
+                ident.display_name = name or ident.display_name
+                ident.updated_at = now
+                await s.commit()
+            return await self._load_customer(s, ident.customer_id)
+
+    async def _load_customer(self, s: AsyncSession, customer_id: int) -> Customer:
+        row = await s.get(CustomerRow, customer_id)
+        if row is None:
+            raise InputError(f"no customer {customer_id}")
+        idents = (await s.scalars(select(IdentityRow).where(IdentityRow.customer_id == customer_id))).all()
+        return _customer(row, idents)
+
+    async def get_customer(self, customer_id: int) -> Customer | None:
+        async with self._session() as s:
+            try:
+                return await self._load_customer(s, customer_id)
+            except InputError:
+                return None
+
+    async def find_customers(self, query: str = "", limit: int = 100) -> list[Customer]:
+        """Customers whose id, name, email, handle or platform id matches `query` (all when empty)."""
+        stmt: Select[tuple[CustomerRow]] = select(CustomerRow)
+        q = query.strip().lstrip("@")
+        if q:
+            like = f"%{q.lower()}%"
+            ids = select(IdentityRow.customer_id).where(
+                or_(func.lower(IdentityRow.handle).like(like), IdentityRow.platform_user_id == q,
+                    func.lower(IdentityRow.display_name).like(like))  # fmt: skip
+            )
+            conds = [func.lower(CustomerRow.display_name).like(like), func.lower(CustomerRow.email) == q.lower(),
+                     CustomerRow.id.in_(ids)]  # fmt: skip
+            if q.isdigit():
+                conds.append(CustomerRow.id == int(q))
+            stmt = stmt.where(or_(*conds))
+        async with self._session() as s:
+            rows = (await s.scalars(stmt.order_by(CustomerRow.id).limit(limit))).all()
+            out = []
+            for row in rows:
+                idents = (await s.scalars(select(IdentityRow).where(IdentityRow.customer_id == row.id))).all()
+                out.append(_customer(row, idents))
+            return out
+
+    async def link_identity(self, channel: str, platform_user_id: str, customer_id: int) -> Identity:
+        """Point a platform account at a customer, creating the identity if it is new."""
+        now = utcnow()
+        async with self._session() as s:
+            if await s.get(CustomerRow, customer_id) is None:
+                raise InputError(f"no customer {customer_id}")
+            ident = await s.scalar(
+                select(IdentityRow).where(
+                    IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
+                )
+            )
+            if ident is None:
+                ident = IdentityRow(channel=channel, platform_user_id=platform_user_id, customer_id=customer_id,
+                                    created_at=now, updated_at=now)  # fmt: skip
+                s.add(ident)
+            else:
+                ident.customer_id = customer_id
+                ident.updated_at = now
+            await s.commit()
+            return _identity(ident)
+
+    # -- escalations ----------------------------------------------------------------------------
+
+    async def active_escalation(self, customer_id: int, channel: str, conversation_id: str) -> Escalation | None:
+        """The open or claimed escalation of this customer in this conversation, if any."""
+        async with self._session() as s:
+            row = await s.scalar(
+                select(EscalationRow)
+                .where(
+                    EscalationRow.customer_id == customer_id,
+                    EscalationRow.channel == channel,
+                    EscalationRow.conversation_id == conversation_id,
+                    EscalationRow.status.in_([EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value]),
+                )
+                .order_by(EscalationRow.id.desc())
+            )
+            return await self._load_escalation(s, row) if row else None
+
+    async def open_escalation(
+        self, *, customer_id: int, message: StoredMessage, priority: Priority, reason: str, intent: str,
+        flagged: bool = False,
+    ) -> Escalation:  # fmt: skip
+        now = utcnow()
+        async with self._session() as s:
+            row = EscalationRow(
+                customer_id=customer_id, opening_message_id=message.id, channel=message.message.channel,
+                conversation_id=message.message.conversation_id, status=EscalationStatus.OPEN.value,
+                priority=priority.value, reason=reason, intent=intent, flagged=flagged, created_at=now, updated_at=now,
+            )  # fmt: skip
+            s.add(row)
+            await s.flush()
+            await s.execute(update(MessageRow).where(MessageRow.id == message.id).values(escalation_id=row.id))
+            await s.commit()
+            return _escalation(row, [message.id])
+
+    async def attach_message(self, escalation_id: int, message_id: int) -> None:
+        async with self._session() as s:
+            await s.execute(update(MessageRow).where(MessageRow.id == message_id).values(escalation_id=escalation_id))
+            await s.execute(update(EscalationRow).where(EscalationRow.id == escalation_id).values(updated_at=utcnow()))
+            await s.commit()
+
+    async def _load_escalation(self, s: AsyncSession, row: EscalationRow) -> Escalation:
+        ids = (await s.scalars(select(MessageRow.id).where(MessageRow.escalation_id == row.id).order_by(MessageRow.id)))
+        notes = (await s.scalars(select(NoteRow).where(NoteRow.escalation_id == row.id).order_by(NoteRow.id))).all()
+        return _escalation(row, list(ids), notes)
+
+    async def get_escalation(self, escalation_id: int) -> Escalation | None:
+        async with self._session() as s:
+            row = await s.get(EscalationRow, escalation_id)
+            return await self._load_escalation(s, row) if row else None
+
+    async def escalations(
+        self, *, statuses: Sequence[EscalationStatus] | None = None, customer_id: int | None = None, limit: int = 200
+    ) -> list[Escalation]:
+        stmt = select(EscalationRow)
+        if statuses:
+            stmt = stmt.where(EscalationRow.status.in_([st.value for st in statuses]))
+        if customer_id is not None:
+            stmt = stmt.where(EscalationRow.customer_id == customer_id)
+        async with self._session() as s:
+            rows = (await s.scalars(stmt.order_by(EscalationRow.id).limit(limit))).all()
+            return [await self._load_escalation(s, r) for r in rows]
+
+    async def update_escalation(self, escalation_id: int, **values: Any) -> Escalation:
+        """Set columns on an escalation (status, assignee, priority, intent, timestamps) and return it."""
+        for key in ("status", "priority"):
+            if key in values and hasattr(values[key], "value"):
+                values[key] = values[key].value
+        values.setdefault("updated_at", utcnow())
+        async with self._session() as s:
+            row = await s.get(EscalationRow, escalation_id)
+            if row is None:
+                raise InputError(f"no escalation {escalation_id}")
+            for key, value in values.items():
+                setattr(row, key, value)
+            await s.commit()
+            return await self._load_escalation(s, row)
+
+    async def escalation_times(self, escalation_id: int) -> dict[str, datetime | None]:
+        """Timestamps that are bookkeeping rather than domain state (first response, snooze)."""
+        async with self._session() as s:
+            row = await s.get(EscalationRow, escalation_id)
+            if row is None:
+                raise InputError(f"no escalation {escalation_id}")
+            return {"first_response_at": _aware(row.first_response_at), "snoozed_until": _aware(row.snoozed_until)}
+
+    async def add_note(self, escalation_id: int, author: str, text: str) -> None:
+        async with self._session() as s:
+            if await s.get(EscalationRow, escalation_id) is None:
+                raise InputError(f"no escalation {escalation_id}")
+            s.add(NoteRow(escalation_id=escalation_id, author=author, text=text, at=utcnow()))
+            await s.commit()
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    async def enqueue_reply(
+        self, *, dedupe_key: str, connector: str, channel: str, recipient_id: str, conversation_id: str, text: str,
+        in_reply_to: str = "", direct: bool = False, kind: str = "auto", escalation_id: int | None = None,
+        message_id: int | None = None,
+    ) -> OutboundReply | None:  # fmt: skip
+        """Queue a reply; None if one with the same dedupe key was already queued (never twice)."""
+        async with self._session() as s:
+            if await s.scalar(select(ReplyRow.id).where(ReplyRow.dedupe_key == dedupe_key)) is not None:
+                return None
+            row = ReplyRow(
+                dedupe_key=dedupe_key, connector=connector, channel=channel, recipient_id=recipient_id,
+                conversation_id=conversation_id, in_reply_to=in_reply_to, direct=direct, text=text, kind=kind,
+                status=ReplyStatus.QUEUED.value, attempts=0, escalation_id=escalation_id, message_id=message_id,
+                created_at=utcnow(), next_attempt_at=utcnow(),
+            )  # fmt: skip
+            s.add(row)
+            try:
+                await s.commit()
+            except IntegrityError:
+                await s.rollback()
+                return None
+            return _reply(row)
+
+    async def claim_due_replies(self, connectors: Sequence[str], now: datetime, limit: int = 50) -> list[OutboundReply]:
+        """Mark due queued replies as sending and return them. The conditional UPDATE makes each
+        reply go to exactly one worker even when several share the database."""
+        async with self._session() as s:
+            ids = (
+                await s.scalars(
+                    select(ReplyRow.id)
+                    .where(ReplyRow.status == ReplyStatus.QUEUED.value, ReplyRow.connector.in_(connectors),
+                           or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= now))  # fmt: skip
+                    .order_by(ReplyRow.id)
+                    .limit(limit)
+                )
+            ).all()
+            claimed = []
+            for reply_id in ids:
+                result = await s.execute(
+                    update(ReplyRow)
+                    .where(ReplyRow.id == reply_id, ReplyRow.status == ReplyStatus.QUEUED.value)
+                    .values(status=ReplyStatus.SENDING.value, attempts=ReplyRow.attempts + 1)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(reply_id)
+            await s.commit()
+            rows = (await s.scalars(select(ReplyRow).where(ReplyRow.id.in_(claimed)).order_by(ReplyRow.id))).all()
+            return [_reply(r) for r in rows]
+
+    async def requeue_stale_sending(self, older_than: datetime) -> int:
+        """Replies left 'sending' by a process that died mid-send go back to the queue."""
+        async with self._session() as s:
+            result = await s.execute(
+                update(ReplyRow)
+                .where(ReplyRow.status == ReplyStatus.SENDING.value,
+                       or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= older_than))  # fmt: skip
+                .values(status=ReplyStatus.QUEUED.value)
+            )
+            await s.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_reply(self, reply_id: int, status: ReplyStatus, **values: Any) -> OutboundReply:
+        async with self._session() as s:
+            row = await s.get(ReplyRow, reply_id)
+            if row is None:
+                raise InputError(f"no reply {reply_id}")
+            row.status = status.value
+            for key, value in values.items():
+                setattr(row, key, value)
+            await s.commit()
+            return _reply(row)
+
+    async def replies(
+        self, *, escalation_id: int | None = None, message_id: int | None = None,
+        statuses: Sequence[ReplyStatus] | None = None, limit: int = 500,
+    ) -> list[OutboundReply]:  # fmt: skip
+        stmt = select(ReplyRow)
+        if escalation_id is not None:
+            stmt = stmt.where(ReplyRow.escalation_id == escalation_id)
+        if message_id is not None:
+            stmt = stmt.where(ReplyRow.message_id == message_id)
+        if statuses:
+            stmt = stmt.where(ReplyRow.status.in_([st.value for st in statuses]))
+        async with self._session() as s:
+            return [_reply(r) for r in (await s.scalars(stmt.order_by(ReplyRow.id).limit(limit))).all()]
+
+    # -- audit ----------------------------------------------------------------------------------
+
+    async def audit(
+        self, kind: str, detail: Mapping[str, Any] | None = None, *, actor: str = "bot", message_id: int | None = None,
+        customer_id: int | None = None, escalation_id: int | None = None,
+    ) -> None:  # fmt: skip
+        async with self._session() as s:
+            s.add(AuditRow(at=utcnow(), kind=kind, actor=actor, detail=dict(detail or {}), message_id=message_id,
+                           customer_id=customer_id, escalation_id=escalation_id))  # fmt: skip
+            await s.commit()
+
+    async def audit_events(
+        self, *, message_id: int | None = None, escalation_id: int | None = None, kind: str | None = None,
+        limit: int = 500,
+    ) -> list[AuditEvent]:  # fmt: skip
+        stmt = select(AuditRow)
+        if message_id is not None:
+            stmt = stmt.where(AuditRow.message_id == message_id)
+        if escalation_id is not None:
+            stmt = stmt.where(AuditRow.escalation_id == escalation_id)
+        if kind is not None:
+            stmt = stmt.where(AuditRow.kind == kind)
+        async with self._session() as s:
+            return [_audit(r) for r in (await s.scalars(stmt.order_by(AuditRow.id).limit(limit))).all()]
+
+    # -- connector state ------------------------------------------------------------------------
+
+    async def state_get(self, key: str) -> str | None:
+        async with self._session() as s:
+            row = await s.get(ConnectorStateRow, key)
+            return row.value if row else None
+
+    async def state_set(self, key: str, value: str) -> None:
+        async with self._session() as s:
+            row = await s.get(ConnectorStateRow, key)
+            if row is None:
+                s.add(ConnectorStateRow(key=key, value=value, updated_at=utcnow()))
+            else:
+                row.value = value
+                row.updated_at = utcnow()
+            await s.commit()
+
+
+class RepositoryState:
+    """A connector's `StateStore`, namespaced by connector name, kept in the database."""
+
+    def __init__(self, repo: Repository, namespace: str) -> None:
+        self._repo = repo
+        self._prefix = namespace + ":"
+
+    async def get(self, key: str) -> str | None:
+        return await self._repo.state_get(self._prefix + key)
+
+    async def set(self, key: str, value: str) -> None:
+        await self._repo.state_set(self._prefix + key, value)

@@ -1,0 +1,182 @@
+"""The Discord connector: runs the gateway client, hands customer messages to the sink, sends replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+
+import discord
+
+from bot.config import DiscordSettings
+from bot.domain import OutboundReply
+from bot.errors import AuthFailed, ConnectorError, DeliveryFailed
+from connectors.base import Sink, StateStore
+from connectors.discord.client import RapportDiscordClient
+from connectors.discord.errors import NAME, map_error
+from connectors.discord.send import send_reply
+from connectors.discord.translate import Scope, to_inbound, wanted
+
+log = logging.getLogger(__name__)
+
+SEEN_LIMIT = 10_000  # message ids remembered against gateway replays; the core dedupes for good
+SINK_ATTEMPTS = 3  # Discord never re-sends an event, so a busy core gets a few tries before we give up
+
+
+class DiscordConnector:
+    """Listens in the configured guilds, mentions and DMs; replies by message reference or DM."""
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        state: StateStore,
+        *,
+        ready_timeout: float = 2.0,
+        start_timeout: float = 60.0,
+        sink_retry_delay: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._state = state  # unused for now: Discord replays nothing we must remember across restarts
+        self._ready_timeout = ready_timeout
+        self._start_timeout = start_timeout
+        self._sink_retry_delay = sink_retry_delay
+        self._client: RapportDiscordClient | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._sink: Sink | None = None
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._in_flight: set[int] = set()
+        self._dm_channels: dict[int, int] = {}  # user id -> DM channel id, learnt from their DMs
+        self._status = "stopped"
+        self._failure: ConnectorError | None = None
+
+    @property
+    def name(self) -> str:
+        return NAME
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def failure(self) -> ConnectorError | None:
+        """The fatal error that stopped the connector after start, if any."""
+        return self._failure
+
+    async def start(self, sink: Sink) -> None:
+        """Log in, open the gateway and return once READY; raises AuthFailed or ConnectorError."""
+        if self._settings.token is None:
+            raise AuthFailed("no token configured ([discord] token or DISCORD_TOKEN)", connector=NAME)
+        self._sink = sink
+        self._failure = None
+        self._status = "connecting"
+        client = RapportDiscordClient(
+            self._on_message,
+            api_url=self._settings.api_url,
+            gateway_url=self._settings.gateway_url,
+            ready_timeout=self._ready_timeout,
+        )
+        self._client = client
+        try:
+            await client.login(self._settings.token.get_secret_value())
+        except Exception as exc:
+            await client.close()
+            error = map_error(exc, "log in")
+            self._status = f"down: {error}"
+            raise error from exc
+        self._runner = asyncio.create_task(self._run(client), name="discord-gateway")
+        ready = asyncio.create_task(client.wait_until_ready())
+        done, _ = await asyncio.wait({ready, self._runner}, timeout=self._start_timeout, return_when="FIRST_COMPLETED")
+        if ready not in done:
+            ready.cancel()
+            if self._runner in done:
+                error = self._failure or ConnectorError("gateway closed during start", connector=NAME)
+            else:
+                error = ConnectorError(f"gateway not ready after {self._start_timeout:.0f}s", connector=NAME)
+            await self.stop()
+            self._status = f"down: {error}"
+            raise error
+        self._status = "connected"
+        log.info("discord: connected as %s", client.user)
+
+    async def _run(self, client: RapportDiscordClient) -> None:
+        """The gateway loop. discord.py reconnects by itself; what escapes is fatal and is kept and raised."""
+        try:
+            await client.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._failure = map_error(exc, "gateway")
+            self._status = f"down: {self._failure}"
+            log.error("discord: connector stopped: %s", self._failure)
+            raise self._failure from exc
+
+    async def wait(self) -> None:
+        """Return when the gateway loop ends; raise the fatal error that ended it, if any."""
+        if self._runner is not None:
+            await self._runner
+
+    async def stop(self) -> None:
+        client, runner = self._client, self._runner
+        self._runner = None
+        if client is not None:
+            await client.close()
+        if runner is not None and not runner.done():
+            runner.cancel()
+        if runner is not None:
+            await asyncio.gather(runner, return_exceptions=True)
+        self._status = "stopped"
+
+    async def send(self, reply: OutboundReply) -> str:
+        client = self._client
+        if client is None or client.is_closed():
+            raise DeliveryFailed("not connected", retryable=True, connector=NAME)
+        return await send_reply(
+            client, reply, dm_channels=self._dm_channels, force_dm=self._settings.reply_mode == "dm"
+        )
+
+    async def _on_message(self, message: discord.Message) -> None:
+        client = self._client
+        if client is None or client.user is None or self._sink is None:
+            return
+        scope = Scope(
+            me_id=client.user.id,
+            guild_ids=frozenset(self._settings.guild_ids),
+            channel_ids=frozenset(self._settings.channel_ids),
+        )
+        try:
+            if not wanted(message, scope):
+                return
+            inbound = to_inbound(message, client.user.id)
+        except Exception as exc:  # a payload shape we did not foresee: skip it, keep listening
+            log.warning("discord: skipped an unreadable message (%s)", type(exc).__name__)
+            return
+        if inbound is None:
+            return
+        message_id = int(inbound.external_id)
+        if message_id in self._seen or message_id in self._in_flight:
+            log.info("discord: message %s seen already (gateway replay), not ingested again", message_id)
+            return
+        if inbound.direct:
+            self._dm_channels[int(inbound.author_id)] = int(inbound.conversation_id)
+        self._in_flight.add(message_id)
+        try:
+            for attempt in range(1, SINK_ATTEMPTS + 1):
+                try:
+                    await self._sink(inbound)
+                except Exception as exc:
+                    log.error(
+                        "discord: core failed on message %s (attempt %d/%d): %s",
+                        message_id, attempt, SINK_ATTEMPTS, exc,
+                    )  # fmt: skip
+                    if attempt < SINK_ATTEMPTS:
+                        await asyncio.sleep(self._sink_retry_delay * attempt)
+                    continue
+                self._remember(message_id)
+                return
+        finally:
+            self._in_flight.discard(message_id)
+
+    def _remember(self, message_id: int) -> None:
+        self._seen[message_id] = None
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)

@@ -1,0 +1,226 @@
+"""Fine-tune the top encoder blocks and the heads on cached lower-block outputs (fast on a CPU).
+
+The lower blocks stay frozen, so their outputs are computed once and cached; each epoch then only
+runs the top blocks forwards and backwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from nlp import encoder as enc
+from nlp.data import Example
+from nlp.heads import Heads, fit_temperature, set_nll
+from nlp.labels import HEADS, INTENTS, SENTIMENTS
+from nlp.text import normalise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """What `rapport train` varies; the defaults produce the shipped weights."""
+
+    model: str | None = None  # None: the packaged all-MiniLM-L6-v2
+    trainable_layers: int = 2
+    epochs: int = 2
+    batch_size: int = 32
+    max_length: int = 128
+    lr_layers: float = 1e-4
+    lr_heads: float = 2e-3
+    seed: int = 0
+    oversample: tuple[tuple[str, int], ...] = (("complaints", 3), ("own", 5))
+    cache_dir: str = "/tmp/rapport-cache"
+
+
+@dataclass
+class Labels:
+    """Label tensors for a list of examples (-1 or an all-zero mask where a head is unlabelled)."""
+
+    sentiment: torch.Tensor
+    intent: torch.Tensor
+    urgent: torch.Tensor
+    abusive: torch.Tensor
+
+    @classmethod
+    def of(cls, examples: Sequence[Example]) -> Labels:
+        intent = torch.zeros((len(examples), len(INTENTS)), dtype=torch.long)
+        for row, ex in enumerate(examples):
+            intent[row, list(ex.intents)] = 1
+        return cls(
+            sentiment=torch.tensor([-1 if e.sentiment is None else e.sentiment for e in examples]),
+            intent=intent,
+            urgent=torch.tensor([-1 if e.urgent is None else e.urgent for e in examples]),
+            abusive=torch.tensor([-1 if e.abusive is None else e.abusive for e in examples]),
+        )
+
+    def take(self, index: list[int]) -> Labels:
+        return Labels(self.sentiment[index], self.intent[index], self.urgent[index], self.abusive[index])
+
+
+def cache_lower(
+    texts: Sequence[str], tokenizer: object, model: nn.Module, split: int, cfg: TrainConfig
+) -> list[torch.Tensor]:
+    """Outputs of the frozen blocks per text (fp16, unpadded), cached on disk per distinct text."""
+    key = hashlib.sha256(json.dumps([cfg.model, split, cfg.max_length]).encode()).hexdigest()[:12]
+    path = Path(cfg.cache_dir) / f"lower-{key}.pt"
+    known: dict[str, torch.Tensor] = torch.load(path) if path.exists() else {}
+    missing = sorted(set(texts) - known.keys())
+    started = time.monotonic()
+    with torch.inference_mode():
+        for n, batch in enumerate(enc.batches(tokenizer, missing, cfg.max_length, 64)):
+            hidden = enc.run_lower(model, batch.input_ids, batch.attention_mask, split)
+            lengths = batch.attention_mask.sum(1).tolist()
+            for row, i in enumerate(batch.index):
+                known[missing[i]] = hidden[row, : lengths[row]].to(torch.float16).clone()
+            if n % 100 == 0:
+                log.info("cached %d/%d texts (%.0fs)", n * 64, len(missing), time.monotonic() - started)
+    if missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(known, path)
+    return [known[t] for t in texts]
+
+
+def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(s.shape[0] for s in states)
+    hidden = torch.zeros((len(states), width, states[0].shape[1]))
+    mask = torch.zeros((len(states), width), dtype=torch.long)
+    for row, s in enumerate(states):
+        hidden[row, : s.shape[0]] = s.float()
+        mask[row, : s.shape[0]] = 1
+    return hidden, mask
+
+
+def _length_batches(states: list[torch.Tensor], index: list[int], size: int, rng: random.Random) -> list[list[int]]:
+    # Sort by length with a little noise so batches differ between epochs but padding stays small.
+    order = sorted(index, key=lambda i: states[i].shape[0] + rng.random() * 4)
+    chunks = [order[s : s + size] for s in range(0, len(order), size)]
+    rng.shuffle(chunks)
+    return chunks
+
+
+class Top(nn.Module):
+    """The trainable part: the top encoder blocks, mean pooling and the heads."""
+
+    def __init__(self, model: nn.Module, split: int) -> None:
+        super().__init__()
+        self.model = model  # shared; only the blocks from `split` on are trained
+        self.split = split
+        self.heads = Heads(model.config.hidden_size)  # type: ignore[union-attr,arg-type]
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.heads(enc.run_upper(self.model, hidden, mask, self.split))
+
+
+def _loss(logits: dict[str, torch.Tensor], y: Labels, sentiment_weight: torch.Tensor) -> torch.Tensor:
+    # Each head averages over the rows that label it, so a small source still moves its head.
+    total = torch.zeros(())
+    known = y.sentiment >= 0
+    if known.any():
+        total = total + F.cross_entropy(logits["sentiment"][known], y.sentiment[known], weight=sentiment_weight)
+    known = y.intent.sum(1) > 0
+    if known.any():
+        total = total + set_nll(logits["intent"][known], y.intent[known]).mean()
+    for head in ("urgent", "abusive"):
+        target = getattr(y, head)
+        known = target >= 0
+        if known.any():
+            total = total + 0.5 * F.cross_entropy(logits[head][known], target[known])
+    return total
+
+
+def fit(top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig) -> None:
+    """Train the top blocks and heads with AdamW, warm-up then linear decay."""
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    blocks = enc.layers(top.model)[top.split :]
+    for p in top.model.parameters():
+        p.requires_grad_(False)
+    for p in blocks.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(
+        [{"params": blocks.parameters(), "lr": cfg.lr_layers}, {"params": top.heads.parameters(), "lr": cfg.lr_heads}],
+        weight_decay=0.01,
+    )
+    counts = torch.bincount(labels.sentiment[labels.sentiment >= 0], minlength=len(SENTIMENTS)).float()
+    # Balanced class weights: the target is macro recall, and negative tweets are the rarest.
+    sentiment_weight = counts.sum() / (len(SENTIMENTS) * counts.clamp(min=1))
+    steps = cfg.epochs * math.ceil(len(index) / cfg.batch_size)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+    top.train()
+    step, started = 0, time.monotonic()
+    for epoch in range(cfg.epochs):
+        running = 0.0
+        for chunk in _length_batches(states, index, cfg.batch_size, rng):
+            hidden, mask = _pad([states[i] for i in chunk])
+            loss = _loss(top(hidden, mask), labels.take(chunk), sentiment_weight)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(top.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            running = 0.98 * running + 0.02 * float(loss) if running else float(loss)
+            if step % 200 == 0:
+                log.info("epoch %d step %d/%d loss %.3f (%.0fs)", epoch, step, steps, running, time.monotonic() - started)
+    top.eval()
+
+
+def predict_logits(top: Top, states: list[torch.Tensor], batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """Raw logits for every cached text, in order."""
+    out: dict[str, list[torch.Tensor]] = {h: [] for h in HEADS}
+    order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            chunk = order[s : s + batch_size]
+            logits = top(*_pad([states[i] for i in chunk]))
+            for h in HEADS:
+                out[h].append(logits[h])
+    inverse = torch.argsort(torch.tensor(order))
+    return {h: torch.cat(v)[inverse] for h, v in out.items()}
+
+
+def calibrate(top: Top, states: list[torch.Tensor], labels: Labels) -> dict[str, float]:
+    """Fit one temperature per head on held-out examples and store it in the heads."""
+    logits = predict_logits(top, states)
+    temps = {}
+    for h in HEADS:
+        if h == "intent":
+            allowed = labels.intent
+        else:
+            target = getattr(labels, h)
+            allowed = F.one_hot(target.clamp(min=0), len(HEADS[h])) * (target >= 0).unsqueeze(1)
+        known = allowed.sum(1) > 0
+        temps[h] = fit_temperature(logits[h][known], allowed[known]) if known.sum() > 20 else 1.0
+    top.heads.temperature.copy_(torch.tensor([temps[h] for h in HEADS]))
+    return temps
+
+
+def prepare(examples: Sequence[Example], cfg: TrainConfig) -> tuple[Top, list[torch.Tensor]]:
+    """Load the encoder and the cached lower-block outputs of these examples."""
+    torch.manual_seed(cfg.seed)
+    tokenizer, model = enc.load_backbone(cfg.model)
+    split = len(enc.layers(model)) - cfg.trainable_layers
+    states = cache_lower([normalise(e.text) for e in examples], tokenizer, model, split, cfg)
+    return Top(model, split), states
+
+
+def training_index(examples: Sequence[Example], cfg: TrainConfig, skip: set[int] | None = None) -> list[int]:
+    """Example positions for one epoch, small hand-labelled sources repeated."""
+    times = dict(cfg.oversample)
+    return [i for i, e in enumerate(examples) if not skip or i not in skip for _ in range(times.get(e.source, 1))]

@@ -1,0 +1,228 @@
+"""A fake Slack Web API (and Socket Mode endpoint) on 127.0.0.1, for the real slack_sdk client.
+
+It answers the methods Rapport uses, records every call, keeps posted messages so `chat.update` can be
+checked, and can serve a Socket Mode websocket: `apps.connections.open` returns this server's own
+ws:// URL, just as Slack returns its own. Tests push envelopes with `send_envelope` and read the ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0001"
+
+
+def signed_headers(body: str | bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+                   content_type: str = "application/json") -> dict[str, str]:
+    """Headers Slack would send with `body`, signed with `secret` (v0 scheme)."""
+    raw = body.encode() if isinstance(body, str) else body
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + raw
+    sig = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig, "Content-Type": content_type}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str
+
+
+@dataclass
+class FakeSlack:
+    """Fake Slack. `users` maps user id -> profile fields; `members` maps channel -> member ids."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # method -> list of canned (status, body, headers) answers used once each, before normal handling
+    failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._socket: web.WebSocketResponse | None = None
+        self._socket_ready = asyncio.Event()
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/socket", self._ws)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.api_url
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # -- inspection --------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+        """Wait until `method` was called `count` times with args matching `match`; return those calls."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [a for a in self.calls_to(method) if all(a.get(k) == v for k, v in match.items())]
+            if len(found) >= count:
+                return found
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(f"{method} {match} called {len(found)} times, wanted {count}; calls: {seen}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def fail_next(self, method: str, status: int = 200, body: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+        self.failures.setdefault(method, []).append(
+            (status, body or {"ok": False, "error": "fatal_error"}, headers or {})
+        )
+
+    # -- Web API -----------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.read()
+        if raw:
+            if request.content_type == "application/json":
+                args.update(json.loads(raw))
+            else:
+                args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.pop("token", "")
+        self.calls.append(Call(method, args, token))
+        self._changed.set()
+        canned = self.failures.get(method)
+        if canned:
+            status, body, headers = canned.pop(0)
+            return web.json_response(body, status=status, headers=headers)
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        body = handler(args) if handler else {"ok": True}
+        return web.json_response(body)
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "rapport", "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = self._next_ts()
+        message = {k: v for k, v in args.items() if k != "channel"} | {"ts": ts, "user": BOT_USER_ID}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args.get("channel", ""), args.get("ts", ""))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key].update({k: v for k, v in args.items() if k not in ("channel", "ts")})
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args.get("message_ts", "")).replace(".", "")
+        return {"ok": True, "channel": args.get("channel"),
+                "permalink": f"https://fake.slack.com/archives/{args.get('channel')}/p{ts}"}
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        uid = args.get("user", "")
+        profile = self.users.get(uid)
+        if profile is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"id": uid, "name": profile.get("name", uid), "real_name": profile.get("real_name", ""),
+                                     "profile": {"display_name": profile.get("display_name", ""),
+                                                 "real_name": profile.get("real_name", "")}}}
+
+    def _m_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "members": list(self.members[channel]), "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
+
+    def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    # -- Socket Mode -------------------------------------------------------------------------------
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        self._socket_ready.set()
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(msg.data)
+            future = self._acks.pop(data.get("envelope_id", ""), None)
+            if future is not None and not future.done():
+                future.set_result(data)
+        self._socket_ready.clear()
+        return ws
+
+    async def wait_socket(self, timeout: float = 5.0) -> None:
+        await asyncio.wait_for(self._socket_ready.wait(), timeout)
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None,
+                            timeout: float = 5.0) -> dict[str, Any]:
+        """Push one Socket Mode envelope (events_api, interactive, slash_commands) and return the app's ack."""
+        await self.wait_socket(timeout)
+        assert self._socket is not None
+        envelope_id = str(uuid.uuid4())
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = future
+        envelope: dict[str, Any] = {"type": kind, "envelope_id": envelope_id, "payload": payload,
+                                    "accepts_response_payload": kind != "events_api"}
+        if retry_attempt is not None:
+            envelope |= {"retry_attempt": retry_attempt, "retry_reason": "timeout"}
+        await self._socket.send_json(envelope)
+        return await asyncio.wait_for(future, timeout)
