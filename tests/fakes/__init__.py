@@ -1,0 +1,1 @@
+"""Local fake platform servers the real SDK clients talk to in tests."""
