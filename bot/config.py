@@ -85,7 +85,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "purchase-interest", "sales_alert", "purchase interest: tell sales", when={"intent": ["purchase_interest"]},
         reply="sales",
     ),
-    _rule("request", "escalate", "request needs a person", when={"intent": ["request"]}, reply="acknowledge",
+    _rule("request", "escalate", "request needs a person", when={"intent": ["request"]}, reply="received",
           priority="low"),
     _rule("other", "record", "nothing to do"),
 )  # fmt: skip
@@ -93,6 +93,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 DEFAULT_TEMPLATES: dict[str, str] = {
     "acknowledge": "Sorry to hear that, {name}. We've passed this to our team (ref #{ticket}) and will get back to "
     "you shortly.",
+    "received": "Thanks, {name}. We've passed your request to our team (ref #{ticket}).",
     "thanks": "Thank you, {name}! That means a lot to the team.",
     "sales": "Thanks for your interest, {name}! Someone from our team will reach out with the details.",
 }
@@ -141,6 +142,8 @@ class SlackSettings(_Section):
     api_url: str = "https://slack.com/api/"
     command: str = "/rapport"
     note_prefix: str = "note:"
+    sla_check_interval: float = Field(60.0, gt=0)  # seconds between SLA reminder / breach checks
+    snooze_minutes: int = Field(60, ge=1, le=7 * 24 * 60)  # what the card's Snooze button snoozes for
 
     @property
     def enabled(self) -> bool:

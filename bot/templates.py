@@ -12,11 +12,11 @@ class _Fields(dict[str, str]):
         raise ConfigError(f"template field {{{key}}} is not known")
 
 
-def render(templates: Mapping[str, str], name: str, **fields: str) -> str:
+def render(templates: Mapping[str, str], template: str, /, **fields: str) -> str:
     """Fill a named template; field values are plain text (braces in them are not re-expanded)."""
     try:
-        text = templates[name]
+        text = templates[template]
     except KeyError:
-        raise ConfigError(f"no template named {name!r} in [templates]") from None
+        raise ConfigError(f"no template named {template!r} in [templates]") from None
     defaults = {"name": "there", "ticket": "", "channel": "", "answer": "", "handle": ""}
     return text.format_map(_Fields({**defaults, **{k: v for k, v in fields.items() if v}}))

@@ -5,6 +5,7 @@ Pure functions: no I/O, so every filtering rule is unit-testable from a dict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,23 @@ class StaffReply:
     ts: str
     user: str
     text: str
+
+
+_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def plain(text: str) -> str:
+    """Slack's wire format as plain text: <@U1> -> @U1, <url|label> -> label (url), &lt; -> <."""
+
+    def entity(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("@", "#")):
+            return "@" + label if label and target.startswith("@") else ("#" + label if label else target)
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^", 1)[0])
+        return f"{label} ({target})" if label and label != target else target
+
+    return _ENTITY.sub(entity, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _human(event: Mapping[str, Any], bot_user_id: str) -> bool:
@@ -70,7 +88,7 @@ def to_inbound(
         channel="slack",
         external_id=f"{channel}:{ts}",
         author_id=event["user"],
-        text=event.get("text", "")[:MAX_TEXT],
+        text=plain(event.get("text", "")[:MAX_TEXT]),
         # The ack goes in the customer's thread; a DM has no threads worth starting.
         conversation_id=thread_ts if isinstance(thread_ts, str) and thread_ts else ts,
         author_handle=str(profile.get("name", "")),
@@ -90,5 +108,5 @@ def to_staff_reply(event: Mapping[str, Any], *, triage_channel: str | None, bot_
         return None
     return StaffReply(
         channel=event["channel"], thread_ts=thread_ts, ts=event["ts"], user=event["user"],
-        text=event.get("text", "")[:MAX_TEXT],
+        text=plain(event.get("text", "")[:MAX_TEXT]),
     )  # fmt: skip

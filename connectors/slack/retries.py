@@ -26,7 +26,7 @@ class EventLedger:
         self._done: OrderedDict[str, None] = OrderedDict()
 
     def _key(self, event_id: str) -> str:
-        return f"slack:event:{event_id}"
+        return f"event:{event_id}"
 
     async def once(self, event_id: str, work: Callable[[], Awaitable[Any]]) -> bool:
         """Run `work` unless this event is in flight or done; True if it ran. Failures are not remembered."""

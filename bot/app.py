@@ -1,0 +1,156 @@
+"""Assembling the bot from settings: database, classifier, pipeline, outbox, desk and connectors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import Settings
+from bot.desk import Desk
+from bot.domain import InboundMessage
+from bot.events import EventBus
+from bot.faq import Faq
+from bot.outbox import Outbox
+from bot.pipeline import Outcome, Pipeline, Services
+from bot.storage import Database, Repository, upgrade
+from bot.storage.repository import RepositoryState
+from connectors.base import Connector
+from nlp.rules import RuleClassifier
+from nlp.types import Classifier
+
+log = logging.getLogger(__name__)
+
+
+def load_classifier(settings: Settings) -> Classifier:
+    """The configured classifier; the rule classifier when asked for, or when the model cannot load."""
+    nlp = settings.nlp
+    if nlp.backend == "rules":
+        return RuleClassifier(low_confidence=nlp.low_confidence)
+    try:
+        from nlp.loader import load_classifier as load_model
+    except ImportError:  # the trained model is not installed in this build
+        log.warning("no trained classifier available; using the rule classifier")
+        return RuleClassifier(low_confidence=nlp.low_confidence)
+    return load_model(model=nlp.model, weights=nlp.weights, backend=nlp.backend, max_length=nlp.max_length,
+                      threads=nlp.threads, batch_size=nlp.batch_size, low_confidence=nlp.low_confidence)  # fmt: skip
+
+
+class Rapport:
+    """The whole bot. `async with Rapport(settings) as bot:` migrates the database and wires the parts."""
+
+    def __init__(self, settings: Settings, *, classifier: Classifier | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database.url)
+        self.repo = Repository(self.db)
+        self.events = EventBus()
+        self.desk = Desk(self.repo, self.events, settings.sla)
+        self._classifier = classifier
+        self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
+        self.outbox = Outbox(self.repo, self.connected, settings.outbox)
+        self.pipeline: Pipeline | None = None
+        self.status: dict[str, str] = {}
+
+    async def __aenter__(self) -> Rapport:
+        await upgrade(self.settings.database.url)
+        classifier = self._classifier or await asyncio.to_thread(load_classifier, self.settings)
+        services = Services(
+            repo=self.repo, classifier=classifier, fallback=RuleClassifier(), rules=self.settings.routing.rules,
+            templates=self.settings.templates, faq=Faq.load(self.settings.faq.path),
+            faq_min_score=self.settings.faq.min_score, events=self.events,
+        )  # fmt: skip
+        self.pipeline = Pipeline(services)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        for connector in list(self.connected.values()):
+            await self.detach(connector)
+        await self.db.close()
+
+    @property
+    def classifier(self) -> Classifier:
+        assert self.pipeline is not None, "use `async with Rapport(...)`"
+        return self.pipeline.services.classifier
+
+    async def process(self, message: InboundMessage) -> Outcome:
+        """Run one message through the pipeline and wake the outbox."""
+        assert self.pipeline is not None, "use `async with Rapport(...)`"
+        outcome = await self.pipeline.process(message)
+        if outcome.reply_ids:
+            self.outbox.poke()
+        return outcome
+
+    async def sink(self, message: InboundMessage) -> None:
+        """What connectors call. Raises only when the message could not be stored."""
+        await self.process(message)
+
+    async def attach(self, connector: Connector) -> None:
+        """Start a connector and let the outbox deliver through it."""
+        await connector.start(self.sink)
+        self.connected[connector.name] = connector
+        self.status[connector.name] = "running"
+        self.outbox.poke()
+
+    async def detach(self, connector: Connector) -> None:
+        self.connected.pop(connector.name, None)
+        try:
+            await connector.stop()
+        except Exception:
+            log.exception("connector %s failed to stop cleanly", connector.name)
+        self.status[connector.name] = "stopped"
+
+    async def supervise(self, connector: Connector, stop: asyncio.Event, *, max_delay: float = 300.0) -> None:
+        """Start a connector, retrying with backoff; its failure never stops the others."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.attach(connector)
+                return
+            except Exception as exc:
+                # Never format the exception with its arguments' repr: SDK errors can carry tokens.
+                self.status[connector.name] = f"failed to start ({type(exc).__name__}); retrying in {delay:.0f}s"
+                log.error("connector %s failed to start: %s; retrying in %.0fs", connector.name, exc, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+                delay = min(max_delay, delay * 2)
+
+    async def run(self, connectors: Sequence[Connector], stop: asyncio.Event) -> None:
+        """Finish interrupted work, start every connector, deliver replies until `stop` is set."""
+        assert self.pipeline is not None, "use `async with Rapport(...)`"
+        requeued = await self.outbox.recover()
+        resumed = await self.pipeline.resume()
+        if requeued or resumed:
+            log.info("recovered %d interrupted replies and %d unprocessed messages", requeued, resumed)
+        tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
+        outbox = asyncio.create_task(self.outbox.run(stop), name="outbox")
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await outbox
+
+    def state_for(self, namespace: str) -> RepositoryState:
+        return RepositoryState(self.repo, namespace)
+
+    def build_connectors(self) -> list[Connector]:
+        """The platform connectors whose sections are configured (a token is set)."""
+        s = self.settings
+        found: list[Connector] = []
+        if s.slack.enabled:
+            from connectors.slack import SlackConnector
+
+            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack")))
+        if s.discord.enabled:
+            from connectors.discord import DiscordConnector
+
+            found.append(DiscordConnector(s.discord, self.state_for("discord")))
+        if s.x.enabled:
+            from connectors.x import XConnector
+
+            found.append(XConnector(s.x, self.state_for("x")))
+        return found

@@ -1,0 +1,499 @@
+"""The `rapport` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot import __version__
+from bot.app import Rapport, load_classifier
+from bot.config import Settings, load_settings
+from bot.domain import Customer, Escalation, EscalationStatus
+from bot.errors import ConfigError, RapportError
+from bot.pipeline import Outcome
+from bot.storage.database import upgrade_sync
+from connectors.console import ConsoleConnector
+from connectors.replay import ReplayConnector
+from nlp.types import Analysis
+
+app = typer.Typer(help="Rapport: hear every customer on every channel.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)  # fmt: skip
+escalations_app = typer.Typer(help="Escalations: list, show, resolve.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers: list, show.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(escalations_app, name="escalations")
+app.add_typer(customers_app, name="customers")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"
+T = TypeVar("T")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", envvar="RAPPORT_CONFIG", help="TOML config file.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    return settings
+
+
+def _run(coro: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except RapportError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+    if version:
+        out.print(f"rapport {__version__}")
+        raise typer.Exit()
+
+
+# -- running the bot ------------------------------------------------------------------------------
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the bot: every configured connector, the outbox, until Ctrl-C or SIGTERM."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        async with Rapport(settings) as bot:
+            connectors = bot.build_connectors()
+            if not connectors:
+                err.print("no connector is configured: set [slack], [discord] or [x] tokens (see README)")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            names = ", ".join(c.name for c in connectors) or "none"
+            err.print(f"rapport running: connectors {names}; database {bot.db.engine.url.render_as_string()}")
+            await bot.run(connectors, stop)
+
+    _run(main())
+
+
+async def _replay(bot: Rapport, replay: ReplayConnector) -> list[Outcome]:
+    """Feed a replay through the pipeline, collect outcomes, deliver what was queued."""
+    outcomes: list[Outcome] = []
+
+    async def sink(message: Any) -> None:
+        outcomes.append(await bot.process(message))
+
+    await replay.start(sink)
+    await replay.done.wait()
+    bot.connected[replay.name] = replay
+    await bot.outbox.deliver_due()
+    return outcomes
+
+
+@app.command()
+def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Replay JSON lines of messages through the whole pipeline (demos, backfills, load runs)."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        connector = ReplayConnector.from_file(file)
+        async with Rapport(settings) as bot:
+            outcomes = await _replay(bot, connector)
+        summary = {
+            "read": connector.report.read, "errors": connector.report.errors,
+            "duplicates": sum(o.duplicate for o in outcomes), "replies_sent": len(connector.sent),
+            "escalations_opened": len({o.escalation_id for o in outcomes if o.escalation_id and o.decision
+                                       and o.decision.action == "escalate"}),
+        }  # fmt: skip
+        if as_json:
+            _print_json(summary)
+        else:
+            for problem in connector.report.errors:
+                err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
+            out.print(f"read {summary['read']} messages ({summary['duplicates']} duplicates), "
+                      f"{summary['escalations_opened']} escalations opened, {summary['replies_sent']} replies sent")  # fmt: skip
+
+    _run(main())
+
+
+@app.command()
+def demo(config: ConfigOption = None) -> None:
+    """Replay the bundled sample of customer messages and show what Rapport did with each."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        connector = ReplayConnector.from_file(DEMO_FILE)
+        async with Rapport(settings) as bot:
+            out.print(f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, "
+                      f"database {bot.db.engine.url.render_as_string()}")  # fmt: skip
+            outcomes = await _replay(bot, connector)
+            replies = {r.message_id: r for r in connector.sent}
+            table = Table(title="Messages", show_lines=False)
+            for col in ("#", "channel", "from", "message", "intent", "sentiment", "flags", "action", "reply"):
+                table.add_column(col, overflow="fold")
+            for o in outcomes:
+                stored = await bot.repo.get_message(o.message_id)
+                if stored is None:
+                    continue
+                m, a = stored.message, stored.analysis
+                flags = " ".join(f for f, on in (("urgent", a and a.urgent), ("abusive", a and a.abusive),
+                                                 (a.language if a else "", a and not a.english)) if on)  # fmt: skip
+                action = "duplicate (ignored)" if o.duplicate else (o.decision.action if o.decision else "error")
+                if o.escalation_id:
+                    action += f" #{o.escalation_id}"
+                reply = replies.get(o.message_id)
+                table.add_row(str(o.message_id), m.channel, m.author_name or m.author_id, _short(m.text, 60),
+                              a.intent.value if a else "", a.sentiment.value if a else "", flags, action,
+                              _short(reply.text, 50) if reply and not o.duplicate else "")  # fmt: skip
+            out.print(table)
+            out.print(_escalation_table(await bot.repo.escalations(), {c.id: c for c in await bot.repo.find_customers()}))
+            out.print(_customer_table(await bot.repo.find_customers()))
+            out.print(f"{len(outcomes)} messages, {sum(o.duplicate for o in outcomes)} duplicate, "
+                      f"{len(connector.sent)} replies sent; everything is in {bot.db.engine.url.database}")  # fmt: skip
+            for problem in connector.report.errors:
+                err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
+
+    _run(main())
+
+
+@app.command()
+def chat(config: ConfigOption = None, name: Annotated[str | None, typer.Option(help="Who you are.")] = None) -> None:
+    """Talk to the bot as a customer in the terminal (Ctrl-D or /quit to leave)."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        async with Rapport(settings) as bot:
+            console = ConsoleConnector(author=name)
+
+            async def sink(message: Any) -> None:
+                outcome = await bot.process(message)
+                a = outcome.analysis
+                if a is not None and outcome.decision is not None:
+                    out.print(f"[dim]  ({a.intent.value}, {a.sentiment.value}, confidence {a.confidence:.2f}"
+                              f"{', urgent' if a.urgent else ''}{', abusive' if a.abusive else ''} -> "
+                              f"{outcome.decision.action}"
+                              f"{f' #{outcome.escalation_id}' if outcome.escalation_id else ''})[/dim]")  # fmt: skip
+                await bot.outbox.deliver_due()
+
+            bot.connected[console.name] = console
+            out.print("Type as a customer; Ctrl-D or /quit to leave.")
+            await console.start(sink)
+            await console.closed.wait()
+
+    _run(main())
+
+
+# -- classification -------------------------------------------------------------------------------
+
+
+def _analysis_json(item_id: Any, a: Analysis) -> dict[str, Any]:
+    return {"id": item_id, "sentiment": a.sentiment.value, "intent": a.intent.value, "urgent": a.urgent,
+            "abusive": a.abusive, "language": a.language, "confidence": round(a.confidence, 4),
+            "low_confidence": a.low_confidence, "scores": {k: round(v, 4) for k, v in a.scores.items()},
+            "model_version": a.model_version}  # fmt: skip
+
+
+def _jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
+    """(line number, id, text, error) per non-empty input line."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield lineno, None, None, f"line {lineno}: not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(data, dict):
+            yield lineno, None, None, f"line {lineno}: expected a JSON object"
+            continue
+        item_id = data.get("id", lineno)
+        text = data.get("text")
+        if not isinstance(text, str):
+            yield lineno, item_id, None, f"line {lineno}: 'text' must be a string"
+            continue
+        yield lineno, item_id, text, None
+
+
+@app.command()
+def classify(
+    text: Annotated[str | None, typer.Argument(help="Text to classify.")] = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read {id, text} JSON lines on stdin.")] = False,
+    batch: Annotated[int, typer.Option(help="Messages per batch with --jsonl.")] = 64,
+    config: ConfigOption = None,
+) -> None:
+    """Classify a text, or JSON lines from stdin with --jsonl (one JSON object out per line in)."""
+    settings = _settings(config)
+    if text is None and not jsonl:
+        err.print("give a text, or --jsonl to read JSON lines on stdin")
+        raise typer.Exit(2)
+    classifier = load_classifier(settings)
+    if text is not None:
+        a = classifier.classify([text])[0]
+        out.print(f"intent     [bold]{a.intent.value}[/bold] ({a.confidence:.2f}{', low confidence' if a.low_confidence else ''})")
+        out.print(f"sentiment  [bold]{a.sentiment.value}[/bold] ({a.head('sentiment').get(a.sentiment.value, 0):.2f})")
+        out.print(f"urgent     {a.urgent}   abusive  {a.abusive}   language  {a.language}")
+        out.print(f"[dim]model {a.model_version}[/dim]")
+        return
+    stdin = (line.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for line in sys.stdin)
+    ok = 0
+    bad = 0
+    pending: list[tuple[Any, str]] = []
+
+    def flush() -> None:
+        nonlocal ok, bad
+        if not pending:
+            return
+        try:
+            results = classifier.classify([t for _, t in pending])
+            for (item_id, _), a in zip(pending, results, strict=True):
+                sys.stdout.write(json.dumps(_analysis_json(item_id, a), ensure_ascii=False) + "\n")
+                ok += 1
+        except Exception as exc:  # one bad batch: classify its items alone so the others still run
+            if len(pending) > 1:
+                items = list(pending)
+                pending.clear()
+                for item in items:
+                    pending.append(item)
+                    flush()
+                return
+            item_id = pending[0][0]
+            sys.stdout.write(json.dumps({"id": item_id, "error": f"classification failed: {type(exc).__name__}"}) + "\n")
+            err.print(f"id {item_id}: classification failed: {type(exc).__name__}", highlight=False)
+            bad += 1
+        pending.clear()
+        sys.stdout.flush()
+
+    for lineno, item_id, item_text, problem in _jsonl_items(stdin):
+        if problem is not None:
+            flush()
+            sys.stdout.write(json.dumps({"id": item_id if item_id is not None else lineno, "line": lineno,
+                                         "error": problem}, ensure_ascii=False) + "\n")  # fmt: skip
+            err.print(problem, highlight=False)
+            bad += 1
+            continue
+        pending.append((item_id, item_text or ""))
+        if len(pending) >= batch:
+            flush()
+    flush()
+    if ok == 0 and bad > 0:
+        raise typer.Exit(1)
+
+
+# -- escalations and customers --------------------------------------------------------------------
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _escalation_table(items: list[Escalation], customers: dict[int, Customer]) -> Table:
+    table = Table(title="Escalations")
+    for col in ("#", "status", "priority", "customer", "channel", "intent", "reason", "assignee", "opened"):
+        table.add_column(col, overflow="fold")
+    for e in items:
+        who = customers.get(e.customer_id)
+        table.add_row(str(e.id), e.status.value, e.priority.value + (" ⚑" if e.flagged else ""),
+                      who.display_name if who else str(e.customer_id), e.channel, e.intent, _short(e.reason, 40),
+                      e.assignee, e.created_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    return table
+
+
+def _customer_table(items: list[Customer]) -> Table:
+    table = Table(title="Customers")
+    for col in ("#", "name", "tier", "stage", "identities"):
+        table.add_column(col, overflow="fold")
+    for c in items:
+        idents = ", ".join(f"{i.channel}:{i.handle or i.platform_user_id}" for i in c.identities)
+        table.add_row(str(c.id), c.display_name, c.tier, c.stage, idents)
+    return table
+
+
+def _with_bot(config: Path | None, body: Callable[[Rapport], Awaitable[T]]) -> T:
+    settings = _settings(config)
+
+    async def main() -> T:
+        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+            return await body(bot)
+
+    return _run(main())
+
+
+class _NoClassifier:
+    """Listing and showing never classify: skip loading the model."""
+
+    version = "none"
+
+    def classify(self, texts: Any) -> list[Analysis]:
+        raise RapportError("this command does not classify")
+
+
+@escalations_app.command("list")
+def escalations_list(
+    config: ConfigOption = None,
+    status: Annotated[list[EscalationStatus] | None, typer.Option(help="Only these statuses.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List escalations (all, or by --status)."""
+
+    async def body(bot: Rapport) -> None:
+        items = await bot.repo.escalations(statuses=status or None)
+        if as_json:
+            _print_json(items)
+        else:
+            out.print(_escalation_table(items, {c.id: c for c in await bot.repo.find_customers(limit=10_000)}))
+
+    _with_bot(config, body)
+
+
+@escalations_app.command("show")
+def escalations_show(escalation_id: int, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show one escalation with its messages, replies, notes and history."""
+
+    async def body(bot: Rapport) -> None:
+        esc = await bot.repo.get_escalation(escalation_id)
+        if esc is None:
+            err.print(f"no escalation #{escalation_id}")
+            raise typer.Exit(1)
+        messages = await bot.repo.messages(escalation_id=esc.id)
+        replies = await bot.repo.replies(escalation_id=esc.id)
+        history = await bot.repo.audit_events(escalation_id=esc.id)
+        if as_json:
+            _print_json({"escalation": esc, "messages": messages, "replies": replies, "history": history})
+            return
+        out.print(f"[bold]Escalation #{esc.id}[/bold] {esc.status.value}, priority {esc.priority.value}"
+                  f"{' (flagged)' if esc.flagged else ''}: {esc.reason}")  # fmt: skip
+        out.print(f"customer #{esc.customer_id} on {esc.channel}; assignee {esc.assignee or '-'}")
+        for m in messages:
+            out.print(f"  [{m.received_at:%H:%M}] {m.message.author_name or m.message.author_id}: {m.message.text}")
+        for r in replies:
+            out.print(f"  [dim]reply ({r.kind}, {r.status.value}):[/dim] {r.text}")
+        for n in esc.notes:
+            out.print(f"  [dim]note by {n.author}:[/dim] {n.text}")
+        for h in history:
+            out.print(f"  [dim]{h.at:%Y-%m-%d %H:%M} {h.actor} {h.kind}[/dim]")
+
+    _with_bot(config, body)
+
+
+@escalations_app.command("resolve")
+def escalations_resolve(
+    escalation_id: int,
+    config: ConfigOption = None,
+    by: Annotated[str, typer.Option(help="Who resolves it.")] = "cli",
+) -> None:
+    """Mark an escalation resolved."""
+
+    async def body(bot: Rapport) -> None:
+        esc = await bot.desk.resolve(escalation_id, by)
+        out.print(f"escalation #{esc.id} resolved")
+
+    _with_bot(config, body)
+
+
+@customers_app.command("list")
+def customers_list(
+    config: ConfigOption = None,
+    query: Annotated[str, typer.Option(help="Filter by name, handle, email or id.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """List customers."""
+
+    async def body(bot: Rapport) -> None:
+        items = await bot.repo.find_customers(query, limit=10_000)
+        if as_json:
+            _print_json(items)
+        else:
+            out.print(_customer_table(items))
+
+    _with_bot(config, body)
+
+
+@customers_app.command("show")
+def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show a customer by id, handle, name, email or channel:user_id."""
+
+    async def body(bot: Rapport) -> None:
+        profile = await bot.desk.profile(customer)
+        if profile is None:
+            err.print(f"no customer matches {customer!r}")
+            raise typer.Exit(1)
+        c = profile.customer
+        if as_json:
+            _print_json({**_jsonable(c), "recent_messages": profile.recent, "escalations": profile.escalations,
+                         "open_escalations": [e.id for e in profile.escalations if e.status.active]})  # fmt: skip
+            return
+        out.print(f"[bold]{c.display_name}[/bold] (#{c.id}) tier {c.tier}, stage {c.stage}")
+        for i in c.identities:
+            out.print(f"  {i.channel}: {i.handle or '-'} ({i.platform_user_id}) {i.display_name}")
+        for e in profile.escalations:
+            out.print(f"  escalation #{e.id} {e.status.value} {e.priority.value}: {e.reason}")
+        for m in profile.recent:
+            intent = m.analysis.intent.value if m.analysis else "?"
+            out.print(f"  [{m.received_at:%Y-%m-%d %H:%M}] ({intent}) {_short(m.message.text, 80)}")
+
+    _with_bot(config, body)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
+    """Apply database migrations (run and demo do this on start)."""
+    settings = _settings(config)
+    try:
+        upgrade_sync(settings.database.url, revision)
+    except RapportError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"database at {revision}")
+
+
+def _register_nlp() -> None:
+    try:
+        from nlp.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_nlp()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,115 @@
+"""`SlackConnector`: a customer channel (name "slack") and the staff triage desk, on one bolt app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.desk import Desk
+from bot.domain import OutboundReply
+from bot.errors import ConfigError, DeliveryFailed
+from bot.events import EventBus
+from connectors.base import Sink, StateStore
+from connectors.slack.actions import CardActions
+from connectors.slack.app import build_app
+from connectors.slack.client import SlackApi, slack_errors
+from connectors.slack.commands import SlashCommand
+from connectors.slack.home import AppHome
+from connectors.slack.http import HttpReceiver
+from connectors.slack.ingest import MAX_TEXT
+from connectors.slack.messages import MessageHandler
+from connectors.slack.retries import EventLedger
+from connectors.slack.sla import SlaWatch
+from connectors.slack.socket import SocketReceiver
+from connectors.slack.staff import StaffDirectory
+from connectors.slack.triage import TriageDesk
+
+log = logging.getLogger(__name__)
+
+
+def _secret(value: object, key: str) -> str:
+    raw = value.get_secret_value() if value is not None and hasattr(value, "get_secret_value") else ""
+    if not raw:
+        raise ConfigError(f"slack.{key} is required (or its SLACK_* environment variable)")
+    return str(raw)
+
+
+class SlackConnector:
+    """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
+
+    def __init__(self, settings: Settings, desk: Desk, events: EventBus, state: StateStore) -> None:
+        s = settings.slack
+        self._settings = settings
+        self._events = events
+        token = _secret(s.bot_token, "bot_token")
+        socket_mode = s.mode == "socket"
+        signing_secret = "" if socket_mode else _secret(s.signing_secret, "signing_secret")
+        self._app_token = _secret(s.app_token, "app_token") if socket_mode else ""
+        if not s.triage_channel:
+            log.warning("slack: no triage_channel set; escalations will not get cards")
+        self.client = AsyncWebClient(token=token, base_url=s.api_url)
+        self.api = SlackApi(self.client)
+        self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
+        self.triage = TriageDesk(s, self.api, desk, state, self.staff)
+        self.messages = MessageHandler(s, self.api, self.triage, EventLedger(state))
+        self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
+        self.app = build_app(
+            self.client, signing_secret, socket_mode=socket_mode, messages=self.messages,
+            actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
+            command=SlashCommand(s.command, desk, self.staff),
+            home=AppHome(desk, self.staff),
+        )  # fmt: skip
+        self.http: HttpReceiver | None = None
+        self.socket: SocketReceiver | None = None
+        if socket_mode:
+            self.socket = SocketReceiver(self.app, self._app_token)
+        else:
+            self.http = HttpReceiver(self.app, signing_secret, settings.server.host, settings.server.port)
+        self._sla_task: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return "slack"
+
+    async def start(self, sink: Sink) -> None:
+        async with slack_errors():
+            auth = await self.client.auth_test()
+        bot_user_id = str(auth.get("user_id", ""))
+        self.messages.bot_user_id = bot_user_id
+        self.staff.bot_user_id = bot_user_id
+        self.messages.sink = sink
+        self._events.subscribe(self.triage.on_event)
+        if self.socket is not None:
+            await self.socket.start()
+        if self.http is not None:
+            await self.http.start()
+        if self._settings.slack.triage_channel:
+            self._sla_task = asyncio.create_task(self.sla.run(), name="slack-sla")
+
+    async def stop(self) -> None:
+        self._events.unsubscribe(self.triage.on_event)
+        if self._sla_task is not None:
+            self._sla_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sla_task
+            self._sla_task = None
+        if self.http is not None:
+            await self.http.stop()
+        if self.socket is not None:
+            await self.socket.stop()
+        self.messages.sink = None
+
+    async def send(self, reply: OutboundReply) -> str:
+        """Post a reply to a Slack customer, in their thread; returns the new message's ts."""
+        channel, _, replied_ts = reply.in_reply_to.partition(":")
+        if not channel or not replied_ts:
+            if not reply.direct or not reply.recipient_id:
+                raise DeliveryFailed("no Slack channel to answer in", retryable=False, connector="slack")
+            channel = await self.api.open_dm(reply.recipient_id)
+        # In a DM, answer inline unless the customer started a thread there.
+        thread = reply.conversation_id if not (reply.direct and reply.conversation_id == replied_ts) else None
+        return await self.api.post(channel, reply.text[:MAX_TEXT] or " ", thread_ts=thread)
