@@ -21,8 +21,9 @@ REFUSAL = "Only support staff can act on triage cards. (This attempt was logged.
 
 
 class CardActions:
-    def __init__(self, api: SlackApi, desk: Desk, staff: StaffDirectory, triage: TriageDesk,
-                 snooze_minutes: int = 60) -> None:
+    def __init__(
+        self, api: SlackApi, desk: Desk, staff: StaffDirectory, triage: TriageDesk, snooze_minutes: int = 60
+    ) -> None:
         self._api = api
         self._snooze_minutes = snooze_minutes
         self._desk = desk
@@ -38,8 +39,11 @@ class CardActions:
         action_id = str(action.get("action_id", ""))
         escalation_id = cards.escalation_id_of(action)
         if not await self._staff.is_staff(user):
-            await self._desk.audit("slack.refused", staff_actor(user or "unknown"),
-                                   {"action": action_id[:80], "escalation_id": escalation_id, "channel": channel})
+            await self._desk.audit(
+                "slack.refused",
+                staff_actor(user or "unknown"),
+                {"action": action_id[:80], "escalation_id": escalation_id, "channel": channel},
+            )
             await self._tell(channel, user, REFUSAL)
             return
         run = self._dispatch(action_id, action)

@@ -21,8 +21,12 @@ SNOOZE = "rapport.snooze"
 RECLASSIFY = "rapport.reclassify"
 ACTION_IDS = (CLAIM, RESOLVE, SNOOZE, RECLASSIFY)
 
-_PRIORITY_EMOJI = {"urgent": ":red_circle:", "high": ":large_orange_circle:", "normal": ":large_blue_circle:",
-                   "low": ":white_circle:"}
+_PRIORITY_EMOJI = {
+    "urgent": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "normal": ":large_blue_circle:",
+    "low": ":white_circle:",
+}
 _HISTORY_SHOWN = 6
 
 
@@ -62,8 +66,10 @@ def _sla(card: EscalationCard) -> list[str]:
         return []
     first = ":rotating_light: *breached* " if card.sla.first_response_breached else ""
     resolution = ":rotating_light: *breached* " if card.sla.resolution_breached else ""
-    return [f"*First response due*\n{first}{bk.date(card.sla.first_response_due)}",
-            f"*Resolution due*\n{resolution}{bk.date(card.sla.resolution_due)}"]
+    return [
+        f"*First response due*\n{first}{bk.date(card.sla.first_response_due)}",
+        f"*Resolution due*\n{resolution}{bk.date(card.sla.resolution_due)}",
+    ]
 
 
 def _state_line(card: EscalationCard, now: datetime) -> str:
@@ -85,8 +91,10 @@ def _analysis(card: EscalationCard) -> str:
         return f"*Classification:* {intent_label(card.escalation.intent)}"
     flags = [s for s, on in (("urgent", a.urgent), ("abusive", a.abusive), ("low confidence", a.low_confidence)) if on]
     extra = f" · {', '.join(flags)}" if flags else ""
-    return (f"*Classification:* {intent_label(card.escalation.intent)} ({a.confidence:.0%}) · "
-            f"{a.sentiment.value} · {a.language}{extra}")
+    return (
+        f"*Classification:* {intent_label(card.escalation.intent)} ({a.confidence:.0%}) · "
+        f"{a.sentiment.value} · {a.language}{extra}"
+    )
 
 
 def _interactions(card: EscalationCard) -> str:
@@ -133,13 +141,15 @@ def render(card: EscalationCard, now: datetime, link: str = "") -> tuple[str, li
         title += " · ⚠ read first"
     result: list[Block] = [
         bk.header(title),
-        bk.fields_section([
-            f"*Customer*\n{bk.escape(customer.display_name)} (#{customer.id})",
-            f"*Where*\n{_where(card, link)}",
-            f"*Tier · stage*\n{customer.tier} · {customer.stage}",
-            f"*Priority*\n{_PRIORITY_EMOJI.get(esc.priority.value, '')} {esc.priority.value}",
-            *_sla(card),
-        ]),
+        bk.fields_section(
+            [
+                f"*Customer*\n{bk.escape(customer.display_name)} (#{customer.id})",
+                f"*Where*\n{_where(card, link)}",
+                f"*Tier · stage*\n{customer.tier} · {customer.stage}",
+                f"*Priority*\n{_PRIORITY_EMOJI.get(esc.priority.value, '')} {esc.priority.value}",
+                *_sla(card),
+            ]
+        ),
         bk.section(bk.quote(card.opening.message.text)),
         bk.context(_analysis(card), f"*Why:* {bk.escape(esc.reason)}" if esc.reason else ""),
         bk.section(_interactions(card)),

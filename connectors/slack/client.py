@@ -13,12 +13,35 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import AuthFailed, BadPayload, DeliveryFailed, RateLimited
 
-_AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-                          "missing_scope", "no_permission", "not_allowed_token_type"})
+_AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+    }
+)
 # Errors that will not change by trying again.
-_PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
-                        "user_not_found", "cant_update_message", "message_not_found", "invalid_blocks",
-                        "restricted_action", "user_disabled", "cannot_dm_bot"})
+_PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_too_long",
+        "no_text",
+        "user_not_found",
+        "cant_update_message",
+        "message_not_found",
+        "invalid_blocks",
+        "restricted_action",
+        "user_disabled",
+        "cannot_dm_bot",
+    }
+)
 _USER_CACHE_SECONDS = 3600.0
 
 
@@ -55,8 +78,9 @@ class SlackApi:
         async with slack_errors():
             return await fn(**kwargs)
 
-    async def post(self, channel: str, text: str, *, blocks: Sequence[dict[str, Any]] | None = None,
-                   thread_ts: str | None = None) -> str:
+    async def post(
+        self, channel: str, text: str, *, blocks: Sequence[dict[str, Any]] | None = None, thread_ts: str | None = None
+    ) -> str:
         """Post a message; returns its ts."""
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
         if blocks is not None:
@@ -69,8 +93,9 @@ class SlackApi:
     async def update(self, channel: str, ts: str, text: str, blocks: Sequence[dict[str, Any]]) -> None:
         await self._call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=list(blocks))
 
-    async def ephemeral(self, channel: str, user: str, text: str,
-                        blocks: Sequence[dict[str, Any]] | None = None) -> None:
+    async def ephemeral(
+        self, channel: str, user: str, text: str, blocks: Sequence[dict[str, Any]] | None = None
+    ) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             kwargs["blocks"] = list(blocks)

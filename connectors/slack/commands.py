@@ -40,8 +40,10 @@ def usage(command: str) -> Answer:
 
 def escalation_line(esc: Escalation) -> str:
     owner = f" · {who(esc.assignee)}" if esc.assignee else " · unclaimed"
-    return (f"*#{esc.id}* {esc.priority.value} · {intent_label(esc.intent)} on {esc.channel}{owner} · "
-            f"opened {bk.date(esc.created_at)}")
+    return (
+        f"*#{esc.id}* {esc.priority.value} · {intent_label(esc.intent)} on {esc.channel}{owner} · "
+        f"opened {bk.date(esc.created_at)}"
+    )
 
 
 def profile_blocks(profile: CustomerProfile) -> list[Block]:
@@ -49,15 +51,24 @@ def profile_blocks(profile: CustomerProfile) -> list[Block]:
     identities = ", ".join(f"{i.channel}:{bk.escape(i.handle or i.platform_user_id)}" for i in c.identities) or "none"
     result: list[Block] = [
         bk.header(f"{c.display_name} (#{c.id})"),
-        bk.fields_section([f"*Tier*\n{c.tier}", f"*Stage*\n{c.stage}", f"*Email*\n{bk.escape(c.email) or '—'}",
-                           f"*Accounts*\n{identities}", f"*Customer since*\n{bk.date(c.created_at)}"]),
+        bk.fields_section(
+            [
+                f"*Tier*\n{c.tier}",
+                f"*Stage*\n{c.stage}",
+                f"*Email*\n{bk.escape(c.email) or '—'}",
+                f"*Accounts*\n{identities}",
+                f"*Customer since*\n{bk.date(c.created_at)}",
+            ]
+        ),
     ]
     if profile.recent:
         lines = []
         for stored in profile.recent[:5]:
             m = stored.message
             mood = f" ({stored.analysis.sentiment.value})" if stored.analysis else ""
-            lines.append(f"• {bk.date(m.sent_at)} {m.channel}{mood}: {bk.clip(bk.escape(' '.join(m.text.split())), 200)}")
+            lines.append(
+                f"• {bk.date(m.sent_at)} {m.channel}{mood}: {bk.clip(bk.escape(' '.join(m.text.split())), 200)}"
+            )
         result.append(bk.section("*Recent messages*\n" + "\n".join(lines)))
     if profile.escalations:
         lines = [f"• {escalation_line(e)} · {e.status.value}" for e in profile.escalations[-5:]]
@@ -76,8 +87,11 @@ class SlashCommand:
         user = str(body.get("user_id", ""))
         words = str(body.get("text", "")).split()
         if not await self._staff.is_staff(user):
-            await self._desk.audit("slack.refused", staff_actor(user or "unknown"),
-                                   {"command": self.command, "text": " ".join(words)[:200]})
+            await self._desk.audit(
+                "slack.refused",
+                staff_actor(user or "unknown"),
+                {"command": self.command, "text": " ".join(words)[:200]},
+            )
             return ephemeral(f"`{self.command}` is for support staff. (This attempt was logged.)")
         if not words:
             return usage(self.command)
@@ -105,8 +119,10 @@ class SlashCommand:
             return ephemeral("No open escalations. :tada:")
         lines = [escalation_line(e) for e in queue[:QUEUE_SHOWN]]
         more = f"\n…and {len(queue) - QUEUE_SHOWN} more" if len(queue) > QUEUE_SHOWN else ""
-        return ephemeral(f"{len(queue)} open escalations",
-                         [bk.section(f"*{len(queue)} open escalations*, most pressing first\n" + "\n".join(lines) + more)])
+        return ephemeral(
+            f"{len(queue)} open escalations",
+            [bk.section(f"*{len(queue)} open escalations*, most pressing first\n" + "\n".join(lines) + more)],
+        )
 
     async def _link(self, account: str, customer: str, user: str) -> Answer:
         if ":" not in account:

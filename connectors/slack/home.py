@@ -15,7 +15,11 @@ from connectors.slack.staff import StaffDirectory
 log = logging.getLogger(__name__)
 
 PER_PRIORITY_SHOWN = 10
-_SENTIMENT_EMOJI = {"negative": ":slightly_frowning_face:", "neutral": ":neutral_face:", "positive": ":slightly_smiling_face:"}
+_SENTIMENT_EMOJI = {
+    "negative": ":slightly_frowning_face:",
+    "neutral": ":neutral_face:",
+    "positive": ":slightly_smiling_face:",
+}
 
 
 class AppHome:
@@ -37,7 +41,9 @@ class AppHome:
         unclaimed = [e for e in queue if e.status is EscalationStatus.OPEN]
         if unclaimed:
             oldest = min(unclaimed, key=lambda e: e.created_at)
-            result.append(bk.section(f"*Oldest unclaimed*\n{escalation_line(oldest)}\n> {bk.clip(bk.escape(oldest.reason), 200)}"))
+            result.append(
+                bk.section(f"*Oldest unclaimed*\n{escalation_line(oldest)}\n> {bk.clip(bk.escape(oldest.reason), 200)}")
+            )
         result.append(bk.divider())
         result.append(bk.section(f"*Open escalations: {len(queue)}*"))
         for priority in Priority:

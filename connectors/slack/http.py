@@ -67,11 +67,12 @@ class HttpReceiver:
                 headers={k.lower(): request.headers.getall(k) for k in request.headers},
             )
         except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
-            log.warning("slack: signed request with an unreadable body (%s); acknowledged and dropped",
-                        type(exc).__name__)
+            log.warning(
+                "slack: signed request with an unreadable body (%s); acknowledged and dropped", type(exc).__name__
+            )
             return web.Response(status=200)
         response = await self._app.async_dispatch(bolt_request)
-        if response.status >= 500 and response.status != 503 or response.status == 404:
+        if (response.status >= 500 and response.status != 503) or response.status == 404:
             # 503 is our deliberate "try again" (storage down); anything else would only loop retries.
             log.warning("slack: request answered %s by bolt; acknowledging instead", response.status)
             return web.Response(status=200)

@@ -83,7 +83,8 @@ def to_inbound(
         return None
     ts: str = event["ts"]
     thread_ts = event.get("thread_ts")
-    profile = event.get("user_profile") if isinstance(event.get("user_profile"), Mapping) else {}
+    raw_profile = event.get("user_profile")
+    profile: Mapping[str, Any] = raw_profile if isinstance(raw_profile, Mapping) else {}
     return InboundMessage(
         channel="slack",
         external_id=f"{channel}:{ts}",

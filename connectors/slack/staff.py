@@ -15,8 +15,9 @@ _MEMBERS_TTL = 60.0  # seconds; someone removed from the triage channel loses ac
 
 
 class StaffDirectory:
-    def __init__(self, api: SlackApi, triage_channel: str | None, staff_user_ids: Collection[str],
-                 bot_user_id: str = "") -> None:
+    def __init__(
+        self, api: SlackApi, triage_channel: str | None, staff_user_ids: Collection[str], bot_user_id: str = ""
+    ) -> None:
         self._api = api
         self._triage = triage_channel
         self._configured = frozenset(staff_user_ids)

@@ -31,8 +31,9 @@ def staff_actor(user: str) -> str:
 
 
 class TriageDesk:
-    def __init__(self, settings: SlackSettings, api: SlackApi, desk: Desk, state: StateStore,
-                 staff: StaffDirectory) -> None:
+    def __init__(
+        self, settings: SlackSettings, api: SlackApi, desk: Desk, state: StateStore, staff: StaffDirectory
+    ) -> None:
         self._settings = settings
         self._api = api
         self._desk = desk
@@ -119,8 +120,10 @@ class TriageDesk:
         if customer is None or stored is None:
             return
         m = stored.message
-        text = (f":moneybag: *Sales lead:* {bk.escape(customer.display_name)} (#{customer.id}, {customer.tier}) "
-                f"on {m.channel}:\n{bk.quote(m.text)}")
+        text = (
+            f":moneybag: *Sales lead:* {bk.escape(customer.display_name)} (#{customer.id}, {customer.tier}) "
+            f"on {m.channel}:\n{bk.quote(m.text)}"
+        )
         await self._api.post(channel, bk.clip(text, bk.SECTION_TEXT_MAX))
 
     async def say_in_thread(self, escalation_id: int, text: str) -> bool:
@@ -147,7 +150,7 @@ class TriageDesk:
         text = reply.text.strip()
         try:
             if prefix and text.lower().startswith(prefix.lower()):
-                await self._desk.note(escalation_id, actor, text[len(prefix):].strip())
+                await self._desk.note(escalation_id, actor, text[len(prefix) :].strip())
             else:
                 # The message ts makes a redelivered event queue the reply only once.
                 await self._desk.reply(escalation_id, actor, text, key=f"slack:{reply.ts}")

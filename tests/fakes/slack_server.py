@@ -28,8 +28,12 @@ BOT_ID = "BBOT"
 TEAM_ID = "T0001"
 
 
-def signed_headers(body: str | bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-                   content_type: str = "application/json") -> dict[str, str]:
+def signed_headers(
+    body: str | bytes,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
     """Headers Slack would send with `body`, signed with `secret` (v0 scheme)."""
     raw = body.encode() if isinstance(body, str) else body
     ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -93,9 +97,9 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+    async def wait_for(self, method: str, count: int = 1, wait: float = 5.0, **match: Any) -> list[dict[str, Any]]:
         """Wait until `method` was called `count` times with args matching `match`; return those calls."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait
         while True:
             found = [a for a in self.calls_to(method) if all(a.get(k) == v for k, v in match.items())]
             if len(found) >= count:
@@ -110,8 +114,9 @@ class FakeSlack:
             except TimeoutError:
                 pass
 
-    def fail_next(self, method: str, status: int = 200, body: dict[str, Any] | None = None,
-                  headers: dict[str, str] | None = None) -> None:
+    def fail_next(
+        self, method: str, status: int = 200, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.failures.setdefault(method, []).append(
             (status, body or {"ok": False, "error": "fatal_error"}, headers or {})
         )
@@ -142,8 +147,15 @@ class FakeSlack:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "rapport", "team_id": TEAM_ID,
-                "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake",
+            "user": "rapport",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
@@ -166,17 +178,26 @@ class FakeSlack:
 
     def _m_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = str(args.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "channel": args.get("channel"),
-                "permalink": f"https://fake.slack.com/archives/{args.get('channel')}/p{ts}"}
+        return {
+            "ok": True,
+            "channel": args.get("channel"),
+            "permalink": f"https://fake.slack.com/archives/{args.get('channel')}/p{ts}",
+        }
 
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         uid = args.get("user", "")
         profile = self.users.get(uid)
         if profile is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": {"id": uid, "name": profile.get("name", uid), "real_name": profile.get("real_name", ""),
-                                     "profile": {"display_name": profile.get("display_name", ""),
-                                                 "real_name": profile.get("real_name", "")}}}
+        return {
+            "ok": True,
+            "user": {
+                "id": uid,
+                "name": profile.get("name", uid),
+                "real_name": profile.get("real_name", ""),
+                "profile": {"display_name": profile.get("display_name", ""), "real_name": profile.get("real_name", "")},
+            },
+        }
 
     def _m_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
@@ -209,20 +230,25 @@ class FakeSlack:
         self._socket_ready.clear()
         return ws
 
-    async def wait_socket(self, timeout: float = 5.0) -> None:
-        await asyncio.wait_for(self._socket_ready.wait(), timeout)
+    async def wait_socket(self, wait: float = 5.0) -> None:
+        await asyncio.wait_for(self._socket_ready.wait(), wait)
 
-    async def send_envelope(self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None,
-                            timeout: float = 5.0) -> dict[str, Any]:
+    async def send_envelope(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None, wait: float = 5.0
+    ) -> dict[str, Any]:
         """Push one Socket Mode envelope (events_api, interactive, slash_commands) and return the app's ack."""
-        await self.wait_socket(timeout)
+        await self.wait_socket(wait)
         assert self._socket is not None
         envelope_id = str(uuid.uuid4())
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._acks[envelope_id] = future
-        envelope: dict[str, Any] = {"type": kind, "envelope_id": envelope_id, "payload": payload,
-                                    "accepts_response_payload": kind != "events_api"}
+        envelope: dict[str, Any] = {
+            "type": kind,
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
         if retry_attempt is not None:
             envelope |= {"retry_attempt": retry_attempt, "retry_reason": "timeout"}
         await self._socket.send_json(envelope)
-        return await asyncio.wait_for(future, timeout)
+        return await asyncio.wait_for(future, wait)
