@@ -80,7 +80,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _rule("complaint", "escalate", "complaint", when={"intent": ["complaint"]}, reply="acknowledge"),
     _rule("low-confidence", "escalate", "unsure what this is: a human decides", when={"low_confidence": True}),
     _rule("praise", "reply", "praise gets thanks", when={"intent": ["praise"]}, reply="thanks"),
-    _rule("question", "answer", "question: answer from the FAQ", when={"intent": ["question"]}, reply="acknowledge"),
+    _rule("question", "answer", "question: answer from the FAQ", when={"intent": ["question"]}, reply="question"),
     _rule(
         "purchase-interest", "sales_alert", "purchase interest: tell sales", when={"intent": ["purchase_interest"]},
         reply="sales",
@@ -93,6 +93,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 DEFAULT_TEMPLATES: dict[str, str] = {
     "acknowledge": "Sorry to hear that, {name}. We've passed this to our team (ref #{ticket}) and will get back to "
     "you shortly.",
+    "question": "Good question, {name}. We've passed it to our team (ref #{ticket}) and will answer shortly.",
     "received": "Thanks, {name}. We've passed your request to our team (ref #{ticket}).",
     "thanks": "Thank you, {name}! That means a lot to the team.",
     "sales": "Thanks for your interest, {name}! Someone from our team will reach out with the details.",

@@ -1,0 +1,90 @@
+"""Build the classifier the bot uses, falling back to keyword rules if the model can't be loaded."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from nlp.types import Classifier
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "int8")
+
+
+def load_classifier(
+    *,
+    model: str | None = None,
+    weights: str | None = None,
+    backend: str = "auto",
+    max_length: int = 128,
+    threads: int | None = None,
+    batch_size: int = 32,
+    low_confidence: float = 0.5,
+) -> Classifier:
+    """The trained transformer classifier; `RuleClassifier` (with a warning) if it cannot be loaded.
+
+    `model` is a local path or hub id of a transformers encoder (None: the packaged all-MiniLM-L6-v2);
+    `weights` a directory written by `rapport train` (None: the shipped nlp/weights/).
+    """
+    try:
+        return _load(model, weights, backend, max_length, threads, batch_size, low_confidence)
+    except Exception as exc:  # any failure must leave the bot running on the fallback
+        from nlp.rules import RuleClassifier
+
+        log.warning("transformer classifier unavailable (%s: %s); using keyword rules", type(exc).__name__, exc)
+        return RuleClassifier(low_confidence=low_confidence)
+
+
+def _load(
+    model: str | None,
+    weights: str | None,
+    backend: str,
+    max_length: int,
+    threads: int | None,
+    batch_size: int,
+    low_confidence: float,
+) -> Classifier:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from nlp import artifacts
+    from nlp.encoder import load_backbone
+    from nlp.model import TransformerClassifier, torch_pooler
+
+    if threads:
+        torch.set_num_threads(threads)
+    directory = Path(weights) if weights else artifacts.WEIGHTS_DIR
+    manifest = artifacts.read_manifest(directory)
+    if model is None and not manifest.base_model.startswith("packaged:"):
+        model = manifest.base_model  # weights trained on another encoder need that encoder
+    tokenizer, encoder = load_backbone(model)
+    heads, manifest = artifacts.load_into(directory, encoder)
+    chosen = "int8" if backend == "auto" else backend
+    if chosen == "int8":
+        encoder = _quantize(encoder)
+    return TransformerClassifier(
+        tokenizer,
+        torch_pooler(encoder),
+        heads,
+        manifest,
+        max_length=max(8, min(max_length, 512)),  # BERT-family position limit
+        batch_size=batch_size,
+        low_confidence=low_confidence,
+        backend=chosen,
+    )
+
+
+def _quantize(encoder: object) -> object:
+    """Dynamic int8 quantisation of the linear layers: weights int8, activations quantised per batch."""
+    import warnings
+
+    import torch
+    from torch import nn
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch flags the eager quantisation API as deprecated
+        return torch.ao.quantization.quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,82 @@
+"""Config: defaults without a file, typos and wrong types named, secrets from the environment."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rapport.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_work_with_no_file() -> None:
+    settings = load_settings(None, env={})
+    assert settings.database.url == "sqlite:///rapport.db"
+    assert [r.name for r in settings.routing.rules][:2] == ["abusive", "not-english"]
+    assert not settings.slack.enabled and not settings.discord.enabled and not settings.x.enabled
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "config.example.toml"
+    settings = load_settings(example, env={})
+    assert settings.routing.rules
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"database\.urll: unknown key"):
+        load_settings(write(tmp_path, '[database]\nurll = "sqlite:///x.db"\n'), env={})
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"outbox\.max_attempts"):
+        load_settings(write(tmp_path, '[outbox]\nmax_attempts = "many"\n'), env={})
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "[database\n"), env={})
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_secrets_come_from_environment_and_never_appear_in_errors(tmp_path: Path) -> None:
+    settings = load_settings(None, env={"SLACK_BOT_TOKEN": "xoxb-very-secret", "DISCORD_TOKEN": "disc-secret"})
+    assert settings.slack.enabled and settings.discord.enabled
+    assert "xoxb-very-secret" not in repr(settings) and "disc-secret" not in str(settings)
+    path = write(tmp_path, '[slack]\nbot_token = "xoxb-in-file-secret"\nmode = "carrier-pigeon"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "slack.mode" in str(info.value) and "xoxb-in-file-secret" not in str(info.value)
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[database]\nurl = "sqlite:///elsewhere.db"\n')
+    assert load_settings(None, env={"RAPPORT_CONFIG": str(path)}).database.url == "sqlite:///elsewhere.db"
+
+
+def test_rule_using_an_undefined_template_is_rejected(tmp_path: Path) -> None:
+    text = '[[routing.rules]]\nname = "r"\naction = "reply"\nreply = "nope"\n'
+    with pytest.raises(ConfigError, match="template 'nope'"):
+        load_settings(write(tmp_path, text), env={})
+
+
+def test_template_with_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="bad placeholder"):
+        load_settings(write(tmp_path, '[templates]\nthanks = "Hi {nmae}"\n'), env={})
+
+
+def test_rule_with_unknown_channel_or_intent_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown channel"):
+        load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={channel=["myspace"]}\n'),
+                      env={})  # fmt: skip
+    with pytest.raises(ConfigError, match="intent"):
+        load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={intent=["rant"]}\n'),
+                      env={})  # fmt: skip

@@ -1,0 +1,71 @@
+"""EventLedger: Slack's redeliveries of one event act once; a failed delivery may be retried."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connectors.slack.retries import EventLedger
+
+
+class MemoryState:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+async def test_second_delivery_of_a_finished_event_does_nothing() -> None:
+    ledger, runs = EventLedger(MemoryState()), []
+
+    async def work() -> None:
+        runs.append(1)
+
+    assert await ledger.once("Ev1", work)
+    assert not await ledger.once("Ev1", work)
+    assert runs == [1]
+
+
+async def test_retry_while_the_first_delivery_is_still_running_is_dropped() -> None:
+    ledger, release, runs = EventLedger(MemoryState()), asyncio.Event(), []
+
+    async def slow() -> None:
+        runs.append(1)
+        await release.wait()
+
+    first = asyncio.create_task(ledger.once("Ev1", slow))
+    await asyncio.sleep(0)
+    assert not await ledger.once("Ev1", slow)
+    release.set()
+    assert await first
+    assert runs == [1]
+
+
+async def test_a_failed_delivery_is_processed_again_on_retry() -> None:
+    ledger, runs = EventLedger(MemoryState()), []
+
+    async def flaky() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        await ledger.once("Ev1", flaky)
+    assert await ledger.once("Ev1", flaky)
+    assert len(runs) == 2
+
+
+async def test_finished_events_survive_a_restart_through_the_state_store() -> None:
+    state, runs = MemoryState(), []
+
+    async def work() -> None:
+        runs.append(1)
+
+    await EventLedger(state).once("Ev1", work)
+    assert not await EventLedger(state).once("Ev1", work)
+    assert runs == [1]

@@ -1,0 +1,59 @@
+"""Small pure pieces: text cleaning, reply templates, FAQ matching, outbox backoff, replay lines."""
+
+import pytest
+
+from bot.config import DEFAULT_TEMPLATES, OutboxSettings
+from bot.errors import ConfigError, InputError
+from bot.faq import Faq
+from bot.outbox import backoff
+from bot.templates import render
+from bot.text import clean
+from connectors.replay import parse_line
+
+
+def test_clean_replaces_lone_surrogates_and_drops_controls_but_keeps_text() -> None:
+    text, changed = clean("bad\ud800 order\x00\x07 line\nnext\ttab 😀")
+    assert changed and text == "bad\ufffd order line\nnext\ttab 😀"
+    assert clean("plain") == ("plain", False)
+
+
+def test_templates_fill_fields_and_do_not_expand_braces_in_values() -> None:
+    assert render(DEFAULT_TEMPLATES, "thanks", name="Ana") == "Thank you, Ana! That means a lot to the team."
+    assert "{ticket}" in render({"t": "hi {name}"}, "t", name="{ticket}")
+    with pytest.raises(ConfigError, match="no template named"):
+        render(DEFAULT_TEMPLATES, "missing")
+
+
+def test_faq_matches_close_questions_only() -> None:
+    faq = Faq.load()
+    match = faq.best("How can I reset my password?")
+    assert match is not None and match.entry.id == "reset-password" and match.score > 0.8
+    assert faq.best("what is the meaning of life") is None
+    assert faq.best("") is None
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    s = OutboxSettings(backoff_initial=2, backoff_max=10)
+    assert [backoff(n, s) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 10, 10]
+
+
+def test_replay_line_parses_with_defaults() -> None:
+    m = parse_line('{"channel": "X", "id": 5, "author_id": "a", "text": "hi", "sent_at": "2026-01-02T03:04:05Z"}', 1)
+    assert (m.channel, m.external_id, m.conversation_id, m.connector) == ("x", "5", "x:a", "replay")
+    assert m.sent_at.year == 2026 and m.sent_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"channel": "discord", "id": "1", "author_id": "a"}', "missing 'text'"),
+        ('{"channel": "myspace", "id": "1", "author_id": "a", "text": "x"}', "unknown channel 'myspace'"),
+        ('{"channel": "x", "id": "1", "author_id": "a", "text": 5}', "'text' must be a string"),
+        ('{"channel": "x", "id": "1", "author_id": "a", "text": "x", "sent_at": "yesterday"}', "sent_at"),
+    ],
+)
+def test_bad_replay_lines_name_the_line_and_problem(line: str, problem: str) -> None:
+    with pytest.raises(InputError, match=f"line 7: .*{problem}"):
+        parse_line(line, 7)
