@@ -6,6 +6,7 @@ the whole message with the current state.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +29,12 @@ _PRIORITY_EMOJI = {
     "low": ":white_circle:",
 }
 _HISTORY_SHOWN = 6
+_USER_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def who(actor: str) -> str:
     """Staff actors are recorded as "slack:U123"; show them as a mention, anyone else as text."""
-    if actor.startswith("slack:") and actor[6:].isalnum():
+    if actor.startswith("slack:") and _USER_ID.fullmatch(actor[6:]):
         return f"<@{actor[6:]}>"
     return bk.escape(actor or "bot")
 

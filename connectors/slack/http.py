@@ -71,9 +71,19 @@ class HttpReceiver:
                 "slack: signed request with an unreadable body (%s); acknowledged and dropped", type(exc).__name__
             )
             return web.Response(status=200)
+        if not _well_formed(bolt_request.body):
+            log.warning("slack: signed request of an unknown shape; acknowledged and dropped")
+            return web.Response(status=200)
         response = await self._app.async_dispatch(bolt_request)
         if (response.status >= 500 and response.status != 503) or response.status == 404:
             # 503 is our deliberate "try again" (storage down); anything else would only loop retries.
             log.warning("slack: request answered %s by bolt; acknowledging instead", response.status)
             return web.Response(status=200)
         return await to_aiohttp_response(response)
+
+
+def _well_formed(body: object) -> bool:
+    """The outer shape bolt's own middleware assumes; listeners check the rest."""
+    if not isinstance(body, dict) or not body:
+        return False
+    return all(isinstance(body.get(key, {}), dict) for key in ("event", "user", "team", "channel", "container"))

@@ -16,9 +16,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
-from aiohttp import WSMsgType, web
+from aiohttp import ClientSession, WSMsgType, web
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -252,3 +252,113 @@ class FakeSlack:
             envelope |= {"retry_attempt": retry_attempt, "retry_reason": "timeout"}
         await self._socket.send_json(envelope)
         return await asyncio.wait_for(future, wait)
+
+
+# -- what Slack sends to the app --------------------------------------------------------------------
+
+
+def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """An Events API envelope around one event."""
+    return {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        "event": event,
+    }
+
+
+def message_event(
+    channel: str, user: str, text: str, ts: str, thread_ts: str | None = None, channel_type: str = "channel"
+) -> dict[str, Any]:
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel_type": channel_type,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def block_actions(
+    user: str, channel: str, message_ts: str, action_id: str, value: str | None = None, selected: str | None = None
+) -> dict[str, Any]:
+    """A `block_actions` payload for one click on a message in `channel`."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.2"}
+    if value is not None:
+        action["value"] = value
+    if selected is not None:
+        action |= {
+            "type": "static_select",
+            "selected_option": {"value": selected, "text": {"type": "plain_text", "text": selected}},
+        }
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2.3",
+        "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "message": {"ts": message_ts},
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [action],
+    }
+
+
+def slash_command(user: str, text: str, command: str = "/rapport", channel: str = "C_ANY") -> dict[str, str]:
+    return {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "channel_id": channel,
+        "user_id": user,
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": "http://127.0.0.1:9/unused",
+        "trigger_id": "1.2.3",
+    }
+
+
+class SlackSender:
+    """Posts signed requests to an app's /slack/events, as Slack's servers would."""
+
+    def __init__(self, url: str, secret: str = SIGNING_SECRET) -> None:
+        self.url = url
+        self.secret = secret
+
+    async def post(
+        self,
+        body: str,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[int, str]:
+        signed = signed_headers(body, secret or self.secret, timestamp, content_type) | (headers or {})
+        async with (
+            ClientSession() as session,
+            session.post(self.url, data=body.encode(), headers=signed) as resp,
+        ):
+            return resp.status, await resp.text()
+
+    async def event(self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None) -> int:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        status, _ = await self.post(json.dumps(event_callback(event, event_id)), headers=headers)
+        return status
+
+    async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def command(self, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        status, text = await self.post(urlencode(fields), "application/x-www-form-urlencoded")
+        return status, (json.loads(text) if text.startswith("{") else {"text": text})

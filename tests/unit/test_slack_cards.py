@@ -116,6 +116,8 @@ def test_escalation_id_is_read_from_button_value_menu_option_or_block_id() -> No
 
 
 def test_x_messages_link_to_the_post() -> None:
-    opening = replace(stored(5, "late"), message=InboundMessage(channel="x", external_id="1234", author_id="9", text="late"))
+    opening = replace(
+        stored(5, "late"), message=InboundMessage(channel="x", external_id="1234", author_id="9", text="late")
+    )
     _, blocks = cards.render(make_card(opening=opening), NOW)
     assert "https://x.com/i/web/status/1234" in texts(blocks)

@@ -27,7 +27,12 @@ def test_customer_channel_message_becomes_inbound_with_channel_qualified_id() ->
     msg = inbound(event())
     assert msg is not None
     assert (msg.channel, msg.connector, msg.external_id) == ("slack", "slack", "C_CUST:1700000000.000100")
-    assert (msg.author_id, msg.text, msg.conversation_id, msg.direct) == ("U1", "my order is late", "1700000000.000100", False)
+    assert (msg.author_id, msg.text, msg.conversation_id, msg.direct) == (
+        "U1",
+        "my order is late",
+        "1700000000.000100",
+        False,
+    )
     assert msg.sent_at.timestamp() == pytest.approx(1700000000.0001)
 
 

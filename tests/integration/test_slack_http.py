@@ -1,0 +1,426 @@
+"""The real slack-bolt app in HTTP mode, with the core on SQLite, against the fake Slack on 127.0.0.1.
+
+Requests are signed and posted to the app's own /slack/events, as Slack's servers would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Rapport
+from bot.config import Settings
+from bot.domain import InboundMessage, OutboundReply, utcnow
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from connectors.base import Sink
+from connectors.slack import SlackConnector
+from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
+from nlp.rules import RuleClassifier
+from tests.fakes.slack_server import (
+    BOT_TOKEN,
+    BOT_USER_ID,
+    SIGNING_SECRET,
+    FakeSlack,
+    SlackSender,
+    block_actions,
+    message_event,
+    slash_command,
+)  # fmt: skip
+
+CUSTOMERS = "C_CUST"
+TRIAGE = "C_TRIAGE"
+SALES = "C_SALES"
+STAFF = "U_STAFF"  # member of the triage channel
+LEAD = "U_LEAD"  # configured staff id, not in the channel
+CUSTOMER = "U_ANN"
+STRANGER = "U_EVE"
+COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
+
+
+class RecordingConnector:
+    """A stand-in Discord connector: what the outbox would deliver there."""
+
+    name = "discord"
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundReply] = []
+
+    async def start(self, sink: Sink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, reply: OutboundReply) -> str:
+        self.sent.append(reply)
+        return f"d{len(self.sent)}"
+
+
+@dataclass
+class Desk:
+    fake: FakeSlack
+    bot: Rapport
+    connector: SlackConnector
+    slack: SlackSender
+    discord: RecordingConnector
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [c for c in self.fake.calls_to("chat.postMessage") if c["channel"] == TRIAGE and "blocks" in c]
+
+    async def card(self) -> tuple[str, dict[str, Any]]:
+        """Wait for the (only) triage card; returns its ts and current message."""
+        await self.fake.wait_for("chat.postMessage", channel=TRIAGE)
+        ts = next(ts for (ch, ts), m in self.fake.messages.items() if ch == TRIAGE and m.get("blocks"))
+        return ts, self.fake.messages[(TRIAGE, ts)]
+
+    async def complaint(self, ts: str = "1700000100.000100", text: str = COMPLAINT) -> int:
+        return await self.slack.event(message_event(CUSTOMERS, CUSTOMER, text, ts))
+
+
+def settings_for(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
+    return Settings.model_validate({
+        "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
+        "nlp": {"backend": "rules"},
+        "server": {"host": "127.0.0.1", "port": 0},
+        "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
+        "slack": {"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "api_url": fake.api_url,
+                  "customer_channels": [CUSTOMERS], "triage_channel": TRIAGE, "sales_channel": SALES,
+                  "staff_user_ids": [LEAD], "sla_check_interval": 3600} | slack,
+    })  # fmt: skip
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    fake = FakeSlack(
+        users={CUSTOMER: {"name": "ann", "display_name": "Ann", "real_name": "Ann Brown"}},
+        members={TRIAGE: [STAFF, BOT_USER_ID]},
+    )
+    await fake.start()
+    settings = settings_for(tmp_path, fake)
+    stop = asyncio.Event()
+    async with Rapport(settings, classifier=RuleClassifier()) as bot:
+        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"))
+        discord = RecordingConnector()
+        bot.connected["discord"] = discord
+        await bot.attach(connector)
+        outbox = asyncio.create_task(bot.outbox.run(stop))
+        assert connector.http is not None
+        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        try:
+            yield Desk(fake, bot, connector, sender, discord)
+        finally:
+            stop.set()
+            await outbox
+    await fake.stop()
+
+
+# -- customer message -> card and acknowledgement ---------------------------------------------------
+
+
+async def test_complaint_in_customer_channel_posts_a_card_and_acknowledges_in_the_customers_thread(desk: Desk) -> None:
+    assert await desk.complaint() == 200
+    ts, card = await desk.card()
+    dump = json.dumps(card["blocks"])
+    for needle in ("Ann", "Complaint", "never arrived", "First response due", "Claim", "Reclassify",
+                   "https://fake.slack.com/archives/C_CUST/p1700000100000100"):  # fmt: skip
+        assert needle in dump, needle
+    [ack] = await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)
+    assert ack["thread_ts"] == "1700000100.000100" and "ref #" in ack["text"]
+    assert await desk.connector.triage.card_ref(1) == (TRIAGE, ts)
+
+
+async def test_claim_updates_the_card_in_place_with_the_claimer(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    status, _ = await desk.slack.interaction(block_actions(STAFF, TRIAGE, ts, CLAIM, value="1"))
+    assert status == 200
+    [update] = await desk.fake.wait_for("chat.update", ts=ts)
+    assert f"Claimed by <@{STAFF}>" in json.dumps(update["blocks"])
+    assert CLAIM not in json.dumps(update["blocks"])
+    assert len(desk.cards()) == 1
+    esc = await desk.bot.repo.get_escalation(1)
+    assert esc is not None and esc.assignee == f"slack:{STAFF}"
+
+
+async def test_resolve_snooze_and_reclassify_from_the_card(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    await desk.slack.interaction(block_actions(LEAD, TRIAGE, ts, RECLASSIFY, selected="1:cancellation"))
+    await desk.slack.interaction(block_actions(LEAD, TRIAGE, ts, SNOOZE, value="1"))
+    await desk.slack.interaction(block_actions(LEAD, TRIAGE, ts, RESOLVE, value="1"))
+    await desk.fake.wait_for("chat.update", count=3, ts=ts)
+    final = json.dumps(desk.fake.messages[(TRIAGE, ts)]["blocks"])
+    assert "Resolved by" in final and "Cancellation" in final and '"actions"' not in final
+    esc = await desk.bot.repo.get_escalation(1)
+    assert esc is not None and esc.intent == "cancellation" and esc.status.value == "resolved"
+
+
+async def test_staff_thread_reply_reaches_the_customer_and_is_recorded(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    await desk.slack.event(message_event(TRIAGE, STAFF, "So sorry Ann, a new one ships today.", "1700000200.000100",
+                                         thread_ts=ts))  # fmt: skip
+    sent = await desk.fake.wait_for("chat.postMessage", count=2, channel=CUSTOMERS)
+    assert sent[-1]["text"] == "So sorry Ann, a new one ships today."
+    assert sent[-1]["thread_ts"] == "1700000100.000100"
+    replies = [r for r in await desk.bot.repo.replies(escalation_id=1) if r.kind == "staff"]
+    assert len(replies) == 1 and replies[0].escalation_id == 1
+
+
+async def test_note_prefixed_thread_message_stays_internal(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)
+    await desk.slack.event(message_event(TRIAGE, STAFF, "note: VIP, handle gently", "1700000201.000100", thread_ts=ts))
+    await desk.fake.wait_for("chat.update", ts=ts)
+    esc = await desk.bot.repo.get_escalation(1)
+    assert esc is not None and [n.text for n in esc.notes] == ["VIP, handle gently"]
+    await asyncio.sleep(0.2)
+    assert len(desk.fake.calls_to("chat.postMessage")) == 2  # card + ack, nothing more to the customer
+
+
+async def test_staff_reply_to_a_discord_customer_goes_out_through_discord(desk: Desk) -> None:
+    await desk.bot.process(InboundMessage(channel="discord", external_id="d-1", author_id="42", text=COMPLAINT,
+                                          conversation_id="chan-9", author_name="Dee"))  # fmt: skip
+    ts, card = await desk.card()
+    assert "discord" in json.dumps(card["blocks"])
+    await desk.slack.event(message_event(TRIAGE, STAFF, "Refund issued.", "1700000300.000100", thread_ts=ts))
+    for _ in range(100):
+        if any(r.text == "Refund issued." for r in desk.discord.sent):
+            break
+        await asyncio.sleep(0.05)
+    staff = [r for r in desk.discord.sent if r.kind == "staff"]
+    assert [(r.text, r.conversation_id, r.recipient_id) for r in staff] == [("Refund issued.", "chan-9", "42")]
+
+
+# -- retries, signatures, strangers ----------------------------------------------------------------
+
+
+async def test_a_retried_delivery_doubles_nothing(desk: Desk) -> None:
+    event = message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000400.000100")
+    results = await asyncio.gather(desk.slack.event(event, "EvSAME"), desk.slack.event(event, "EvSAME", retry=1))
+    assert results == [200, 200]
+    assert await desk.slack.event(event, "EvSAME", retry=2) == 200
+    await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)
+    await asyncio.sleep(0.3)
+    assert len(desk.cards()) == 1
+    assert len(desk.fake.calls_to("chat.postMessage")) == 2  # one card, one acknowledgement
+
+
+async def test_a_retried_staff_reply_reaches_the_customer_once(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    reply = message_event(TRIAGE, STAFF, "On it.", "1700000500.000100", thread_ts=ts)
+    await desk.slack.event(reply, "EvR")
+    await desk.slack.event(reply, "EvR2", retry=1)  # even under a new event id, the message ts is the key
+    await desk.fake.wait_for("chat.postMessage", count=2, channel=CUSTOMERS)
+    await asyncio.sleep(0.3)
+    assert [c["text"] for c in desk.fake.calls_to("chat.postMessage") if c["channel"] == CUSTOMERS][1:] == ["On it."]
+
+
+@pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "no signature"])
+async def test_unsigned_or_stale_requests_get_401_and_nothing_happens(desk: Desk, case: str) -> None:
+    body = json.dumps({"type": "event_callback", "event_id": "EvX",
+                       "event": message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000600.000100")})  # fmt: skip
+    if case == "bad signature":
+        status, _ = await desk.slack.post(body, secret="not-the-secret")
+    elif case == "stale timestamp":
+        status, _ = await desk.slack.post(body, timestamp=1_600_000_000)
+    else:
+        status, _ = await desk.slack.post(body, headers={"X-Slack-Signature": ""})
+    assert status == 401
+    await asyncio.sleep(0.2)
+    assert [c.method for c in desk.fake.calls if c.method != "auth.test"] == []
+    assert await desk.bot.repo.messages(limit=5) == []
+
+
+async def test_a_click_by_a_non_staff_user_is_refused_and_audited(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    status, _ = await desk.slack.interaction(block_actions(STRANGER, TRIAGE, ts, CLAIM, value="1"))
+    assert status == 200
+    [refusal] = await desk.fake.wait_for("chat.postEphemeral", user=STRANGER)
+    assert "Only support staff" in refusal["text"]
+    assert desk.fake.calls_to("chat.update") == []
+    [audit] = await desk.bot.repo.audit_events(kind="slack.refused")
+    assert audit.actor == f"slack:{STRANGER}" and audit.detail["action"] == CLAIM
+    esc = await desk.bot.repo.get_escalation(1)
+    assert esc is not None and esc.assignee == ""
+
+
+async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp_path: Path) -> None:
+    # A shared triage channel can hold guests; only staff ids count when membership says otherwise.
+    fake = FakeSlack(members={TRIAGE: [STAFF]})
+    await fake.start()
+    settings = settings_for(tmp_path, fake)
+    async with Rapport(settings, classifier=RuleClassifier()) as bot:
+        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"))
+        await bot.attach(connector)
+        assert connector.http is not None
+        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        await sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"))
+        await fake.wait_for("chat.postMessage", channel=TRIAGE)
+        card_ts = next(ts for (ch, ts) in fake.messages if ch == TRIAGE)
+        await sender.event(message_event(TRIAGE, STRANGER, "hi from a guest", "1700000700.000100", thread_ts=card_ts))
+        await fake.wait_for("chat.postEphemeral", user=STRANGER)
+        assert [r for r in await bot.repo.replies(escalation_id=1) if r.kind == "staff"] == []
+        [refused] = await bot.repo.audit_events(kind="slack.refused")
+        assert refused.actor == f"slack:{STRANGER}"
+    await fake.stop()
+
+
+# -- bad input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ('{"type": "event_callback", "event": "nope"}', "application/json"),
+        ("[1, 2, 3]", "application/json"),
+        ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
+        ("payload=%5B%5D", "application/x-www-form-urlencoded"),
+        ("\xff\xfe garbage", "text/plain"),
+        ("", "application/json"),
+    ],
+)
+async def test_malformed_bodies_are_acknowledged_and_ignored(desk: Desk, body: str, content_type: str) -> None:
+    status, _ = await desk.slack.post(body, content_type)
+    assert status == 200
+    assert await desk.bot.repo.messages(limit=5) == []
+
+
+async def test_unknown_action_ids_and_deleted_escalations_get_a_clear_answer_not_a_crash(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    status, _ = await desk.slack.interaction(block_actions(STAFF, TRIAGE, ts, "something.else", value="1"))
+    assert status == 200
+    status, _ = await desk.slack.interaction(block_actions(STAFF, TRIAGE, ts, "rapport.unknown", value="1"))
+    assert status == 200
+    status, _ = await desk.slack.interaction(block_actions(STAFF, TRIAGE, ts, CLAIM, value="999"))
+    assert status == 200
+    status, _ = await desk.slack.interaction(block_actions(STAFF, TRIAGE, ts, CLAIM))
+    assert status == 200
+    notes = [c["text"] for c in await desk.fake.wait_for("chat.postEphemeral", count=3, user=STAFF)]
+    assert any("not one Rapport knows" in n for n in notes)
+    assert any("#999 does not exist" in n for n in notes)
+    status, _ = await desk.slack.interaction({"type": "view_submission", "user": {"id": STAFF}, "view": {}})
+    assert status == 200
+
+
+async def test_events_for_channels_we_do_not_watch_are_acknowledged_and_ignored(desk: Desk) -> None:
+    assert await desk.slack.event(message_event("C_RANDOM", CUSTOMER, COMPLAINT, "1700000800.000100")) == 200
+    assert await desk.slack.event({"type": "reaction_added", "user": CUSTOMER, "reaction": "+1"}) == 200
+    assert await desk.bot.repo.messages(limit=5) == []
+
+
+async def test_a_40000_character_message_makes_a_valid_card(desk: Desk) -> None:
+    assert await desk.complaint(text="This is broken. " + "x" * 40_000) == 200
+    _, card = await desk.card()
+    for block in card["blocks"]:
+        if block["type"] == "section" and "text" in block:
+            assert len(block["text"]["text"]) <= 3000
+
+
+async def test_url_verification_challenge_is_answered(desk: Desk) -> None:
+    status, text = await desk.slack.post(json.dumps({"type": "url_verification", "challenge": "abc", "token": "t"}))
+    assert status == 200 and "abc" in text
+
+
+# -- slash command, App Home, sales, SLA --------------------------------------------------------------
+
+
+async def test_slash_command_customer_queue_and_link(desk: Desk) -> None:
+    await desk.complaint()
+    await desk.card()
+    status, answer = await desk.slack.command(slash_command(STAFF, "customer ann"))
+    assert status == 200 and answer["response_type"] == "ephemeral"
+    assert "Ann" in json.dumps(answer["blocks"]) and "never arrived" in json.dumps(answer["blocks"])
+    _, answer = await desk.slack.command(slash_command(STAFF, "queue"))
+    assert "1 open escalations" in answer["text"] and "#1" in json.dumps(answer["blocks"])
+    _, answer = await desk.slack.command(slash_command(STAFF, "link discord:4242 1"))
+    assert "Linked discord:4242 to customer #1" in answer["text"]
+    customer = await desk.bot.repo.get_customer(1)
+    assert customer is not None and ("discord", "4242") in [
+        (i.channel, i.platform_user_id) for i in customer.identities
+    ]
+    _, answer = await desk.slack.command(slash_command(STAFF, "customer nobody-like-this"))
+    assert "No customer matches" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STAFF, "dance"))
+    assert "Usage" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STRANGER, "queue"))
+    assert "for support staff" in answer["text"]
+
+
+async def test_app_home_shows_queue_sentiment_and_oldest_unclaimed(desk: Desk) -> None:
+    await desk.complaint()
+    await desk.card()
+    assert await desk.slack.event({"type": "app_home_opened", "user": STAFF, "channel": "D1", "tab": "home"}) == 200
+    [published] = await desk.fake.wait_for("views.publish", user_id=STAFF)
+    dump = json.dumps(published["view"])
+    assert "Oldest unclaimed" in dump and "negative" in dump and "Open escalations: 1" in dump
+
+
+async def test_sales_alert_goes_to_the_sales_channel(desk: Desk) -> None:
+    await desk.complaint(text="How much is the enterprise plan? We want to buy 50 seats")
+    [alert] = await desk.fake.wait_for("chat.postMessage", channel=SALES)
+    assert "Sales lead" in alert["text"] and "enterprise plan" in alert["text"]
+
+
+async def test_sla_reminder_in_the_thread_then_breach_marked_on_the_card(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    watch = desk.connector.sla
+    watch._sla = watch._sla.model_copy(update={"remind_before_minutes": 600})
+    assert await watch.check() == 1
+    [reminder] = await desk.fake.wait_for("chat.postMessage", thread_ts=ts, channel=TRIAGE)
+    assert "SLA reminder" in reminder["text"] and "first response" in reminder["text"]
+    assert await watch.check() == 0  # once only
+    await desk.bot.repo.update_escalation(1, created_at=utcnow() - timedelta(days=1))
+    assert await watch.check() == 1
+    assert "SLA breached" in desk.fake.calls_to("chat.postMessage")[-1]["text"]
+    assert "breached" in json.dumps(desk.fake.messages[(TRIAGE, ts)]["blocks"])
+
+
+# -- send(): errors are ours, not slack_sdk's ----------------------------------------------------------
+
+
+def reply(**over: Any) -> OutboundReply:
+    base: dict[str, Any] = {"id": 1, "connector": "slack", "channel": "slack", "recipient_id": CUSTOMER,
+                            "conversation_id": "1700000100.000100", "text": "hello", "status": "queued", "attempts": 0,
+                            "created_at": utcnow(), "in_reply_to": f"{CUSTOMERS}:1700000100.000100"}  # fmt: skip
+    return OutboundReply(**(base | over))
+
+
+async def test_send_threads_in_channels_and_answers_dms_inline(desk: Desk) -> None:
+    ts = await desk.connector.send(reply())
+    assert ts and desk.fake.calls_to("chat.postMessage")[-1]["thread_ts"] == "1700000100.000100"
+    await desk.connector.send(reply(in_reply_to="D9:1700000900.000100", conversation_id="1700000900.000100",
+                                    direct=True))  # fmt: skip
+    last = desk.fake.calls_to("chat.postMessage")[-1]
+    assert last["channel"] == "D9" and "thread_ts" not in last
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error"),
+    [
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}, RateLimited),
+        (200, {"ok": False, "error": "invalid_auth"}, {}, AuthFailed),
+        (200, {"ok": False, "error": "channel_not_found"}, {}, DeliveryFailed),
+        (500, {"ok": False, "error": "internal_error"}, {}, DeliveryFailed),
+    ],
+)
+async def test_send_maps_slack_errors_to_ours(desk: Desk, status: int, body: dict[str, Any],
+                                              headers: dict[str, str], error: type[Exception]) -> None:  # fmt: skip
+    desk.fake.fail_next("chat.postMessage", status, body, headers)
+    with pytest.raises(error) as caught:
+        await desk.connector.send(reply())
+    if isinstance(caught.value, RateLimited):
+        assert caught.value.retry_after == 7
+    if body["error"] == "channel_not_found":
+        assert isinstance(caught.value, DeliveryFailed) and not caught.value.retryable
