@@ -116,7 +116,7 @@ class RoutingSettings(_Section):
 
 class FaqSettings(_Section):
     path: str | None = None  # None: the FAQ bundled with Rapport (bot/data/faq.toml)
-    min_score: float = Field(0.5, ge=0, le=1)
+    min_score: float = Field(0.6, ge=0, le=1)
 
 
 class OutboxSettings(_Section):

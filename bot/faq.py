@@ -6,7 +6,6 @@ when the question plainly is the FAQ's question; everything fuzzier goes to a hu
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections import Counter
@@ -20,9 +19,12 @@ BUNDLED = Path(__file__).parent / "data" / "faq.toml"
 _STOP = frozenset(
     "a an the i my me we our you your is are am be do does did can could would should will to of in on at for "
     "with and or it this that there what how when where why which who please hi hello hey thanks thank any "
-    "just get got have has".split()
+    "just get got have has i'm im i've ive it's its i'd id don't dont can't cant am was were been being also "
+    "know tell".split()
 )
 _TOKEN = re.compile(r"[a-z0-9']+")
+_MENTION = re.compile(r"[@#]\w+|https?://\S+")
+_SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
 
 
 def _stem(word: str) -> str:
@@ -72,21 +74,25 @@ class Faq:
         return cls(entries)
 
     def best(self, text: str) -> FaqMatch | None:
-        """The closest entry by cosine similarity of content words, or None if nothing overlaps."""
-        query = _terms(text[:2000])
-        if not query:
-            return None
+        """The closest entry by overlap (Jaccard) of content words, or None if nothing overlaps."""
+        cleaned = _MENTION.sub(" ", text[:2000])
+        # Score each sentence alone too: "How do I reset my password? The app logs me out." asks
+        # the FAQ's question, and the context sentence should not drown it.
+        queries = [q for q in (_terms(part) for part in [cleaned, *_SENTENCE.split(cleaned)]) if q]
         best: FaqMatch | None = None
-        for entry, variants in self._index:
-            for terms in variants:
-                score = _cosine(query, terms)
-                if best is None or score > best.score:
-                    best = FaqMatch(entry, score)
+        for query in queries:
+            for entry, variants in self._index:
+                for terms in variants:
+                    score = _jaccard(query, terms)
+                    if best is None or score > best.score:
+                        best = FaqMatch(entry, score)
         return best if best and best.score > 0 else None
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
-    dot = sum(a[t] * b[t] for t in a.keys() & b.keys())
-    if not dot:
+def _jaccard(a: Counter[str], b: Counter[str]) -> float:
+    # Jaccard rather than cosine: extra words in the question ("...to Iceland?") must count against
+    # the match, or any question sharing two words with an FAQ entry would get its answer.
+    shared = len(a.keys() & b.keys())
+    if shared < min(2, len(b)):  # one common word ("update") is a coincidence, not a match
         return 0.0
-    return dot / (math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values())))
+    return shared / len(a.keys() | b.keys())
