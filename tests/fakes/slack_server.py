@@ -97,7 +97,7 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
-    async def wait_for(self, method: str, count: int = 1, wait: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+    async def wait_for(self, method: str, count: int = 1, wait: float = 15.0, **match: Any) -> list[dict[str, Any]]:
         """Wait until `method` was called `count` times with args matching `match`; return those calls."""
         deadline = asyncio.get_running_loop().time() + wait
         while True:
@@ -230,11 +230,11 @@ class FakeSlack:
         self._socket_ready.clear()
         return ws
 
-    async def wait_socket(self, wait: float = 5.0) -> None:
+    async def wait_socket(self, wait: float = 15.0) -> None:
         await asyncio.wait_for(self._socket_ready.wait(), wait)
 
     async def send_envelope(
-        self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None, wait: float = 5.0
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int | None = None, wait: float = 15.0
     ) -> dict[str, Any]:
         """Push one Socket Mode envelope (events_api, interactive, slash_commands) and return the app's ack."""
         await self.wait_socket(wait)
