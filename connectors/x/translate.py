@@ -67,7 +67,9 @@ def mention_to_inbound(
     if author_id == me_id:
         return None
     referenced = tweet.get("referenced_tweets")
-    if isinstance(referenced, list) and any(isinstance(r, Mapping) and r.get("type") == "retweeted" for r in referenced):
+    if isinstance(referenced, list) and any(
+        isinstance(r, Mapping) and r.get("type") == "retweeted" for r in referenced
+    ):
         return None  # a retweet repeats someone else's words: nothing to answer
     text = _LEADING_HANDLES.sub("", clean_text(tweet.get("text")))
     if not text:
@@ -88,7 +90,9 @@ def mention_to_inbound(
     )
 
 
-def dm_to_inbound(event: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str) -> InboundMessage | None:
+def dm_to_inbound(
+    event: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me_id: str
+) -> InboundMessage | None:
     """The domain message for one DM event, or None for our own DMs, other event types and unreadable ones."""
     event_id = _numeric_id(event.get("id"))
     sender_id = _numeric_id(event.get("sender_id"))

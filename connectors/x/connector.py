@@ -1,0 +1,200 @@
+"""The X connector: polls mentions (and DMs where access allows), paced by X's limits; replies or DMs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+from bot.config import XSettings
+from bot.domain import OutboundReply
+from bot.errors import AuthFailed, ConfigError, ConnectorError, DeliveryFailed, RateLimited
+from connectors.base import Sink, StateStore
+from connectors.x.api import XApi
+from connectors.x.errors import NAME
+from connectors.x.pacing import PostBudget, next_poll_delay
+from connectors.x.poller import Feed, dm_feed, mentions_feed, poll
+
+log = logging.getLogger(__name__)
+
+TWEET_LIMIT = 280
+DM_LIMIT = 10_000
+MAX_BACKOFF = 900.0  # X down: try again at least every 15 minutes
+
+
+def _clock(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%MZ")
+
+
+def _why(exc: Exception) -> str:
+    return str(exc).removeprefix(f"{NAME}: ")
+
+
+def fit(text: str, limit: int) -> str:
+    """The text cut to `limit` characters with an ellipsis, rather than refused by X."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class XConnector:
+    """Mentions and DMs in, replies (`in_reply_to_tweet_id`) and DMs out, within X's limits and our budget."""
+
+    def __init__(self, settings: XSettings, state: StateStore) -> None:
+        self._settings = settings
+        self._state = state
+        self._api = XApi(settings)
+        self._budget = PostBudget(state, settings.daily_post_budget)
+        self._sink: Sink | None = None
+        self._feeds: list[Feed] = []
+        self._user_id = settings.user_id or ""
+        self._poller: asyncio.Task[None] | None = None
+        self._status = "stopped"
+        self._dm_note = ""
+        self._failure: ConnectorError | None = None
+
+    @property
+    def name(self) -> str:
+        return NAME
+
+    @property
+    def status(self) -> str:
+        return self._status + self._dm_note
+
+    @property
+    def failure(self) -> ConnectorError | None:
+        """The fatal error that stopped polling after start, if any."""
+        return self._failure
+
+    async def start(self, sink: Sink) -> None:
+        """Find the account, read once (checking the credentials) and keep polling in a task.
+
+        Raises AuthFailed or ConfigError; an X outage does not fail the start, it shows in `status`.
+        """
+        if not self._settings.enabled:
+            raise ConfigError("[x] needs bearer_token or access_token (or X_BEARER_TOKEN, X_ACCESS_TOKEN)")
+        self._sink = sink
+        self._failure = None
+        self._status = "starting"
+        if not self._user_id:
+            if not self._api.has_user_context:
+                raise ConfigError("[x] user_id is required when only a bearer token is configured")
+            try:
+                me = await self._api.me()
+            except AuthFailed:
+                await self._api.close()
+                raise
+            data = me.body.get("data")
+            self._user_id = str(data.get("id", "")) if isinstance(data, dict) else ""
+            if not self._user_id.isdigit():
+                await self._api.close()
+                raise ConnectorError("could not learn the account's user id", connector=NAME)
+        self._feeds = [mentions_feed(self._api, self._user_id)]
+        if self._settings.read_dms:
+            if self._api.has_user_context:
+                self._feeds.append(dm_feed(self._api))
+            else:
+                self._dm_note = "; DMs off: read_dms needs access_token and access_token_secret"
+        try:
+            delay = await self._poll_once()
+        except AuthFailed as exc:
+            await self._api.close()
+            self._status = f"down: {_why(exc)}"
+            raise
+        self._poller = asyncio.create_task(self._run(delay), name="x-poller")
+
+    async def _poll_once(self) -> float:
+        """Read every feed once; the delay before the next read, from X's rate headers. Raises ConnectorError."""
+        assert self._sink is not None
+        delay = self._settings.poll_interval
+        for feed in list(self._feeds):
+            try:
+                page = await poll(feed, self._state, self._sink, self._user_id)
+            except DeliveryFailed as exc:
+                if feed.name == "DMs" and not exc.retryable:
+                    # Usually an access level without DM reads: keep the mentions going.
+                    self._feeds.remove(feed)
+                    self._dm_note = f"; DMs off: {_why(exc)}"
+                    log.warning("x: DM reading turned off: %s", _why(exc))
+                    continue
+                raise
+            if page is not None:
+                delay = max(delay, next_poll_delay(page.headers, self._settings.poll_interval))
+        self._status = "connected"
+        return delay
+
+    async def _run(self, delay: float) -> None:
+        """Poll until stopped. Outages and 429s wait and retry; revoked credentials end the task, raised."""
+        backoff = self._settings.poll_interval
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                delay = await self._poll_once()
+                backoff = self._settings.poll_interval
+            except RateLimited as exc:
+                delay = exc.retry_after
+                self._status = f"rate limited until {_clock(time.time() + delay)}"
+                log.warning("x: %s; next read in %.1fs", _why(exc), delay)
+            except AuthFailed as exc:
+                self._failure = exc
+                self._status = f"down: {_why(exc)}"
+                log.error("x: connector stopped: %s", _why(exc))
+                raise
+            except ConnectorError as exc:
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                delay = backoff
+                self._status = f"down: {_why(exc)}"
+                log.warning("x: %s; next read in %.1fs", _why(exc), delay)
+
+    async def wait(self) -> None:
+        """Return when polling ends; raise the fatal error that ended it, if any."""
+        if self._poller is not None:
+            await self._poller
+
+    async def stop(self) -> None:
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+        await self._api.close()
+        self._status = "stopped"
+
+    async def send(self, reply: OutboundReply) -> str:
+        """Post a reply (`in_reply_to_tweet_id`) or a DM within the daily budget; returns the tweet or "dm:" id."""
+        if not reply.text.strip():
+            raise DeliveryFailed("empty reply", retryable=False, connector=NAME)
+        if not self._api.has_user_context:
+            raise AuthFailed("posting needs consumer_key/secret and access_token/secret", connector=NAME)
+        async with self._budget.lock:
+            await self._budget.check()
+            if reply.direct:
+                external_id = await self._send_dm(reply)
+            else:
+                external_id = await self._send_tweet(reply)
+            await self._budget.spend()
+        return external_id
+
+    async def _send_tweet(self, reply: OutboundReply) -> str:
+        # A staff reply may name no message: answer the conversation's first tweet rather than post loose.
+        target = reply.in_reply_to or reply.conversation_id
+        in_reply_to = target if target.isdigit() else None
+        page = await self._api.reply(fit(reply.text, TWEET_LIMIT), in_reply_to)
+        data = page.body.get("data")
+        tweet_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(tweet_id, str):
+            raise DeliveryFailed("X accepted the tweet but returned no id", retryable=False, connector=NAME)
+        return tweet_id
+
+    async def _send_dm(self, reply: OutboundReply) -> str:
+        conversation = reply.conversation_id.removeprefix("dm:") if reply.conversation_id.startswith("dm:") else ""
+        participant = None if conversation else reply.recipient_id
+        if not conversation and not (participant or "").isdigit():
+            raise DeliveryFailed(f"no DM conversation or user id ({reply.recipient_id!r})", retryable=False,
+                                 connector=NAME)  # fmt: skip
+        page = await self._api.direct_message(
+            fit(reply.text, DM_LIMIT), conversation_id=conversation or None, participant_id=participant
+        )
+        data = page.body.get("data")
+        event_id = data.get("dm_event_id") if isinstance(data, dict) else None
+        if not isinstance(event_id, str):
+            raise DeliveryFailed("X accepted the DM but returned no id", retryable=False, connector=NAME)
+        return f"dm:{event_id}"

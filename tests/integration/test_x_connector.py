@@ -1,0 +1,339 @@
+"""The real tweepy async client, through XConnector, against the fake X API v2 on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import XSettings
+from bot.domain import InboundMessage, OutboundReply, ReplyStatus
+from bot.errors import AuthFailed, RateLimited
+from connectors.x import XConnector
+from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
+
+
+class MemoryState:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+        self._arrived = asyncio.Event()
+
+    async def __call__(self, message: InboundMessage) -> None:
+        self.messages.append(message)
+        self._arrived.set()
+
+    async def wait_for(self, count: int, within: float = 5.0) -> list[InboundMessage]:
+        async with asyncio.timeout(within):
+            while len(self.messages) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.messages
+
+
+def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
+    c = fake.credentials
+    values: dict[str, Any] = {
+        "bearer_token": SecretStr(c.bearer_token), "consumer_key": SecretStr(c.consumer_key),
+        "consumer_secret": SecretStr(c.consumer_secret), "access_token": SecretStr(c.access_token),
+        "access_token_secret": SecretStr(c.access_token_secret), "user_id": ACCOUNT_ID, "poll_interval": 0.05,
+        "api_url": fake.base_url, **overrides,
+    }  # fmt: skip
+    return XSettings(**values)
+
+
+def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
+    values: dict[str, Any] = {
+        "id": 1, "connector": "x", "channel": "x", "recipient_id": message.author_id,
+        "conversation_id": message.conversation_id, "text": text, "status": ReplyStatus.SENDING, "attempts": 0,
+        "created_at": datetime.now(UTC), "in_reply_to": message.external_id, "direct": message.direct, **overrides,
+    }  # fmt: skip
+    return OutboundReply(**values)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeX]:
+    async with FakeX() as server:
+        yield server
+
+
+@pytest.fixture
+def state() -> MemoryState:
+    return MemoryState()
+
+
+@pytest.fixture
+def sink() -> Collector:
+    return Collector()
+
+
+@pytest.fixture
+async def connector(fake: FakeX, state: MemoryState, sink: Collector) -> AsyncIterator[XConnector]:
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    yield connector
+    await connector.stop()
+
+
+async def test_new_mention_is_ingested_with_tweet_ids_and_author(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    tweet = fake.mention("@acme my parcel is lost", conversation_id="1400000000000000000")
+    [message] = await sink.wait_for(1)
+    assert (message.channel, message.connector) == ("x", "x")
+    assert message.external_id == tweet["id"]
+    assert message.conversation_id == "1400000000000000000"
+    assert message.author_id == CUSTOMER["id"]
+    assert (message.author_handle, message.author_name) == ("dana_k", "Dana K")
+    assert message.text == "my parcel is lost"  # the reply prefix of handles is not the customer's words
+    assert message.direct is False
+    assert connector.status == "connected"
+
+
+async def test_reply_is_posted_with_in_reply_to_tweet_id(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    fake.mention("@acme the app keeps crashing")
+    [message] = await sink.wait_for(1)
+    sent = await connector.send(reply_to(message, "Sorry to hear that, Dana."))
+    [post] = fake.posts
+    assert post == {"kind": "tweet", "id": sent, "text": "Sorry to hear that, Dana.",
+                    "in_reply_to_tweet_id": message.external_id}  # fmt: skip
+
+
+async def test_since_id_is_kept_across_a_restart(fake: FakeX, state: MemoryState) -> None:
+    first_sink = Collector()
+    first = XConnector(settings_for(fake), state)
+    await first.start(first_sink)
+    a = fake.mention("@acme first")
+    await first_sink.wait_for(1)
+    await first.stop()
+    assert state.values["mentions.since_id"] == a["id"]
+
+    b = fake.mention("@acme while we were down")
+    b_at = time.time()
+    second_sink = Collector()
+    second = XConnector(settings_for(fake), state)
+    await second.start(second_sink)
+    try:
+        messages = await second_sink.wait_for(1)
+        await asyncio.sleep(0.15)
+        assert [m.external_id for m in messages] == [b["id"]]
+        after_restart = [r for r in fake.reads() if r["at"] >= b_at]
+        assert after_restart[0]["query"]["since_id"] == a["id"]
+    finally:
+        await second.stop()
+
+
+async def test_mentions_from_before_the_first_start_are_not_answered(fake: FakeX, state: MemoryState) -> None:
+    old = fake.mention("@acme ancient history")
+    sink = Collector()
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        new = fake.mention("@acme fresh problem")
+        messages = await sink.wait_for(1)
+        await asyncio.sleep(0.1)
+        assert [m.external_id for m in messages] == [new["id"]]
+        assert old["id"] < new["id"]
+    finally:
+        await connector.stop()
+
+
+async def test_429_on_read_waits_until_the_reset(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    reset = int(time.time()) + 2  # X sends whole epoch seconds
+    fake.fail_next("mentions", 429, headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+    await fake.wait_for_reads(len(fake.reads()) + 1)
+    refused_at = fake.reads()[-1]["at"]
+    await asyncio.sleep(0.1)
+    assert connector.status.startswith("rate limited until ")
+    fake.mention("@acme are you there")
+    await sink.wait_for(1, within=6)
+    later = [r["at"] for r in fake.reads() if r["at"] > refused_at]
+    assert later and min(later) >= reset
+    assert connector.status == "connected"
+
+
+async def test_poll_interval_stretches_when_the_window_is_spent(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    fake.rate_limits["mentions"] = (0, int(time.time()) + 2)
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        started = fake.reads()[-1]["at"]
+        fake.rate_limits.pop("mentions")
+        await fake.wait_for_reads(2, within=5)
+        assert fake.reads()[1]["at"] - started >= 1.0
+    finally:
+        await connector.stop()
+
+
+async def test_a_repeated_tweet_id_is_ingested_once(fake: FakeX, sink: Collector, state: MemoryState) -> None:
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        tweet = fake.mention("@acme where is my refund")
+        await sink.wait_for(1)
+        fake.tweets.append(dict(tweet))  # the API hands the same tweet back again
+        fake.mention("@acme marker")
+        messages = await sink.wait_for(2)
+        await asyncio.sleep(0.15)
+        assert [m.text for m in messages] == ["where is my refund", "marker"]
+    finally:
+        await connector.stop()
+
+
+async def test_429_on_post_is_rate_limited_until_the_reset(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    fake.fail_next(
+        "tweets", 429, headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time()) + 120)}
+    )
+    with pytest.raises(RateLimited) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert 100 < caught.value.retry_after <= 122
+    assert fake.posts == []
+
+
+async def test_daily_post_budget_stops_posting_until_midnight_and_survives_restart(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    connector = XConnector(settings_for(fake, daily_post_budget=1), state)
+    await connector.start(sink)
+    fake.mention("@acme one")
+    fake.mention("@acme two")
+    first, second = await sink.wait_for(2)
+    await connector.send(reply_to(first, "Thanks"))
+    with pytest.raises(RateLimited) as caught:
+        await connector.send(reply_to(second, "Thanks"))
+    assert 0 < caught.value.retry_after <= 86_400
+    await connector.stop()
+    again = XConnector(settings_for(fake, daily_post_budget=1), state)
+    with pytest.raises(RateLimited):
+        await again.send(reply_to(second, "Thanks"))
+    assert len(fake.posts) == 1
+
+
+async def test_dm_is_ingested_as_direct_and_answered_by_dm(fake: FakeX, sink: Collector, state: MemoryState) -> None:
+    connector = XConnector(settings_for(fake, read_dms=True), state)
+    await connector.start(sink)
+    try:
+        event = fake.dm("I was charged twice")
+        [message] = await sink.wait_for(1)
+        assert message.direct is True
+        assert message.external_id == f"dm:{event['id']}"
+        assert message.conversation_id == f"dm:{event['dm_conversation_id']}"
+        sent = await connector.send(reply_to(message, "Sorry, we'll fix it", in_reply_to=""))
+        [post] = fake.posts
+        assert post["kind"] == "dm" and sent == f"dm:{post['id']}"
+        assert post["dm_conversation_id"] == event["dm_conversation_id"]
+    finally:
+        await connector.stop()
+
+
+async def test_dm_to_a_user_without_a_conversation_opens_one(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme please DM me")
+    [message] = await sink.wait_for(1)
+    await connector.send(reply_to(message, "Sent you a DM", direct=True))
+    [post] = fake.posts
+    assert (post["kind"], post["participant_id"]) == ("dm", CUSTOMER["id"])
+
+
+async def test_dm_access_refused_turns_dms_off_and_keeps_mentions(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    fake.dm_access = False
+    connector = XConnector(settings_for(fake, read_dms=True), state)
+    await connector.start(sink)
+    try:
+        assert "DMs off" in connector.status
+        fake.mention("@acme still here")
+        await sink.wait_for(1)
+    finally:
+        await connector.stop()
+
+
+async def test_x_down_shows_in_status_and_polling_recovers(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    fake.down = True
+    await fake.wait_for_reads(len(fake.reads()) + 2)
+    await asyncio.sleep(0.05)
+    assert connector.status.startswith("down: ")
+    fake.down = False
+    fake.mention("@acme back?")
+    await sink.wait_for(1, within=5)
+    assert connector.status == "connected"
+
+
+async def test_bad_credentials_fail_start_with_auth_failed(fake: FakeX, sink: Collector) -> None:
+    settings = settings_for(fake, bearer_token=SecretStr("wrong-secret"), access_token=SecretStr("wrong-token"))
+    connector = XConnector(settings, MemoryState())
+    with pytest.raises(AuthFailed) as caught:
+        await connector.start(sink)
+    assert "wrong" not in str(caught.value)
+    assert connector.status.startswith("down:")
+    await connector.stop()
+
+
+async def test_user_id_is_looked_up_when_not_configured(fake: FakeX, sink: Collector) -> None:
+    connector = XConnector(settings_for(fake, user_id=None), MemoryState())
+    await connector.start(sink)
+    try:
+        fake.mention("@acme hi")
+        [message] = await sink.wait_for(1)
+        assert fake.reads("me") and fake.reads()[-1]["path"] == f"/2/users/{ACCOUNT_ID}/mentions"
+        assert message.text == "hi"
+    finally:
+        await connector.stop()
+
+
+async def test_bad_mentions_are_skipped_and_polling_goes_on(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.tweets.append({"id": "not-a-number", "text": "broken"})
+    fake.mention("@acme")  # handles only
+    fake.mention("RT @acme: great", referenced_tweets=[{"type": "retweeted", "id": "1"}])
+    fake.mention("@acme from someone deleted", author={"id": "1500000000000000999", "username": "", "name": ""})
+    fake.mention("@acme \u202eevil\x00 text")
+    fake.mention("@acme " + "y" * 4000)
+    fake.tweets.append({"id": "1" * 19, "text": "no author at all"})
+    messages = await sink.wait_for(3)
+    await asyncio.sleep(0.15)
+    assert [m.text for m in messages] == ["from someone deleted", "evil text", "y" * 4000]
+    assert connector.status == "connected"
+
+
+async def test_sink_failure_keeps_since_id_and_the_mention_is_read_again(fake: FakeX, state: MemoryState) -> None:
+    seen: list[str] = []
+    stored = asyncio.Event()
+
+    async def flaky(message: InboundMessage) -> None:
+        seen.append(message.external_id)
+        if len(seen) == 1:
+            raise RuntimeError("database busy")
+        stored.set()
+
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(flaky)
+    try:
+        tweet = fake.mention("@acme help")
+        await asyncio.wait_for(stored.wait(), 5)
+        assert seen[:2] == [tweet["id"], tweet["id"]]
+        assert state.values["mentions.since_id"] == tweet["id"]
+    finally:
+        await connector.stop()
