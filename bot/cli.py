@@ -484,15 +484,21 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     out.print(f"database at {revision}")
 
 
-def _register_nlp() -> None:
+def _register_plugins() -> None:
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship commands in bot/."""
+    import importlib
+
     try:
-        from nlp.cli import register
-    except ImportError:
-        return
-    register(app)
+        importlib.import_module("nlp.cli").register(app)
+    except ModuleNotFoundError:
+        pass
+    try:
+        importlib.import_module("bot.relationships.cli").register(app, customers_app)
+    except ModuleNotFoundError:
+        pass
 
 
-_register_nlp()
+_register_plugins()
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import Rule
@@ -28,6 +29,13 @@ log = logging.getLogger(__name__)
 MAX_ID = 200  # longest external id / author id we accept (the columns' width)
 
 
+# Extension points for features that sit around routing (follow-ups, CSAT answers, opt-outs, stages):
+# an interceptor sees a message after the customer is known and may claim it (returning the action
+# it took) so routing never sees it; an observer sees every outcome afterwards.
+Interceptor = Callable[[StoredMessage, Customer], Awaitable[str | None]]
+Observer = Callable[[StoredMessage, Customer, "Outcome"], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What the steps need; built once by the runner."""
@@ -40,6 +48,8 @@ class Services:
     faq: Faq
     faq_min_score: float
     events: EventBus
+    interceptors: tuple[Interceptor, ...] = field(default=())
+    observers: tuple[Observer, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +239,15 @@ class Pipeline:
         customer: Customer | None = None
         try:
             customer = await identify(svc, stored)
+            for intercept in svc.interceptors:
+                handled = await intercept(stored, customer)
+                if handled:
+                    await svc.repo.update_message(stored.id, action=handled)
+                    return Outcome(stored.id, customer_id=customer.id,
+                                   decision=Decision(handled, "interceptor", handled))  # fmt: skip
             analysis = await classify(svc, stored)
             decision = await decide(svc, stored, customer, analysis)
-            return await act(svc, stored, customer, analysis, decision)
+            outcome = await act(svc, stored, customer, analysis, decision)
         except Exception as exc:
             # The message is stored; whatever failed after that is recorded, not raised, so one bad
             # message never stops a connector.
@@ -241,3 +257,10 @@ class Pipeline:
             await svc.repo.audit("pipeline.error", {"error": detail}, message_id=stored.id,
                                  customer_id=customer.id if customer else None)  # fmt: skip
             return Outcome(stored.id, customer_id=customer.id if customer else None, error=detail)
+        for observe in svc.observers:
+            try:
+                await observe(stored, customer, outcome)
+            except Exception as exc:
+                log.exception("observer failed on message %s", stored.id)
+                await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+        return outcome
