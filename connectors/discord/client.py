@@ -38,6 +38,8 @@ class RapportDiscordClient(discord.Client):
         gateway_url: str | None = None,
         ready_timeout: float = 2.0,
     ) -> None:
+        # Rapport never joins voice: the "PyNaCl/davey not installed" start-up warnings are noise here.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=intents(),
             max_messages=None,  # no message cache: we never look a message up again
