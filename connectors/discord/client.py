@@ -34,6 +34,7 @@ class RapportDiscordClient(discord.Client):
         self,
         on_customer_message: Callable[[discord.Message], Awaitable[None]],
         *,
+        on_status: Callable[[str], None] = lambda status: None,
         api_url: str | None = None,
         gateway_url: str | None = None,
         ready_timeout: float = 2.0,
@@ -48,6 +49,7 @@ class RapportDiscordClient(discord.Client):
             max_ratelimit_timeout=MAX_INLINE_RATE_LIMIT_WAIT,
         )
         self._on_customer_message = on_customer_message
+        self._on_status = on_status
         if api_url or gateway_url:
             # The state built in super().__init__ holds the HTTP client too: replace it in both places.
             self.http = RebasedHTTPClient(
@@ -78,3 +80,14 @@ class RapportDiscordClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self._on_customer_message(message)
+
+    # discord.py reconnects on its own; these keep the connector's status honest meanwhile.
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():
+            self._on_status("reconnecting")
+
+    async def on_resumed(self) -> None:
+        self._on_status("connected")
+
+    async def on_connect(self) -> None:
+        self._on_status("connected")

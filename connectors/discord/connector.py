@@ -71,6 +71,7 @@ class DiscordConnector:
         self._status = "connecting"
         client = RapportDiscordClient(
             self._on_message,
+            on_status=self._set_status,
             api_url=self._settings.api_url,
             gateway_url=self._settings.gateway_url,
             ready_timeout=self._ready_timeout,
@@ -97,6 +98,10 @@ class DiscordConnector:
             raise error
         self._status = "connected"
         log.info("discord: connected as %s", client.user)
+
+    def _set_status(self, status: str) -> None:
+        if self._status != "connecting":  # start() says "connected" itself, once READY is through
+            self._status = status
 
     async def _run(self, client: RapportDiscordClient) -> None:
         """The gateway loop. discord.py reconnects by itself; what escapes is fatal and is kept and raised."""

@@ -151,6 +151,8 @@ async def test_replay_after_gateway_reconnect_is_not_ingested_again(
     await sink.wait_for(1)
     await fake.drop_connections()
     await fake.wait_for_sessions(2)
+    await asyncio.sleep(0.05)
+    assert connector.status == "connected"
     await fake.dispatch("MESSAGE_CREATE", payload)  # Discord replays what it thinks was missed
     await fake.message_create("marker")
     messages = await sink.wait_for(2)
