@@ -76,6 +76,7 @@ class SlackConnector:
         return "slack"
 
     async def start(self, sink: Sink) -> None:
+        # auth.test first: bad tokens fail here with AuthFailed, and it names the bot user to ignore.
         async with slack_errors():
             auth = await self.client.auth_test()
         bot_user_id = str(auth.get("user_id", ""))
@@ -83,10 +84,15 @@ class SlackConnector:
         self.staff.bot_user_id = bot_user_id
         self.messages.sink = sink
         self._events.subscribe(self.triage.on_event)
-        if self.socket is not None:
-            await self.socket.start()
-        if self.http is not None:
-            await self.http.start()
+        try:
+            if self.socket is not None:
+                await self.socket.start()
+            if self.http is not None:
+                await self.http.start()
+        except BaseException:
+            # The runner retries start(): leave nothing subscribed or bound behind.
+            await self.stop()
+            raise
         if self._settings.slack.triage_channel:
             self._sla_task = asyncio.create_task(self.sla.run(), name="slack-sla")
 

@@ -58,7 +58,8 @@ class HttpReceiver:
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not self._verifier.is_valid(raw, timestamp, signature):
+        # slack_sdk's verifier raises on a timestamp that is not a number: that is a forged request too.
+        if not timestamp.isdigit() or len(timestamp) > 12 or not self._verifier.is_valid(raw, timestamp, signature):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             bolt_request = AsyncBoltRequest(

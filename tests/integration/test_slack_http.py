@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 
 from bot.app import Rapport
 from bot.config import Settings
@@ -223,7 +224,7 @@ async def test_a_retried_staff_reply_reaches_the_customer_once(desk: Desk) -> No
     assert [c["text"] for c in desk.fake.calls_to("chat.postMessage") if c["channel"] == CUSTOMERS][1:] == ["On it."]
 
 
-@pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "no signature"])
+@pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "no signature", "no headers", "bad timestamp"])
 async def test_unsigned_or_stale_requests_get_401_and_nothing_happens(desk: Desk, case: str) -> None:
     body = json.dumps({"type": "event_callback", "event_id": "EvX",
                        "event": message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000600.000100")})  # fmt: skip
@@ -231,8 +232,13 @@ async def test_unsigned_or_stale_requests_get_401_and_nothing_happens(desk: Desk
         status, _ = await desk.slack.post(body, secret="not-the-secret")
     elif case == "stale timestamp":
         status, _ = await desk.slack.post(body, timestamp=1_600_000_000)
-    else:
+    elif case == "no signature":
         status, _ = await desk.slack.post(body, headers={"X-Slack-Signature": ""})
+    elif case == "bad timestamp":
+        status, _ = await desk.slack.post(body, headers={"X-Slack-Request-Timestamp": "soon"})
+    else:
+        async with ClientSession() as session, session.post(desk.slack.url, data=body) as resp:
+            status = resp.status
     assert status == 401
     await asyncio.sleep(0.2)
     assert [c.method for c in desk.fake.calls if c.method != "auth.test"] == []
