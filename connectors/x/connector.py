@@ -100,6 +100,10 @@ class XConnector:
             await self._api.close()
             self._status = f"down: {_why(exc)}"
             raise
+        except ConnectorError as exc:
+            # X down or limiting us: don't fail the start (the runner would retry at once and hammer it);
+            # the poller waits and tries again, and the status says what is wrong meanwhile.
+            delay = self._note_trouble(exc, self._settings.poll_interval)
         self._poller = asyncio.create_task(self._run(delay), name="x-poller")
 
     async def _poll_once(self) -> float:
@@ -122,6 +126,17 @@ class XConnector:
         self._status = "connected"
         return delay
 
+    def _note_trouble(self, exc: Exception, backoff: float) -> float:
+        """Record a transient failure in the status; the seconds to wait before reading again."""
+        if isinstance(exc, RateLimited):
+            delay = exc.retry_after
+            self._status = f"rate limited until {_clock(time.time() + delay)}"
+        else:
+            delay = backoff
+            self._status = f"down: {_why(exc)}"
+        log.warning("x: %s; next read in %.1fs", _why(exc), delay)
+        return delay
+
     async def _run(self, delay: float) -> None:
         """Poll until stopped. Outages and 429s wait and retry; revoked credentials end the task, raised."""
         backoff = self._settings.poll_interval
@@ -130,10 +145,6 @@ class XConnector:
             try:
                 delay = await self._poll_once()
                 backoff = self._settings.poll_interval
-            except RateLimited as exc:
-                delay = exc.retry_after
-                self._status = f"rate limited until {_clock(time.time() + delay)}"
-                log.warning("x: %s; next read in %.1fs", _why(exc), delay)
             except AuthFailed as exc:
                 self._failure = exc
                 self._status = f"down: {_why(exc)}"
@@ -141,9 +152,12 @@ class XConnector:
                 raise
             except ConnectorError as exc:
                 backoff = min(MAX_BACKOFF, backoff * 2)
+                delay = self._note_trouble(exc, backoff)
+            except Exception as exc:  # e.g. the state store failing: keep polling, loudly
+                backoff = min(MAX_BACKOFF, backoff * 2)
                 delay = backoff
-                self._status = f"down: {_why(exc)}"
-                log.warning("x: %s; next read in %.1fs", _why(exc), delay)
+                self._status = f"down: {type(exc).__name__} while polling"
+                log.exception("x: polling failed; next read in %.1fs", delay)
 
     async def wait(self) -> None:
         """Return when polling ends; raise the fatal error that ended it, if any."""

@@ -200,3 +200,50 @@ async def test_rapport_run_answers_x_end_to_end_across_a_restart(world: World) -
 
     escalations = await world.escalations()
     assert ("x", complaint["conversation_id"]) in {(e.channel, e.conversation_id) for e in escalations}
+
+
+async def test_staff_reply_written_in_slack_reaches_the_discord_customer_by_reference(
+    world: World, tmp_path: Path
+) -> None:
+    from tests.e2e.test_slack_run import free_port, wait_listening
+    from tests.fakes.slack_server import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, FakeSlack, SlackSender, message_event
+
+    triage, staff = "C_TRIAGE", "U_STAFF"
+    slack = FakeSlack(members={triage: [staff, BOT_USER_ID]})
+    await slack.start()
+    port = free_port()
+    # [discord] and [slack] only: drop [x], and give the Slack events endpoint a port.
+    discord_only = world.config.read_text().split("[x]")[0].replace("port = 0", f"port = {port}")
+    world.config.write_text(
+        discord_only
+        + f"""
+[slack]
+mode = "http"
+api_url = "{slack.api_url}"
+triage_channel = "{triage}"
+"""
+    )
+    for var in ("X_BEARER_TOKEN", "X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"):
+        world.env.pop(var)
+    world.env |= {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    discord = world.discord
+    bot = await world.start_bot()
+    try:
+        await wait_listening(f"http://127.0.0.1:{port}/slack/events", bot.proc)
+        await discord.wait_for_sessions(1, within=60)
+
+        complaint = await discord.message_create(COMPLAINT, author=ANN)
+        await discord.wait_for_posts(1, within=30)  # the acknowledgement
+        await slack.wait_for("chat.postMessage", channel=triage, wait=30)
+        card_ts = next(ts for (ch, ts) in slack.messages if ch == triage)
+
+        # Staff answer in the card's thread -> the customer gets it on Discord, replying to their message.
+        said = message_event(triage, staff, "A replacement ships today.", "1700000200.000100", thread_ts=card_ts)
+        assert await SlackSender(f"http://127.0.0.1:{port}/slack/events").event(said, "Ev9") == 200
+        posts = await discord.wait_for_posts(2, within=30)
+        assert posts[1]["content"] == "A replacement ships today."
+        assert posts[1]["channel_id"] == dc.CHANNEL_ID
+        assert str(posts[1]["message_reference"]["message_id"]) == complaint["id"]
+    finally:
+        await bot.stop()
+        await slack.stop()

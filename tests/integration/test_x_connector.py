@@ -337,3 +337,57 @@ async def test_sink_failure_keeps_since_id_and_the_mention_is_read_again(fake: F
         assert state.values["mentions.since_id"] == tweet["id"]
     finally:
         await connector.stop()
+
+
+async def test_x_down_at_start_does_not_fail_the_start_and_polling_recovers(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    fake.down = True
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        assert connector.status.startswith("down: ")
+        fake.down = False
+        await fake.wait_for_reads(len(fake.reads()) + 2)
+        fake.mention("@acme hello?")
+        await sink.wait_for(1)
+        assert connector.status == "connected"
+    finally:
+        await connector.stop()
+
+
+async def test_rate_limited_at_start_waits_instead_of_failing(fake: FakeX, sink: Collector, state: MemoryState) -> None:
+    reset = int(time.time()) + 2
+    fake.fail_next("mentions", 429, headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        assert connector.status.startswith("rate limited until ")
+        await fake.wait_for_reads(2, within=6)
+        assert fake.reads()[1]["at"] >= reset
+    finally:
+        await connector.stop()
+
+
+async def test_a_failing_state_store_does_not_stop_polling(fake: FakeX, sink: Collector) -> None:
+    class BrokenOnce(MemoryState):
+        failed = False
+
+        async def set(self, key: str, value: str) -> None:
+            if not self.failed:
+                self.failed = True
+                raise OSError("disk full")
+            await super().set(key, value)
+
+    state = BrokenOnce()
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        fake.mention("@acme one")
+        await sink.wait_for(1)
+        fake.mention("@acme two")
+        await sink.wait_for(3)  # "one" is read again: its since_id was never stored
+        assert [m.text for m in sink.messages] == ["one", "one", "two"]
+        assert state.values["mentions.since_id"] == sink.messages[-1].external_id
+    finally:
+        await connector.stop()
