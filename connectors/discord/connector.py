@@ -104,21 +104,23 @@ class DiscordConnector:
             self._status = status
 
     async def _run(self, client: RapportDiscordClient) -> None:
-        """The gateway loop. discord.py reconnects by itself; what escapes is fatal and is kept and raised."""
+        """The gateway loop. discord.py reconnects by itself; what escapes it is fatal."""
         try:
             await client.connect(reconnect=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # Kept rather than raised in the task: `wait()` raises it to whoever supervises us.
             self._failure = map_error(exc, "gateway")
             self._status = f"down: {self._failure}"
             log.error("discord: connector stopped: %s", self._failure)
-            raise self._failure from exc
 
     async def wait(self) -> None:
-        """Return when the gateway loop ends; raise the fatal error that ended it, if any."""
+        """Return when the gateway loop ends (after `stop()`); raise the fatal error that ended it, if any."""
         if self._runner is not None:
-            await self._runner
+            await asyncio.wait({self._runner})
+        if self._failure is not None:
+            raise self._failure
 
     async def stop(self) -> None:
         client, runner = self._client, self._runner

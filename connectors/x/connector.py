@@ -138,7 +138,7 @@ class XConnector:
         return delay
 
     async def _run(self, delay: float) -> None:
-        """Poll until stopped. Outages and 429s wait and retry; revoked credentials end the task, raised."""
+        """Poll until stopped. Outages and 429s wait and retry; revoked credentials end polling (see `wait`)."""
         backoff = self._settings.poll_interval
         while True:
             await asyncio.sleep(delay)
@@ -146,10 +146,11 @@ class XConnector:
                 delay = await self._poll_once()
                 backoff = self._settings.poll_interval
             except AuthFailed as exc:
+                # Kept rather than raised in the task: `wait()` raises it to whoever supervises us.
                 self._failure = exc
                 self._status = f"down: {_why(exc)}"
                 log.error("x: connector stopped: %s", _why(exc))
-                raise
+                return
             except ConnectorError as exc:
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 delay = self._note_trouble(exc, backoff)
@@ -160,9 +161,11 @@ class XConnector:
                 log.exception("x: polling failed; next read in %.1fs", delay)
 
     async def wait(self) -> None:
-        """Return when polling ends; raise the fatal error that ended it, if any."""
+        """Return when polling ends (after `stop()`); raise the fatal error that ended it, if any."""
         if self._poller is not None:
-            await self._poller
+            await asyncio.wait({self._poller})
+        if self._failure is not None:
+            raise self._failure
 
     async def stop(self) -> None:
         poller, self._poller = self._poller, None

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.config import DiscordSettings
 from bot.domain import InboundMessage, OutboundReply, ReplyStatus
-from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.errors import AuthFailed, ConnectorError, DeliveryFailed, RateLimited
 from connectors.discord import DiscordConnector
 from tests.fakes.discord_server import (
     BOT_ID,
@@ -315,3 +315,25 @@ async def test_send_before_start_is_a_retryable_failure(fake: FakeDiscord) -> No
 
 def test_customer_fixture_is_a_plain_user() -> None:
     assert CUSTOMER["bot"] is False
+
+
+async def test_token_revoked_after_start_is_reported_not_swallowed(fake: FakeDiscord, sink: Collector) -> None:
+    connector = await started(fake, sink)
+    try:
+        await fake.drop_connections(code=4004)  # what the gateway does once the token is reset
+        with pytest.raises(AuthFailed):
+            await asyncio.wait_for(connector.wait(), 10)
+        assert connector.status.startswith("down:")
+        assert isinstance(connector.failure, AuthFailed)
+    finally:
+        await connector.stop()
+
+
+async def test_discord_unreachable_fails_start_with_our_error(sink: Collector) -> None:
+    async with FakeDiscord() as fake:
+        settings = settings_for(fake)
+    connector = DiscordConnector(settings, MemoryState())  # the fake is gone: nothing listens there
+    with pytest.raises(ConnectorError) as caught:
+        await connector.start(sink)
+    assert connector.status.startswith("down:")
+    assert "fake-discord-token" not in str(caught.value)

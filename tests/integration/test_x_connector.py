@@ -391,3 +391,14 @@ async def test_a_failing_state_store_does_not_stop_polling(fake: FakeX, sink: Co
         assert state.values["mentions.since_id"] == sink.messages[-1].external_id
     finally:
         await connector.stop()
+
+
+async def test_credentials_revoked_after_start_end_polling_and_are_reported(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.credentials.bearer_token = "rotated"
+    fake.credentials.access_token = "rotated"
+    with pytest.raises(AuthFailed):
+        await asyncio.wait_for(connector.wait(), 5)
+    assert connector.status.startswith("down:")
+    assert "rotated" not in connector.status
