@@ -30,6 +30,18 @@ _OURS = re.compile(r"^rapport\.")
 Ack = Callable[..., Awaitable[Any]]
 
 
+class _QuietTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns that the client's token
+    wins; we always pass the client (for `api_url`), so the warning is noise on every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_bolt_log = logging.getLogger("connectors.slack.bolt")
+_bolt_log.addFilter(_QuietTokenWarning())
+
+
 def build_app(
     client: AsyncWebClient, signing_secret: str, *, messages: MessageHandler, actions: CardActions,
     command: SlashCommand, home: AppHome, socket_mode: bool,
@@ -40,7 +52,7 @@ def build_app(
         process_before_response=True,
         # Socket Mode frames are authenticated by the app token, not signed.
         request_verification_enabled=not socket_mode,
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_log,
     )
 
     @app.event("message")

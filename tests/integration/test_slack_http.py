@@ -19,7 +19,7 @@ from aiohttp import ClientSession
 from bot.app import Rapport
 from bot.config import Settings
 from bot.domain import InboundMessage, OutboundReply, utcnow
-from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited, StorageError
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
@@ -430,3 +430,50 @@ async def test_send_maps_slack_errors_to_ours(desk: Desk, status: int, body: dic
         assert caught.value.retry_after == 7
     if body["error"] == "channel_not_found":
         assert isinstance(caught.value, DeliveryFailed) and not caught.value.retryable
+
+
+async def test_customer_writing_again_in_the_thread_shows_up_under_the_card(desk: Desk) -> None:
+    await desk.complaint()
+    ts, _ = await desk.card()
+    await desk.slack.event(message_event(CUSTOMERS, CUSTOMER, "Still nothing, this is ridiculous", "1700000150.000100",
+                                         thread_ts="1700000100.000100"))  # fmt: skip
+    [again] = await desk.fake.wait_for("chat.postMessage", channel=TRIAGE, thread_ts=ts)
+    assert "wrote again" in again["text"] and "Still nothing" in again["text"]
+    assert len(desk.cards()) == 1
+
+
+async def test_dm_to_the_bot_is_ingested_and_answered_in_the_dm(desk: Desk) -> None:
+    await desk.slack.event(message_event("D_ANN", CUSTOMER, COMPLAINT, "1700000160.000100", channel_type="im"))
+    await desk.card()
+    [ack] = await desk.fake.wait_for("chat.postMessage", channel="D_ANN")
+    assert "thread_ts" not in ack
+    [stored] = await desk.bot.repo.messages(limit=5)
+    assert stored.message.direct and stored.message.external_id == "D_ANN:1700000160.000100"
+
+
+async def test_the_bots_own_messages_are_never_ingested(desk: Desk) -> None:
+    await desk.slack.event(message_event(CUSTOMERS, BOT_USER_ID, COMPLAINT, "1700000170.000100"))
+    own = message_event(CUSTOMERS, "U_OTHERBOT", COMPLAINT, "1700000171.000100") | {"bot_id": "B_OTHER"}
+    await desk.slack.event(own)
+    assert await desk.bot.repo.messages(limit=5) == []
+
+
+async def test_a_delivery_that_could_not_be_stored_is_retried_by_slack_and_then_processed_once(desk: Desk) -> None:
+    real_sink = desk.connector.messages.sink
+    assert real_sink is not None
+    calls = 0
+
+    async def flaky(message: InboundMessage) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StorageError("database is locked")
+        await real_sink(message)
+
+    desk.connector.messages.sink = flaky
+    event = message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000180.000100")
+    assert await desk.slack.event(event, "EvFLAKY") == 503  # not stored: Slack should try again
+    assert await desk.slack.event(event, "EvFLAKY", retry=1) == 200
+    assert await desk.slack.event(event, "EvFLAKY", retry=2) == 200
+    await desk.card()
+    assert calls == 2 and len(await desk.bot.repo.messages(limit=5)) == 1
