@@ -14,6 +14,7 @@ from bot.events import EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
+from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
 from bot.storage.repository import RepositoryState
 from connectors.base import Connector
@@ -55,10 +56,13 @@ class Rapport:
     async def __aenter__(self) -> Rapport:
         await upgrade(self.settings.database.url)
         classifier = self._classifier or await asyncio.to_thread(load_classifier, self.settings)
+        self.relationships = RelationshipService(self.repo, self.db, self.settings.relationships, self.events,
+                                                 wake=self.outbox.poke)  # fmt: skip
         services = Services(
             repo=self.repo, classifier=classifier, fallback=RuleClassifier(), rules=self.settings.routing.rules,
             templates=self.settings.templates, faq=Faq.load(self.settings.faq.path),
             faq_min_score=self.settings.faq.min_score, events=self.events,
+            interceptors=self.relationships.interceptors, observers=self.relationships.observers,
         )  # fmt: skip
         self.pipeline = Pipeline(services)
         return self
@@ -126,6 +130,7 @@ class Rapport:
             log.info("recovered %d interrupted replies and %d unprocessed messages", requeued, resumed)
         tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
         outbox = asyncio.create_task(self.outbox.run(stop), name="outbox")
+        followups = asyncio.create_task(self.relationships.scheduler.run(stop), name="followups")
         try:
             await stop.wait()
         finally:
@@ -133,6 +138,7 @@ class Rapport:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox
+            await followups
 
     def state_for(self, namespace: str) -> RepositoryState:
         return RepositoryState(self.repo, namespace)

@@ -196,6 +196,108 @@ class SlaSettings(_Section):
     remind_before_minutes: int = Field(10, ge=0)
 
 
+class TierThresholds(_Section):
+    """The customer pyramid. Net value is lifetime value minus the cost to serve; a tier needs both its
+    net value and its order count."""
+
+    platinum_value: float = Field(5000.0, ge=0)
+    platinum_orders: int = Field(10, ge=0)
+    gold_value: float = Field(1000.0, ge=0)
+    gold_orders: int = Field(3, ge=0)
+    lead_below: float = 0.0  # net value under this (costs more than they bring in): lead
+    complaint_cost: float = Field(20.0, ge=0)
+    escalation_cost: float = Field(50.0, ge=0)
+    handling_hour_cost: float = Field(30.0, ge=0)  # per hour an escalation stayed open
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierThresholds:
+        if self.platinum_value < self.gold_value or self.platinum_orders < self.gold_orders:
+            raise ValueError("platinum thresholds must be at least the gold ones")
+        if self.lead_below > self.gold_value:
+            raise ValueError("lead_below must be under gold_value")
+        return self
+
+
+RELATIONSHIP_TEMPLATES: dict[str, str] = {
+    "csat": "Hi {name}, your request #{ticket} was resolved. How did we do, from 1 (poor) to 5 (great)? "
+    "Reply with a number, or \"stop\" for no more messages like this.",
+    "csat_reask": "Sorry, {name}, we didn't catch that: please reply with a single number from 1 to 5.",
+    "csat_thanks": "Thank you for your feedback, {name}!",
+    "purchase_thanks": "Thank you for your purchase, {name}! Reply here any time if you need anything.",
+    "keep_in_touch": "Hi {name}, it's been a while! Anything we can help you with? (Reply \"stop\" to opt out.)",
+    "birthday": "Happy birthday, {name}! Everyone here wishes you a great day.",
+    "opt_out": "Done, {name}: no more follow-up messages on {channel}. Reply \"start\" to change your mind.",
+    "opt_in": "Welcome back, {name}: follow-up messages on {channel} are on again.",
+}
+
+
+class RelationshipSettings(_Section):
+    """Customer relationships: tiers, stages, follow-ups, identity merging, root-cause topics."""
+
+    tiers: TierThresholds = TierThresholds()
+    recompute_minutes: int = Field(60, ge=1)  # tiers of every customer are recomputed this often
+    stage_window: int = Field(10, ge=2)  # the last N messages decide the stage
+    stage_window_days: int = Field(90, ge=1)
+    exploration_messages: int = Field(1, ge=1)  # up to this many messages is a first contact
+    expansion_days: int = Field(30, ge=1)  # a purchase this recent means the customer is expanding
+    engagement_messages: int = Field(4, ge=2)
+    engagement_positive_share: float = Field(0.7, ge=0, le=1)  # share of messages that are not negative
+    dissolution_negative: int = Field(2, ge=1)  # this many negative among the last `dissolution_recent`...
+    dissolution_recent: int = Field(3, ge=1)
+    csat_delay_minutes: int = Field(60, ge=0)
+    csat_expire_hours: int = Field(72, ge=1)  # an unanswered survey is recorded as such after this
+    thanks_delay_minutes: int = Field(60, ge=0)
+    keep_in_touch_days: int = Field(30, ge=1)
+    keep_in_touch_tiers: tuple[str, ...] = ("platinum", "gold")
+    birthday_hour: int = Field(10, ge=0, le=23)  # local hour birthday messages go out
+    quiet_start: str | None = "21:00"  # HH:MM local; None: no quiet hours
+    quiet_end: str = "08:00"
+    timezone: str = "UTC"
+    poll_seconds: float = Field(60.0, gt=0)  # how often the follow-up scheduler wakes
+    auto_merge: bool = False  # merge suggested identities without review (at or above the confidence)
+    auto_merge_confidence: float = Field(0.95, ge=0, le=1)
+    topic_window_days: int = Field(28, ge=1)
+    topic_min_similarity: float = Field(0.25, gt=0, le=1)
+    topic_summary_weekday: int = Field(0, ge=0, le=6)  # Monday
+    templates: dict[str, str] = RELATIONSHIP_TEMPLATES  # "<name>.<channel>" overrides per channel
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _hhmm(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        hh, sep, mm = value.partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            raise ValueError(f"{value!r} is not HH:MM")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value[:60]!r}") from None
+        return value
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_render(cls, templates: dict[str, str]) -> dict[str, str]:
+        merged = {**RELATIONSHIP_TEMPLATES, **templates}
+        for name, text in merged.items():
+            base, _, channel = name.partition(".")
+            if base not in RELATIONSHIP_TEMPLATES or (channel and channel not in CHANNELS):
+                raise ValueError(f"template {name!r}: unknown (known: {', '.join(RELATIONSHIP_TEMPLATES)}, "
+                                 "optionally .<channel>)")  # fmt: skip
+            try:
+                text.format_map(TEMPLATE_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"template {name!r}: bad placeholder {exc}") from None
+        return merged
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     nlp: NlpSettings = NlpSettings()
@@ -208,6 +310,7 @@ class Settings(_Section):
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
     x: XSettings = XSettings()
+    relationships: RelationshipSettings = RelationshipSettings()
     log_level: str = "INFO"
 
     @field_validator("templates")

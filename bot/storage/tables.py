@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -148,3 +148,109 @@ class ConnectorStateRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+# -- customer relationships (bot.relationships) ---------------------------------------------------
+
+
+class CustomerAccountRow(Base):
+    """What the business knows about a customer beyond their messages: imported or recorded values."""
+
+    __tablename__ = "customer_accounts"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True, default=None)
+    lifetime_value: Mapped[float] = mapped_column(Float, default=0.0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    birthday: Mapped[date | None] = mapped_column(Date, default=None)
+    account_manager: Mapped[str] = mapped_column(String(200), default="")
+    merged_into: Mapped[int | None] = mapped_column(Integer, default=None)  # set while merged into another
+    updated_at: Mapped[datetime]
+
+
+class PurchaseRow(Base):
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(200), unique=True)  # the shop's order id: never twice
+    amount: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(40), default="api")
+
+
+class FollowUpRow(Base):
+    """A message to send later. Persisted so a restart loses none; `dedupe_key` makes each one once."""
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # csat | purchase_thanks | keep_in_touch | birthday
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), default=None)
+    status: Mapped[str] = mapped_column(String(12))  # pending | sent | skipped | cancelled
+    due_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")  # why skipped or postponed
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("replies.id"), default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CsatSurveyRow(Base):
+    __tablename__ = "csat_surveys"
+    __table_args__ = (Index("ix_csat_customer_status", "customer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # asked | reasked | answered | unanswered
+    score: Mapped[int | None] = mapped_column(Integer, default=None)
+    answer_text: Mapped[str] = mapped_column(Text, default="")
+    answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), default=None)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OptOutRow(Base):
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("customer_id", "channel", name="uq_opt_out_customer_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), default=None)
+
+
+class CustomerMergeRow(Base):
+    """One merge and exactly which rows it moved, so it can be undone."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)  # table name -> list of row ids
+    actor: Mapped[str] = mapped_column(String(100), default="bot")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TopicRow(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    computed_at: Mapped[datetime]
+
+
+class TopicMessageRow(Base):
+    __tablename__ = "topic_messages"
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True, index=True)

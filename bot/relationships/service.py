@@ -1,0 +1,193 @@
+"""Ties relationships into the bot: keeps tiers and stages current, records purchases, imports customers,
+and builds the profile that `customers show`, sales and churn cards display."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import RelationshipSettings
+from bot.domain import Customer, EscalationStatus, StoredMessage, Tier, utcnow
+from bot.errors import InputError
+from bot.events import EscalationChanged, EventBus
+from bot.pipeline import Interceptor, Observer, Outcome
+from bot.relationships.csat import CsatInterceptor
+from bot.relationships.events import ChurnRisk, LeadAttention, publish
+from bot.relationships.followups import FollowUpScheduler
+from bot.relationships.identities import Identities
+from bot.relationships.importer import ImportReport, parse_customers
+from bot.relationships.models import FollowUpKind, Profile, Purchase, Stage, StageResult, TierResult
+from bot.relationships.stages import infer_stage, moved_towards_dissolution
+from bot.relationships.tiers import compute_tier
+from bot.storage import Database, Repository
+from bot.storage.relationships import RelationshipRepository
+
+log = logging.getLogger(__name__)
+
+
+class RelationshipService:
+    """One per bot. Subscribes to escalation events; its interceptor and observer go into the pipeline."""
+
+    def __init__(self, repo: Repository, db: Database, settings: RelationshipSettings, events: EventBus,
+                 wake: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+        self.repo = repo
+        self.rel = RelationshipRepository(db)
+        self.settings = settings
+        self.events = events
+        self.identities = Identities(repo, self.rel, events)
+        self.csat = CsatInterceptor(repo, self.rel, settings, wake)
+        self.scheduler = FollowUpScheduler(repo, self.rel, settings, wake, refresh_all=self.refresh_all)
+        events.subscribe(self.on_event)
+
+    @property
+    def interceptors(self) -> tuple[Interceptor, ...]:
+        return (self.csat,)
+
+    @property
+    def observers(self) -> tuple[Observer, ...]:
+        return (self.observe,)
+
+    # -- keeping tiers and stages current -------------------------------------------------------
+
+    async def observe(self, stored: StoredMessage, customer: Customer, outcome: Outcome) -> None:
+        """After each message: recompute tier and stage; suggest (or, if configured, make) merges."""
+        await self.refresh(customer.id, message_id=stored.id)
+        if self.settings.auto_merge:
+            await self.identities.auto_merge(customer.id, self.settings.auto_merge_confidence)
+
+    async def on_event(self, event: object) -> None:
+        if isinstance(event, EscalationChanged) and event.change == "resolved":
+            esc = await self.repo.get_escalation(event.escalation_id)
+            if esc is not None and esc.status is EscalationStatus.RESOLVED:
+                await self.scheduler.schedule_csat(esc.id, esc.customer_id, esc.resolved_at or utcnow())
+                await self.refresh(esc.customer_id)
+
+    async def tier(self, customer_id: int) -> TierResult:
+        account = await self.rel.account(customer_id)
+        return compute_tier(account, await self.rel.stats(customer_id), self.settings.tiers)
+
+    async def stage(self, customer_id: int, now: datetime | None = None) -> StageResult:
+        signals = await self.rel.signals(customer_id, limit=self.settings.stage_window)
+        return infer_stage(signals, await self.rel.last_purchase_at(customer_id), now or utcnow(), self.settings)
+
+    async def refresh(self, customer_id: int, *, message_id: int | None = None) -> tuple[TierResult, StageResult]:
+        """Recompute and store tier and stage; a fall to lead or a move to dissolution is announced."""
+        tier = await self.tier(customer_id)
+        before_tier = await self.rel.set_tier(customer_id, tier.tier, tier.reason)
+        if before_tier != tier.tier.value:
+            await self.repo.audit("customer.tier", {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
+                                  customer_id=customer_id)  # fmt: skip
+            if tier.tier is Tier.LEAD:
+                await publish(self.events, LeadAttention(customer_id, before_tier, tier.reason))
+        stage = await self.stage(customer_id)
+        before_stage = await self.rel.set_stage(customer_id, stage.stage.value, stage.reason)
+        if before_stage != stage.stage.value:
+            await self.repo.audit("customer.stage", {"from": before_stage, "to": stage.stage.value,
+                                                     "reason": stage.reason}, customer_id=customer_id)  # fmt: skip
+            if moved_towards_dissolution(before_stage, stage.stage):
+                await publish(self.events, ChurnRisk(customer_id, before_stage, stage.reason, message_id))
+        return tier, stage
+
+    async def refresh_all(self) -> int:
+        """Recompute every customer's tier and stage (the schedule); returns how many."""
+        standings = await self.rel.standings()
+        for st in standings:
+            await self.refresh(st.customer_id)
+        return len(standings)
+
+    # -- purchases and import -------------------------------------------------------------------
+
+    async def record_purchase(self, customer_id: int, amount: float, reference: str, at: datetime | None = None,
+                              source: str = "api") -> Purchase | None:  # fmt: skip
+        """Record a purchase (None if its reference is known), schedule the thank-you, update tier and stage."""
+        if not reference.strip():
+            raise InputError("a purchase needs a reference (the order id), so it is never counted twice")
+        if not amount >= 0:
+            raise InputError(f"purchase amount {amount} is negative")
+        at = at or utcnow()
+        purchase = await self.rel.add_purchase(customer_id, reference.strip()[:200], float(amount), at, source)
+        if purchase is None:
+            return None
+        await self.repo.audit("purchase.recorded", {"reference": purchase.reference, "amount": purchase.amount},
+                              customer_id=customer_id)  # fmt: skip
+        await self.rel.schedule(f"thanks:{purchase.reference}", FollowUpKind.PURCHASE_THANKS, customer_id,
+                                at + timedelta(minutes=self.settings.thanks_delay_minutes))  # fmt: skip
+        await self.refresh(customer_id)
+        return purchase
+
+    async def import_customers(self, data: bytes, *, actor: str = "cli") -> ImportReport:
+        """Import a customers CSV (see `importer`); tiers of imported customers are recomputed."""
+        rows, report = parse_customers(data, utcnow().date())
+        done, problems = await self.rel.import_rows(rows)
+        report.problems.extend(problems)
+        report.skipped += len(problems)
+        report.problems.sort(key=_line_order)
+        for _line, customer_id, created in done:
+            report.created += created
+            report.updated += not created
+            report.customer_ids.append(customer_id)
+            tier, _stage = await self.refresh(customer_id)
+            report.tiers[tier.tier.value] = report.tiers.get(tier.tier.value, 0) + 1
+        await self.repo.audit("customers.imported", {"created": report.created, "updated": report.updated,
+                                                     "skipped": report.skipped}, actor=actor)  # fmt: skip
+        return report
+
+    # -- the profile ----------------------------------------------------------------------------
+
+    async def profile(self, customer_id: int) -> Profile:
+        st = await self.rel.standing(customer_id)
+        if st is None:
+            raise InputError(f"no customer {customer_id}")
+        escalations = await self.repo.escalations(customer_id=customer_id)
+        recent = await self.repo.messages(customer_id=customer_id, limit=5, newest_first=True)
+        lines = tuple(f"{m.message.channel} {m.analysis.intent.value if m.analysis else m.action or '-'}: "
+                      f"{m.message.text[:200]}" for m in recent)  # fmt: skip
+        return Profile(
+            customer_id=customer_id, display_name=st.display_name, tier=st.tier, tier_reason=st.tier_reason,
+            stage=st.stage, stage_reason=st.stage_reason, account=await self.rel.account(customer_id),
+            open_escalations=tuple(e for e in escalations if e.status.active),
+            csat=tuple(await self.rel.surveys(customer_id)), opt_outs=tuple(await self.rel.opt_outs(customer_id)),
+            recent=lines,
+        )  # fmt: skip
+
+    async def profile_json(self, customer_id: int) -> dict[str, Any]:
+        """Everything `customers show --json` adds: identities, tier and stage with reasons, open
+        escalations, CSAT answers, opt-outs, purchases, merges."""
+        p = await self.profile(customer_id)
+        customer = await self.repo.get_customer(customer_id)
+        data = _plain(asdict(p))
+        data["identities"] = [_plain(asdict(i)) for i in (customer.identities if customer else ())]
+        data["email"] = customer.email if customer else ""
+        data["open_escalations"] = [{"id": e.id, "status": e.status.value, "priority": e.priority.value,
+                                     "reason": e.reason, "channel": e.channel, "created_at": e.created_at.isoformat()}
+                                    for e in p.open_escalations]  # fmt: skip
+        data["purchases"] = [_plain(asdict(x)) for x in await self.rel.purchases(customer_id)]
+        data["merges"] = [_plain(asdict(m)) for m in await self.rel.merges(customer_id)]
+        data["stage_is_churn_risk"] = p.stage == Stage.DISSOLUTION.value
+        return data
+
+
+def _line_order(problem: str) -> tuple[int, str]:
+    head = problem.split(":", 1)[0]
+    number = head.removeprefix("line ").strip()
+    return (int(number) if number.isdigit() else 0, problem)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+async def profile_json(repo: Repository, db: Database, settings: RelationshipSettings, customer_id: int,
+                       events: EventBus | None = None) -> dict[str, Any]:  # fmt: skip
+    """For `customers show --json` in bot/cli.py: the relationship part of a customer's profile."""
+    service = RelationshipService(repo, db, settings, events or EventBus())
+    return await service.profile_json(customer_id)
