@@ -16,6 +16,7 @@ from bot.events import EventBus
 from connectors.base import Sink, StateStore
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
+from connectors.slack.blocks import escape
 from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
@@ -55,7 +56,7 @@ class SlackConnector:
         self.api = SlackApi(self.client)
         self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
         self.triage = TriageDesk(s, self.api, desk, state, self.staff)
-        self.messages = MessageHandler(s, self.api, self.triage, EventLedger(state))
+        self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
         self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
             self.client, signing_secret, socket_mode=socket_mode, messages=self.messages,
@@ -118,4 +119,5 @@ class SlackConnector:
             channel = await self.api.open_dm(reply.recipient_id)
         # In a DM, answer inline unless the customer started a thread there.
         thread = reply.conversation_id if not (reply.direct and reply.conversation_id == replied_ts) else None
-        return await self.api.post(channel, reply.text[:MAX_TEXT] or " ", thread_ts=thread)
+        # The core's text is plain; Slack reads &, < and > as markup, so escape them.
+        return await self.api.post(channel, escape(reply.text[:MAX_TEXT]) or " ", thread_ts=thread)

@@ -14,16 +14,19 @@ from connectors.base import Sink
 from connectors.slack.client import SlackApi
 from connectors.slack.ingest import to_inbound, to_staff_reply
 from connectors.slack.retries import EventLedger
+from connectors.slack.staff import StaffDirectory
 from connectors.slack.triage import TriageDesk
 
 log = logging.getLogger(__name__)
 
 
 class MessageHandler:
-    def __init__(self, settings: SlackSettings, api: SlackApi, triage: TriageDesk, ledger: EventLedger) -> None:
+    def __init__(self, settings: SlackSettings, api: SlackApi, triage: TriageDesk, staff: StaffDirectory,
+                 ledger: EventLedger) -> None:  # fmt: skip
         self._settings = settings
         self._api = api
         self._triage = triage
+        self._staff = staff
         self._ledger = ledger
         self._customer_channels = frozenset(settings.customer_channels)
         self.sink: Sink | None = None
@@ -42,6 +45,10 @@ class MessageHandler:
         inbound = to_inbound(event, customer_channels=self._customer_channels,
                              triage_channel=self._settings.triage_channel, bot_user_id=self.bot_user_id)  # fmt: skip
         if inbound is None or self.sink is None:
+            return
+        if await self._staff.is_staff(inbound.author_id):
+            # Staff talking in a community or shared channel are not customers; their work is in triage.
+            log.debug("slack: %s is staff; not ingested", inbound.external_id)
             return
         try:
             await self.sink(await self._named(inbound))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import weakref
 
 from bot.config import SlackSettings
 from bot.desk import Desk, EscalationCard
@@ -39,9 +39,15 @@ class TriageDesk:
         self._desk = desk
         self._state = state
         self._staff = staff
-        # One card per escalation even when "opened" and "attached" arrive together.
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._links: dict[int, str] = {}
+        # One card per escalation even when "opened" and "attached" arrive together. Weak values: a lock
+        # lives only while someone holds or waits on it.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, escalation_id: int) -> asyncio.Lock:
+        lock = self._locks.get(escalation_id)
+        if lock is None:
+            lock = self._locks[escalation_id] = asyncio.Lock()
+        return lock
 
     # -- cards ---------------------------------------------------------------------------------------
 
@@ -64,7 +70,7 @@ class TriageDesk:
         channel = self._settings.triage_channel
         if not channel:
             return None
-        async with self._locks[escalation_id]:
+        async with self._lock(escalation_id):
             card = await self._desk.card(escalation_id)
             if card is None:
                 return None
@@ -91,14 +97,16 @@ class TriageDesk:
         m = card.opening.message
         if m.channel != "slack" or ":" not in m.external_id:
             return cards.original_link(m)
-        esc_id = card.escalation.id
-        if esc_id not in self._links:
+        key = f"link:{card.escalation.id}"
+        link = await self._state.get(key)
+        if link is None:
             channel, ts = m.external_id.split(":", 1)
             try:
-                self._links[esc_id] = await self._api.permalink(channel, ts)
+                link = await self._api.permalink(channel, ts)
             except ConnectorError:
-                return ""
-        return self._links[esc_id]
+                return ""  # the card still names the channel; the next update tries again
+            await self._state.set(key, link)
+        return link
 
     async def _post_latest(self, card: EscalationCard, ref: tuple[str, str]) -> None:
         """The customer wrote again on an open escalation: show it in the card's thread."""

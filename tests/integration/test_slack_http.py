@@ -477,3 +477,14 @@ async def test_a_delivery_that_could_not_be_stored_is_retried_by_slack_and_then_
     assert await desk.slack.event(event, "EvFLAKY", retry=2) == 200
     await desk.card()
     assert calls == 2 and len(await desk.bot.repo.messages(limit=5)) == 1
+
+
+async def test_staff_posting_in_a_customer_channel_are_not_taken_for_customers(desk: Desk) -> None:
+    await desk.slack.event(message_event(CUSTOMERS, STAFF, "This is broken for everyone, we are on it", "1700000190.1"))
+    await desk.slack.event(message_event(CUSTOMERS, LEAD, "Outage update: still failing", "1700000191.1"))
+    assert await desk.bot.repo.messages(limit=5) == []
+
+
+async def test_replies_are_escaped_for_slack(desk: Desk) -> None:
+    await desk.connector.send(reply(text="Use <b> & see <!channel>"))
+    assert desk.fake.calls_to("chat.postMessage")[-1]["text"] == "Use &lt;b&gt; &amp; see &lt;!channel&gt;"
