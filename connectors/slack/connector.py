@@ -52,7 +52,8 @@ class SlackConnector:
         self._app_token = _secret(s.app_token, "app_token") if socket_mode else ""
         if not s.triage_channel:
             log.warning("slack: no triage_channel set; escalations will not get cards")
-        self.client = AsyncWebClient(token=token, base_url=s.api_url)
+        # slack_sdk appends method names to base_url as is: "…/api" would call "…/apiauth.test".
+        self.client = AsyncWebClient(token=token, base_url=s.api_url.rstrip("/") + "/")
         self.api = SlackApi(self.client)
         self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
         self.triage = TriageDesk(s, self.api, desk, state, self.staff)

@@ -36,7 +36,7 @@ def socket_settings(tmp_path: Path, fake: FakeSlack) -> Settings:
         "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
         "nlp": {"backend": "rules"},
         "outbox": {"poll_interval": 0.05},
-        "slack": {"mode": "socket", "bot_token": BOT_TOKEN, "app_token": APP_TOKEN, "api_url": fake.api_url,
+        "slack": {"mode": "socket", "bot_token": BOT_TOKEN, "app_token": APP_TOKEN, "api_url": fake.api_url.rstrip("/"),
                   "customer_channels": [CUSTOMERS], "triage_channel": TRIAGE, "sla_check_interval": 3600},
     })  # fmt: skip
 
