@@ -1,0 +1,208 @@
+"""Relationships on a real database (SQLite, and PostgreSQL when configured): CSV import with its
+report, purchases, follow-ups that survive a restart, opt-outs, merge and undo, unlink."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import Rapport
+from bot.domain import InboundMessage, utcnow
+from bot.errors import InputError
+from bot.relationships.models import FollowUpKind, FollowUpStatus
+from tests.conftest import RecordingConnector, make_settings
+
+DATA = Path(__file__).parent.parent / "data"
+DAYTIME = {"quiet_start": None}  # tests must not depend on the hour they run at
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[Rapport]:
+    async with Rapport(make_settings(database_url, relationships=DAYTIME)) as rapport:
+        await rapport.attach(RecordingConnector())
+        yield rapport
+
+
+async def say(bot: Rapport, text: str, *, author: str = "d-1", channel: str = "discord", n: str = "1",
+              name: str = "Casey Doe") -> int:  # fmt: skip
+    outcome = await bot.process(InboundMessage(channel=channel, external_id=f"{channel}-{n}", author_id=author,
+                                               text=text, author_name=name, author_handle=name.lower().replace(" ", "_"),
+                                               conversation_id=f"conv-{author}", connector="test"))  # fmt: skip
+    assert outcome.customer_id is not None
+    return outcome.customer_id
+
+
+async def test_importing_customers_gives_the_tiers_the_thresholds_say(bot: Rapport) -> None:
+    report = await bot.relationships.import_customers((DATA / "customers_good.csv").read_bytes())
+    assert report.problems == [] and (report.created, report.updated, report.skipped) == (5, 0, 0)
+    assert report.tiers == {"platinum": 1, "gold": 2, "iron": 2}
+    by_name = {st.display_name: st for st in await bot.relationships.rel.standings()}
+    assert by_name["Ada Platinum"].tier == "platinum" and "8,200.50" in by_name["Ada Platinum"].tier_reason
+    assert by_name["Ben Gold"].tier == "gold"
+    assert by_name["Eve Almost"].tier == "gold"  # 4,999.99 is under platinum's 5,000 whatever the orders
+    assert by_name["Dee Prospect"].tier == "iron"
+    ada = await bot.repo.find_customers("Ada Platinum")
+    assert [(i.channel, i.platform_user_id) for i in ada[0].identities] == [("discord", "100000000000000001")]
+    account = await bot.relationships.rel.account(ada[0].id)
+    assert account.external_id == "C-001" and account.orders == 14 and account.birthday is not None
+
+
+async def test_reimport_updates_and_never_duplicates(bot: Rapport, tmp_path: Path) -> None:
+    await bot.relationships.import_customers((DATA / "customers_good.csv").read_bytes())
+    changed = b"external_id,name,lifetime_value,orders\nC-003,Cy Iron,2500,6\n"
+    report = await bot.relationships.import_customers(changed)
+    assert (report.created, report.updated) == (0, 1) and report.tiers == {"gold": 1}
+    assert len(await bot.repo.find_customers()) == 5
+    cy = (await bot.repo.find_customers("Cy Iron"))[0]
+    assert cy.tier == "gold" and cy.email == "cy@example.test"  # columns not in the file are kept
+
+
+async def test_a_bad_csv_reports_each_problem_and_imports_the_good_rows(bot: Rapport) -> None:
+    report = await bot.relationships.import_customers((DATA / "customers_bad.csv").read_bytes())
+    text = "\n".join(report.problems)
+    assert "unknown column 'favourite_colour' ignored" in text
+    assert "line 3: lifetime_value '-50' is negative" in text
+    assert "line 4: external_id 'B-001' already on line 2" in text
+    assert "line 5: birthday '1999-02-30' is not a real date" in text
+    assert "line 6: birthday 2999-01-01 is impossible" in text
+    assert "line 7: external_id is empty" in text
+    assert "line 8: orders 'many' is not a whole number" in text
+    assert "line 9: email 'not-an-email' is not an email address" in text
+    assert "line 10: not UTF-8 text" in text
+    assert len(report.problems) == 9
+    assert (report.created, report.skipped) == (2, 8)
+    names = sorted(c.display_name for c in await bot.repo.find_customers())
+    assert names == ["Good One", "Second Good"]
+
+
+async def test_a_csv_without_the_id_column_imports_nothing(bot: Rapport) -> None:
+    report = await bot.relationships.import_customers(b"name,email\nAda,ada@example.test\n")
+    assert report.problems == ["line 1: missing required column external_id (columns: external_id, name, email, "
+                               "discord_id, slack_id, x_id, lifetime_value, orders, birthday, account_manager); "
+                               "nothing imported"]  # fmt: skip
+    assert await bot.repo.find_customers() == []
+
+
+async def test_an_import_row_claiming_someone_elses_account_is_skipped_whole(bot: Rapport) -> None:
+    await bot.relationships.import_customers(b"external_id,name,discord_id\nA-1,Ann,555\n")
+    report = await bot.relationships.import_customers(b"external_id,name,discord_id,x_id\nA-2,Bob,555,777\n")
+    assert report.problems == ["line 2: discord_id 555 already belongs to customer #1; link or merge them first "
+                               "(row skipped)"]  # fmt: skip
+    assert [c.display_name for c in await bot.repo.find_customers()] == ["Ann"]  # no half-written Bob, no x 777
+
+
+async def test_import_adopts_a_customer_who_wrote_in_before(bot: Rapport) -> None:
+    writer = await say(bot, "hello there", author="424242")
+    report = await bot.relationships.import_customers(b"external_id,name,discord_id,lifetime_value,orders\n"
+                                                      b"K-9,Casey Doe,424242,1200,3\n")  # fmt: skip
+    assert report.updated == 1 and report.customer_ids == [writer]
+    assert (await bot.repo.get_customer(writer)).tier == "gold"  # type: ignore[union-attr]
+
+
+async def test_a_purchase_counts_once_and_schedules_one_thank_you(bot: Rapport) -> None:
+    cid = await say(bot, "hi")
+    first = await bot.relationships.record_purchase(cid, 1200.0, "order-1")
+    again = await bot.relationships.record_purchase(cid, 1200.0, "order-1")
+    assert first is not None and again is None
+    account = await bot.relationships.rel.account(cid)
+    assert (account.lifetime_value, account.orders) == (1200.0, 1)
+    [thanks] = await bot.relationships.rel.followups(cid)
+    assert thanks.kind is FollowUpKind.PURCHASE_THANKS and thanks.status is FollowUpStatus.PENDING
+    with pytest.raises(InputError):
+        await bot.relationships.record_purchase(cid, -5, "order-2")
+
+
+async def test_follow_ups_survive_a_restart_and_are_sent_once(database_url: str) -> None:
+    settings = make_settings(database_url, relationships=DAYTIME)
+    async with Rapport(settings) as first:
+        cid = await say(first, "hi")
+        await first.relationships.record_purchase(cid, 10.0, "order-9")
+    async with Rapport(settings) as second:
+        connector = RecordingConnector()
+        await second.attach(connector)
+        later = utcnow() + timedelta(hours=2)
+        assert await second.relationships.scheduler.tick(later) == 1
+        assert await second.relationships.scheduler.tick(later) == 0
+        await second.outbox.deliver_due()
+        assert [r.text for r in connector.sent] == ["Thank you for your purchase, Casey! Reply here any time if you "
+                                                    "need anything."]  # fmt: skip
+        assert connector.sent[0].kind == "followup"
+
+
+async def test_quiet_hours_postpone_a_follow_up(database_url: str) -> None:
+    settings = make_settings(database_url, relationships={"quiet_start": "21:00", "quiet_end": "08:00"})
+    async with Rapport(settings) as bot:
+        cid = await say(bot, "hi")
+        await bot.relationships.record_purchase(cid, 10.0, "order-q", at=datetime(2026, 11, 22, 20, 0, tzinfo=UTC))
+        assert await bot.relationships.scheduler.tick(datetime(2026, 11, 22, 22, 0, tzinfo=UTC)) == 0
+        [f] = await bot.relationships.rel.followups(cid)
+        assert f.status is FollowUpStatus.PENDING and f.due_at == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+        assert await bot.relationships.scheduler.tick(datetime(2026, 11, 23, 8, 1, tzinfo=UTC)) == 1
+
+
+async def test_stop_opts_out_on_that_channel_only_and_start_opts_back_in(bot: Rapport) -> None:
+    cid = await say(bot, "hi")
+    outcome = await bot.process(InboundMessage(channel="discord", external_id="discord-2", author_id="d-1",
+                                               text="STOP", author_name="Casey Doe", connector="test"))  # fmt: skip
+    assert outcome.decision is not None and outcome.decision.action == "opt_out"
+    assert await bot.relationships.rel.is_opted_out(cid, "discord")
+    assert not await bot.relationships.rel.is_opted_out(cid, "x")
+    await bot.relationships.record_purchase(cid, 10.0, "order-s")
+    assert await bot.relationships.scheduler.tick(utcnow() + timedelta(hours=2)) == 0
+    [f] = await bot.relationships.rel.followups(cid)
+    assert f.status is FollowUpStatus.SKIPPED and f.note == "opted out on discord"
+    back = await bot.process(InboundMessage(channel="discord", external_id="discord-3", author_id="d-1",
+                                            text="start", author_name="Casey Doe", connector="test"))  # fmt: skip
+    assert back.decision is not None and back.decision.action == "opt_in"
+    assert not await bot.relationships.rel.is_opted_out(cid, "discord")
+
+
+async def test_merge_keeps_all_history_and_undo_puts_it_back(bot: Rapport) -> None:
+    a = await say(bot, "My order arrived broken", author="d-1", n="1")
+    b = await say(bot, "hello from x", author="x-1", channel="x", n="1", name="Casey D")
+    await bot.relationships.record_purchase(b, 300.0, "order-x")
+    merge = await bot.relationships.identities.merge(b, a, "staff:kim", "same person, confirmed by email")
+    merged = await bot.repo.get_customer(a)
+    assert merged is not None and {i.channel for i in merged.identities} == {"discord", "x"}
+    assert len(await bot.repo.messages(customer_id=a)) == 2 and await bot.repo.messages(customer_id=b) == []
+    assert (await bot.relationships.rel.account(a)).lifetime_value == 300.0
+    # The x account writes again after the merge: it lands on the merged customer...
+    await say(bot, "any news?", author="x-1", channel="x", n="2", name="Casey D")
+    assert len(await bot.repo.messages(customer_id=a)) == 3
+    # ...and undo returns it with the rest of what the merge moved.
+    await bot.relationships.identities.undo(merge.id, "staff:kim")
+    assert [m.message.text for m in await bot.repo.messages(customer_id=b)] == ["hello from x", "any news?"]
+    assert [m.message.text for m in await bot.repo.messages(customer_id=a)] == ["My order arrived broken"]
+    assert (await bot.relationships.rel.account(a)).lifetime_value == 0.0
+    assert len(await bot.relationships.rel.purchases(b)) == 1
+    with pytest.raises(InputError, match="already undone"):
+        await bot.relationships.identities.undo(merge.id, "staff:kim")
+
+
+async def test_unlink_splits_an_account_and_its_messages_off(bot: Rapport) -> None:
+    a = await say(bot, "hi on discord", author="d-1")
+    await bot.relationships.identities.link("x", "x-7", a, "staff:kim")
+    await say(bot, "hi on x", author="x-7", channel="x", n="7")
+    assert len(await bot.repo.messages(customer_id=a)) == 2
+    old, new = await bot.relationships.identities.unlink("x", "x-7", "staff:kim")
+    assert old == a and [m.message.text for m in await bot.repo.messages(customer_id=new)] == ["hi on x"]
+    with pytest.raises(InputError, match="only identity"):
+        await bot.relationships.identities.unlink("x", "x-7", "staff:kim")
+
+
+async def test_suggestions_are_shown_not_merged_unless_configured(bot: Rapport) -> None:
+    a = await say(bot, "hello", author="d-1", name="Casey Doe")
+    b = await say(bot, "hello", author="U1", channel="slack", n="1", name="Casey Doe")
+    [suggestion] = await bot.relationships.identities.suggestions()
+    assert (suggestion.customer_id, suggestion.other_id) == (a, b) and suggestion.confidence == 0.92
+    assert await bot.relationships.rel.merges() == []
+
+
+async def test_auto_merge_when_configured_merges_confident_suggestions(database_url: str) -> None:
+    settings = make_settings(database_url, relationships={"auto_merge": True, "auto_merge_confidence": 0.9})
+    async with Rapport(settings) as bot:
+        a = await say(bot, "hello", author="d-1", name="Casey Doe")
+        await say(bot, "hello", author="U1", channel="slack", n="1", name="Casey Doe")
+        [merge] = await bot.relationships.rel.merges()
+        assert merge.target_id == a and merge.actor == "bot" and "auto:" in merge.reason
