@@ -1,7 +1,8 @@
-"""Complaint detection by k-fold cross-validation of the whole training recipe.
+"""Complaint detection by k-fold cross-validation of the training recipe.
 
-Each fold retrains the top blocks and heads with that fold's complaint tweets held out (from
-training and calibration alike), then scores them: complaint or cancellation vs the label.
+Stage 1 of training never sees a complaint tweet, so each fold starts from the stage-1 weights,
+runs stage 2 with that fold's complaint tweets held out (from training and calibration alike),
+then scores them: complaint or cancellation vs the data set's label.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from nlp import encoder as enc
 from nlp.data import Example
 from nlp.labels import INTENTS
 from nlp.metrics import Report, report
-from nlp.train import Labels, TrainConfig, Top, calibrate, fit, predict_logits, training_index
+from nlp.train import Labels, Top, TrainConfig, calibrate, fit, predict_logits, training_index
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +38,34 @@ def complaint_probability(intent_probs: np.ndarray) -> np.ndarray:
 def crossvalidate(
     top: Top,
     states: list[torch.Tensor],
-    train: Sequence[Example],
-    calibration: Sequence[Example],
+    examples: Sequence[Example],
+    n_train: int,
     cfg: TrainConfig,
     folds: int = 5,
-    only: Sequence[int] | None = None,
 ) -> Report:
-    """Macro-F1 etc. of complaint detection over the complaint tweets of the chosen folds."""
-    examples = list(train) + list(calibration)
+    """Complaint-detection scores over all complaint tweets, each predicted by the fold that held it out.
+
+    `top` holds the stage-1 weights; `examples[:n_train]` train and the rest calibrate.
+    """
     labels = Labels.of(examples)
-    fresh = copy.deepcopy(enc.layers(top.model).state_dict()), copy.deepcopy(top.heads.state_dict())
+    stage1 = copy.deepcopy(top.state_dict())
     truth: list[int] = []
     scores: list[float] = []
-    for fold in only if only is not None else range(folds):
+    for fold in range(folds):
         held = {i for i, e in enumerate(examples) if e.source == "complaints" and fold_of(e.group, folds) == fold}
-        enc.layers(top.model).load_state_dict(fresh[0])
-        top.heads.load_state_dict(fresh[1])
-        fit(top, states, labels, training_index(train, cfg, skip=held), cfg)
-        calib = [i for i in range(len(train), len(examples)) if i not in held]
+        top.load_state_dict(stage1)
+        index = training_index(examples[:n_train], cfg.stage2, cfg.seed + 1, skip=held)
+        fit(top, states, labels, index, cfg, lr_scale=cfg.stage2_lr_scale)
+        calib = [i for i in range(n_train, len(examples)) if i not in held]
         calibrate(top, [states[i] for i in calib], labels.take(calib))
         order = sorted(held)
-        intent = torch.softmax(predict_logits(top, [states[i] for i in order])["intent"], -1).numpy()
-        p = complaint_probability(intent)
+        t = float(top.heads.temperature[list(top.heads.linear).index("intent")])
+        intent = torch.softmax(predict_logits(top, [states[i] for i in order])["intent"] / t, -1).numpy()
         truth += [int(bool(set(examples[i].intents) & set(COMPLAINT_LIKE))) for i in order]
-        scores += p.tolist()
+        scores += complaint_probability(intent).tolist()
         r = report(np.array(truth), _two_way(np.array(scores)), ("no", "yes"))
         log.info("fold %d done: running complaint macro-F1 %.3f over %d tweets", fold, r.macro_f1, r.n)
-    enc.layers(top.model).load_state_dict(fresh[0])
-    top.heads.load_state_dict(fresh[1])
+    top.load_state_dict(stage1)
     return report(np.array(truth), _two_way(np.array(scores)), ("no", "yes"))
 
 

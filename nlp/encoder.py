@@ -22,10 +22,17 @@ def load_backbone(model: str | None) -> tuple[object, nn.Module]:
     # Models come from installed packages or local paths; a hub id only works if already cached.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     path = model or packaged_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
-    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False) if _is_bert_like(path) else AutoModel.from_pretrained(path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the unused pooler's "unexpected keys" report is noise here
+    try:
+        extra = {"add_pooling_layer": False} if _is_bert_like(path) else {}
+        encoder = AutoModel.from_pretrained(path, **extra)
+    finally:
+        hf_logging.set_verbosity(verbosity)
     encoder.eval()
     return tokenizer, encoder
 

@@ -33,7 +33,8 @@ BITEXT: dict[str, tuple[str, ...]] = {
 BANKING_PROBLEMS = {
     "Refund_not_showing_up", "balance_not_updated_after_bank_transfer", "beneficiary_not_allowed",
     "balance_not_updated_after_cheque_or_cash_deposit", "card_not_working", "card_payment_fee_charged",
-    "card_payment_not_recognised", "card_payment_wrong_exchange_rate", "card_swallowed", "cash_withdrawal_not_recognised",
+    "card_payment_not_recognised", "card_payment_wrong_exchange_rate", "card_swallowed",
+    "cash_withdrawal_not_recognised",
     "compromised_card", "contactless_not_working", "declined_card_payment", "declined_cash_withdrawal",
     "declined_transfer", "direct_debit_payment_not_recognised", "extra_charge_on_statement", "failed_transfer",
     "lost_or_stolen_card", "lost_or_stolen_phone", "pin_blocked", "top_up_failed", "top_up_reverted",
@@ -43,8 +44,8 @@ BANKING_PROBLEMS = {
 # Waiting or fees: a question from some, a complaint from others.
 BANKING_MAYBE_PROBLEMS = {
     "card_arrival", "pending_card_payment", "pending_cash_withdrawal", "pending_top_up", "pending_transfer",
-    "reverted_card_payment?", "cash_withdrawal_charge", "exchange_charge", "transfer_fee_charged", "top_up_by_card_charge",
-    "top_up_by_bank_transfer_charge",
+    "reverted_card_payment?", "cash_withdrawal_charge", "exchange_charge", "transfer_fee_charged",
+    "top_up_by_card_charge", "top_up_by_bank_transfer_charge",
 }  # fmt: skip
 BANKING_URGENT = {
     "compromised_card", "lost_or_stolen_card", "lost_or_stolen_phone", "card_payment_not_recognised",
@@ -59,7 +60,14 @@ CLINC_OTHER = {
     "change_speed", "change_volume", "whisper_mode", "user_name", "what_can_i_ask_you", "cancel", "spelling",
     "calculator", "measurement_conversion", "translate", "definition", "time", "date", "timezone", "weather",
 }  # fmt: skip
-CLINC_COMPLAINT = {"damaged_card", "card_declined", "account_blocked", "lost_luggage", "report_fraud", "report_lost_card"}
+CLINC_COMPLAINT = {
+    "damaged_card",
+    "card_declined",
+    "account_blocked",
+    "lost_luggage",
+    "report_fraud",
+    "report_lost_card",
+}
 CLINC_URGENT = {"report_fraud", "report_lost_card"}
 CLINC_REQUEST = {
     "alarm", "timer", "reminder", "reminder_update", "play_music", "make_call", "text", "smart_home",

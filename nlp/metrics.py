@@ -22,7 +22,7 @@ class Report:
     def table(self) -> str:
         """The confusion matrix as aligned text."""
         width = max(8, *(len(label) for label in self.labels)) + 1
-        lines = [" " * width + "".join(f"{label[:width - 1]:>{width}}" for label in self.labels) + "   <- predicted"]
+        lines = [" " * width + "".join(f"{label[: width - 1]:>{width}}" for label in self.labels) + "   <- predicted"]
         for label, row in zip(self.labels, self.confusion, strict=True):
             lines.append(f"{label:<{width}}" + "".join(f"{v:>{width}}" for v in row))
         return "\n".join(lines)
@@ -73,6 +73,11 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 5) -> l
         inside = which == b
         if inside.any():
             rows.append(
-                (f"{edges[b]:.1f}-{edges[b + 1]:.1f}", int(inside.sum()), float(confidence[inside].mean()), float(correct[inside].mean()))
+                (
+                    f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                    int(inside.sum()),
+                    float(confidence[inside].mean()),
+                    float(correct[inside].mean()),
+                )
             )
     return rows

@@ -1,7 +1,12 @@
-"""`rapport train` end to end: read the data, fine-tune, calibrate, save the weights."""
+"""`rapport train` end to end: read the data, fine-tune in two stages, calibrate, save.
+
+Stage 1 fine-tunes on everything but the complaint tweets; stage 2 adds them. Keeping them out of
+stage 1 lets cross-validation of complaint detection rerun only stage 2 per fold.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -11,12 +16,14 @@ from pathlib import Path
 import torch
 
 from nlp import artifacts
+from nlp.crossval import crossvalidate
 from nlp.data import Corpus, shared_corpus
 from nlp.train import Labels, TrainConfig, calibrate, fit, prepare, training_index
 
 log = logging.getLogger(__name__)
 
 OWN_EXAMPLES = Path(__file__).parent / "data" / "examples.jsonl"
+CV_FILE = "complaint_cv.json"
 
 
 def corpus(data_root: Path, extra: Sequence[Path] = (OWN_EXAMPLES,)) -> Corpus:
@@ -24,23 +31,46 @@ def corpus(data_root: Path, extra: Sequence[Path] = (OWN_EXAMPLES,)) -> Corpus:
     return shared_corpus(data_root, extra)
 
 
-def train(data_root: Path, out: Path, extra: Sequence[Path] = (OWN_EXAMPLES,), cfg: TrainConfig | None = None) -> artifacts.Manifest:
-    """Train on `data_root` (+ `extra` JSON lines) and write the weights and manifest to `out`."""
+def train(
+    data_root: Path,
+    out: Path,
+    extra: Sequence[Path] = (OWN_EXAMPLES,),
+    cfg: TrainConfig | None = None,
+    cv_folds: int = 0,
+) -> artifacts.Manifest:
+    """Train on `data_root` (+ `extra` JSON lines) and write the weights (and the CV scores) to `out`."""
     cfg = cfg or TrainConfig()
     started = time.monotonic()
     data = corpus(data_root, extra)
     examples = data.train + data.calibration
+    n_train = len(data.train)
     top, states = prepare(examples, cfg)
     labels = Labels.of(examples)
-    n_train = len(data.train)
-    log.info("training on %d examples, calibrating on %d", n_train, len(data.calibration))
-    fit(top, states, labels, training_index(data.train, cfg), cfg)
+    cached = round(time.monotonic() - started)
+    stage1 = training_index(data.train, cfg.stage1, cfg.seed)
+    log.info("stage 1 on %d examples", len(stage1))
+    fit(top, states, labels, stage1, cfg)
+    if cv_folds:
+        cv_started = time.monotonic()
+        r = crossvalidate(top, states, examples, n_train, cfg, cv_folds)
+        cv = {"folds": cv_folds, "n": r.n, "macro_f1": r.macro_f1, "macro_recall": r.macro_recall}
+        cv |= {"accuracy": r.accuracy, "confusion": r.confusion.tolist()}
+        cv["seconds"] = round(time.monotonic() - cv_started)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / CV_FILE).write_text(json.dumps(cv, indent=2) + "\n")
+        log.info("complaint CV macro-F1 %.3f", r.macro_f1)
+    stage2 = training_index(data.train, cfg.stage2, cfg.seed + 1)
+    log.info("stage 2 on %d examples", len(stage2))
+    fit(top, states, labels, stage2, cfg, lr_scale=cfg.stage2_lr_scale)
     temps = calibrate(top, states[n_train:], labels.take(list(range(n_train, len(examples)))))
     log.info("temperatures %s", temps)
     seconds = round(time.monotonic() - started)
+    packaged = cfg.model is None
     manifest = artifacts.Manifest(
-        version=f"minilm-top{cfg.trainable_layers}-{datetime.now(UTC):%Y%m%d}" if cfg.model is None else f"custom-top{cfg.trainable_layers}",
-        base_model="packaged:all-MiniLM-L6-v2" if cfg.model is None else cfg.model,
+        version=f"minilm-top{cfg.trainable_layers}-{datetime.now(UTC):%Y%m%d}"
+        if packaged
+        else f"custom-top{cfg.trainable_layers}",
+        base_model="packaged:all-MiniLM-L6-v2" if packaged else str(cfg.model),
         split=top.split,
         max_length=cfg.max_length,
         hidden_size=int(top.model.config.hidden_size),  # type: ignore[union-attr]
@@ -48,10 +78,14 @@ def train(data_root: Path, out: Path, extra: Sequence[Path] = (OWN_EXAMPLES,), c
         trained={
             "data": [str(data_root)] + [str(p) for p in extra],
             "examples": n_train,
+            "stage1_examples": len(stage1),
+            "stage2_examples": len(stage2),
             "calibration_examples": len(data.calibration),
             "epochs": cfg.epochs,
             "trainable_layers": cfg.trainable_layers,
             "seconds": seconds,
+            "caching_seconds": cached,
+            "cv_folds": cv_folds,
             "threads": torch.get_num_threads(),
         },
     )

@@ -41,7 +41,8 @@ _PURCHASE = _words(
     r"pre-?order", r"quote", r"discount", r"subscribe", r"sign\s+up\s+for", r"enterprise\s+plan", r"order\s+more",
 )  # fmt: skip
 _REQUEST = _words(
-    r"please\s+(?:send|change|update|add|remove|call|email|dm|contact|check|help)", r"can\s+you\s+(?:send|change|update|add|remove|call|email|dm|contact|check)",
+    r"please\s+(?:send|change|update|add|remove|call|email|dm|contact|check|help)",
+    r"can\s+you\s+(?:send|change|update|add|remove|call|email|dm|contact|check)",
     r"i\s+(?:need|would\s+like|'d\s+like)\s+(?:to\s+)?(?:change|update|add|remove)", r"could\s+you",
 )  # fmt: skip
 _QUESTION = re.compile(
@@ -50,7 +51,8 @@ _QUESTION = re.compile(
 _URGENT = _words(
     r"charged\s+twice", r"double\s+charged", r"hacked", r"stolen", r"fraud\w*", r"unauthori[sz]ed", r"lawyer",
     r"lawsuit", r"sue", r"legal\s+action", r"court", r"injur\w*", r"fire", r"smoke", r"burn\w*", r"danger\w*",
-    r"unsafe", r"emergency", r"urgent\w*", r"asap", r"outage", r"all\s+down", r"can'?t\s+access\s+my\s+(?:money|account)",
+    r"unsafe", r"emergency", r"urgent\w*", r"asap", r"outage", r"all\s+down",
+    r"can'?t\s+access\s+my\s+(?:money|account)",
     r"lost\s+(?:my\s+)?money",
 )  # fmt: skip
 _ABUSE = _words(

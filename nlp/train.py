@@ -34,14 +34,23 @@ class TrainConfig:
     """What `rapport train` varies; the defaults produce the shipped weights."""
 
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
-    trainable_layers: int = 2
-    epochs: int = 2
+    trainable_layers: int = 1
+    epochs: int = 1
     batch_size: int = 32
     max_length: int = 128
     lr_layers: float = 1e-4
     lr_heads: float = 2e-3
     seed: int = 0
-    oversample: tuple[tuple[str, int], ...] = (("complaints", 3), ("own", 5))
+    # Stage 1 learns everything but complaints; stage 2 adds the complaint tweets, with replay
+    # of the other sources so the heads trained in stage 1 don't drift.
+    stage1: tuple[tuple[str, float], ...] = (
+        ("sentiment", 1.0), ("abuse", 0.5), ("bitext", 1.0), ("banking77", 0.5), ("clinc150", 0.5), ("own", 3.0),
+    )  # fmt: skip
+    stage2: tuple[tuple[str, float], ...] = (
+        ("complaints", 2.0), ("own", 2.0), ("bitext", 0.25), ("banking77", 0.15), ("clinc150", 0.15),
+        ("sentiment", 0.08), ("abuse", 0.1),
+    )  # fmt: skip
+    stage2_lr_scale: float = 0.5
     cache_dir: str = "/tmp/rapport-cache"
 
 
@@ -70,14 +79,30 @@ class Labels:
         return Labels(self.sentiment[index], self.intent[index], self.urgent[index], self.abusive[index])
 
 
+def _cache_path(cfg: TrainConfig, split: int) -> Path:
+    key = hashlib.sha256(json.dumps([cfg.model, split, cfg.max_length]).encode()).hexdigest()[:12]
+    return Path(cfg.cache_dir) / f"lower-{key}.pt"
+
+
 def cache_lower(
     texts: Sequence[str], tokenizer: object, model: nn.Module, split: int, cfg: TrainConfig
 ) -> list[torch.Tensor]:
-    """Outputs of the frozen blocks per text (fp16, unpadded), cached on disk per distinct text."""
-    key = hashlib.sha256(json.dumps([cfg.model, split, cfg.max_length]).encode()).hexdigest()[:12]
-    path = Path(cfg.cache_dir) / f"lower-{key}.pt"
+    """Outputs of the frozen blocks per text (fp16, unpadded), cached on disk per distinct text.
+
+    A cache for fewer blocks is reused by running only the blocks it lacks.
+    """
+    path = _cache_path(cfg, split)
     known: dict[str, torch.Tensor] = torch.load(path) if path.exists() else {}
     missing = sorted(set(texts) - known.keys())
+    below = next((s for s in range(split - 1, 0, -1) if _cache_path(cfg, s).exists()), None)
+    if missing and below is not None:
+        log.info("extending the cache of %d blocks to %d", below, split)
+        lower: dict[str, torch.Tensor] = torch.load(_cache_path(cfg, below))
+        ready = [t for t in missing if t in lower]
+        for t, state in zip(ready, _run_blocks(model, [lower[t] for t in ready], below, split), strict=True):
+            known[t] = state
+        del lower
+        missing = sorted(set(texts) - known.keys())
     started = time.monotonic()
     with torch.inference_mode():
         for n, batch in enumerate(enc.batches(tokenizer, missing, cfg.max_length, 64)):
@@ -87,10 +112,29 @@ def cache_lower(
                 known[missing[i]] = hidden[row, : lengths[row]].to(torch.float16).clone()
             if n % 100 == 0:
                 log.info("cached %d/%d texts (%.0fs)", n * 64, len(missing), time.monotonic() - started)
-    if missing:
+    if missing or below is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(known, path)
     return [known[t] for t in texts]
+
+
+def _run_blocks(model: nn.Module, states: list[torch.Tensor], start: int, stop: int) -> list[torch.Tensor]:
+    """Run blocks [start, stop) over cached states, in length-sorted batches."""
+    out: list[torch.Tensor] = [torch.empty(0)] * len(states)
+    order = sorted(range(len(states)), key=lambda i: states[i].shape[0])
+    started = time.monotonic()
+    with torch.inference_mode():
+        for s in range(0, len(order), 64):
+            chunk = order[s : s + 64]
+            hidden, mask = _pad([states[i] for i in chunk])
+            attn = enc.layer_mask(model, mask, hidden)
+            for block in enc.layers(model)[start:stop]:
+                hidden = block(hidden, attn)
+            for row, i in enumerate(chunk):
+                out[i] = hidden[row, : states[i].shape[0]].to(torch.float16).clone()
+            if s % 6400 == 0:
+                log.info("blocks %d-%d: %d/%d texts (%.0fs)", start, stop, s, len(states), time.monotonic() - started)
+    return out
 
 
 def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,7 +185,9 @@ def _loss(logits: dict[str, torch.Tensor], y: Labels, sentiment_weight: torch.Te
     return total
 
 
-def fit(top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig) -> None:
+def fit(
+    top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig, lr_scale: float = 1.0
+) -> None:
     """Train the top blocks and heads with AdamW, warm-up then linear decay."""
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -151,7 +197,10 @@ def fit(top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], 
     for p in blocks.parameters():
         p.requires_grad_(True)
     opt = torch.optim.AdamW(
-        [{"params": blocks.parameters(), "lr": cfg.lr_layers}, {"params": top.heads.parameters(), "lr": cfg.lr_heads}],
+        [
+            {"params": blocks.parameters(), "lr": cfg.lr_layers * lr_scale},
+            {"params": top.heads.parameters(), "lr": cfg.lr_heads * lr_scale},
+        ],
         weight_decay=0.01,
     )
     counts = torch.bincount(labels.sentiment[labels.sentiment >= 0], minlength=len(SENTIMENTS)).float()
@@ -175,9 +224,12 @@ def fit(top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], 
             opt.step()
             sched.step()
             step += 1
-            running = 0.98 * running + 0.02 * float(loss) if running else float(loss)
+            value = loss.item()
+            running = 0.98 * running + 0.02 * value if running else value
             if step % 200 == 0:
-                log.info("epoch %d step %d/%d loss %.3f (%.0fs)", epoch, step, steps, running, time.monotonic() - started)
+                log.info(
+                    "epoch %d step %d/%d loss %.3f (%.0fs)", epoch, step, steps, running, time.monotonic() - started
+                )
     top.eval()
 
 
@@ -220,7 +272,18 @@ def prepare(examples: Sequence[Example], cfg: TrainConfig) -> tuple[Top, list[to
     return Top(model, split), states
 
 
-def training_index(examples: Sequence[Example], cfg: TrainConfig, skip: set[int] | None = None) -> list[int]:
-    """Example positions for one epoch, small hand-labelled sources repeated."""
-    times = dict(cfg.oversample)
-    return [i for i, e in enumerate(examples) if not skip or i not in skip for _ in range(times.get(e.source, 1))]
+def training_index(
+    examples: Sequence[Example], shares: tuple[tuple[str, float], ...], seed: int, skip: set[int] | None = None
+) -> list[int]:
+    """Example positions for one epoch: each source repeated (share > 1) or sampled (share < 1)."""
+    rng = random.Random(seed)
+    by_source: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        if not skip or i not in skip:
+            by_source.setdefault(e.source, []).append(i)
+    index: list[int] = []
+    for source, share in shares:
+        rows = by_source.get(source, [])
+        whole, part = int(share), share - int(share)
+        index += rows * whole + rng.sample(rows, round(len(rows) * part))
+    return index

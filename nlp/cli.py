@@ -1,0 +1,98 @@
+"""`rapport train` and `rapport eval`; the core adds them with `register(app)`. Also `python -m nlp.cli`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_DATA = Path("../shared/data")
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+def train(
+    data: Annotated[Path, typer.Option(help="The shared labelled data (see ../shared/data/README.md).")] = DEFAULT_DATA,
+    out: Annotated[Path, typer.Option(help="Where to write the weights.")] = WEIGHTS,
+    extra: Annotated[
+        list[Path] | None, typer.Option(help="More labelled JSON lines (default: nlp/data/examples.jsonl).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Encoder path or hub id (default: packaged all-MiniLM-L6-v2).")
+    ] = None,
+    layers: Annotated[int, typer.Option(help="Top encoder blocks to fine-tune.")] = 1,
+    epochs: Annotated[int, typer.Option()] = 1,
+    cv: Annotated[int, typer.Option(help="Folds of complaint cross-validation to run (0: none).")] = 5,
+    threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
+) -> None:
+    """Fine-tune the classifier on labelled JSON lines and write the weights."""
+    import torch
+
+    from nlp.recipe import OWN_EXAMPLES
+    from nlp.recipe import train as run
+    from nlp.train import TrainConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = TrainConfig(model=model, trainable_layers=layers, epochs=epochs)
+    manifest = run(data, out, extra or [OWN_EXAMPLES], cfg, cv_folds=cv)
+    typer.echo(f"wrote {out} ({manifest.version}) in {manifest.trained['seconds']}s")
+
+
+def evaluate(
+    data: Annotated[Path, typer.Option(help="The shared labelled data.")] = DEFAULT_DATA,
+    weights: Annotated[Path, typer.Option(help="Weights directory to evaluate.")] = WEIGHTS,
+    model: Annotated[str | None, typer.Option(help="Encoder path or hub id the weights were trained on.")] = None,
+    backend: Annotated[str, typer.Option(help="auto, torch or int8.")] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads, as in production.")] = 2,
+    card: Annotated[bool, typer.Option(help="Write MODEL_CARD.md beside the weights.")] = True,
+) -> None:
+    """Print per-data-set metrics and confusion matrices on validation data; write the model card."""
+    from nlp import evaluate as ev
+    from nlp.card import render
+    from nlp.loader import _load
+    from nlp.recipe import CV_FILE
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    classifier = _load(model, str(weights), backend, 128, threads, 32, 0.5)
+    results = ev.evaluate(classifier, data)
+    # Cross-validation retrains per fold, so `rapport train` runs it and leaves the scores here.
+    results.complaint_cv = ev.load_cv(weights / CV_FILE)
+    for name, r in results.reports.items():
+        typer.echo(
+            f"\n{name}: n={r.n} macro recall {r.macro_recall:.3f}  macro-F1 {r.macro_f1:.3f}  "
+            f"accuracy {r.accuracy:.3f}  ECE {r.ece:.3f}"
+        )
+        typer.echo(r.table())
+    for name, acc in results.set_accuracy.items():
+        typer.echo(f"\n{name}: predicted intent among the mapped ones {acc:.3f}")
+    if results.complaint_cv:
+        c = results.complaint_cv
+        typer.echo(
+            f"\ncomplaint (5-fold CV, complaints/train): macro-F1 {c['macro_f1']:.3f} accuracy {c['accuracy']:.3f}"
+        )
+    typer.echo("\nspeed: " + json.dumps({k: round(v, 1) for k, v in results.speed.items()}))
+    if card:
+        bench = weights / "bench.json"
+        text = render(classifier, results, json.loads(bench.read_text()) if bench.exists() else {})
+        (weights / "MODEL_CARD.md").write_text(text)
+        typer.echo(f"wrote {weights / 'MODEL_CARD.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` and `eval` to the main `rapport` app."""
+    app.command("train")(train)
+    app.command("eval")(evaluate)
+
+
+def main() -> None:
+    app = typer.Typer(help="Train and evaluate the Rapport classifier.", no_args_is_help=True)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

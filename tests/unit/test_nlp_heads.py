@@ -1,0 +1,34 @@
+"""Partial-label loss and temperature scaling."""
+
+import torch
+from torch.nn import functional as F
+
+from nlp.heads import Heads, fit_temperature, set_nll
+from nlp.labels import HEADS
+
+
+def test_set_nll_with_one_allowed_label_is_cross_entropy() -> None:
+    logits = torch.tensor([[2.0, 0.5, -1.0]])
+    allowed = torch.tensor([[0, 1, 0]])
+    assert torch.allclose(set_nll(logits, allowed), F.cross_entropy(logits, torch.tensor([1]), reduction="none"))
+
+
+def test_set_nll_is_zero_when_every_label_is_allowed() -> None:
+    logits = torch.randn(4, 7)
+    assert torch.allclose(set_nll(logits, torch.ones(4, 7, dtype=torch.long)), torch.zeros(4), atol=1e-6)
+
+
+def test_temperature_softens_overconfident_logits() -> None:
+    torch.manual_seed(0)
+    truth = torch.randint(0, 3, (400,))
+    noisy = torch.where(torch.rand(400) < 0.6, truth, torch.randint(0, 3, (400,)))
+    logits = F.one_hot(noisy, 3).float() * 10  # certain, but often wrong
+    assert fit_temperature(logits, F.one_hot(truth, 3)) > 2.0
+
+
+def test_probabilities_sum_to_one_per_head() -> None:
+    heads = Heads(16).eval()
+    probs = heads.probabilities(torch.randn(5, 16))
+    assert set(probs) == set(HEADS)
+    for p in probs.values():
+        assert torch.allclose(p.sum(-1), torch.ones(5))
