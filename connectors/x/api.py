@@ -27,8 +27,10 @@ TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "referenced_tweets
 USER_FIELDS = ["username", "name"]
 DM_FIELDS = ["id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"]
 
-# tweepy logs request headers, bearer token included, at DEBUG: never let that reach our handlers.
-logging.getLogger("tweepy").setLevel(logging.INFO)
+# At DEBUG, tweepy logs request headers (the bearer token) and oauthlib the OAuth parameters (the access
+# token): keep both loggers above DEBUG so no log level setting can put credentials in the logs.
+for _noisy in ("tweepy", "oauthlib"):
+    logging.getLogger(_noisy).setLevel(logging.INFO)
 
 
 @dataclass(frozen=True, slots=True)

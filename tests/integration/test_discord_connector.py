@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -337,3 +338,18 @@ async def test_discord_unreachable_fails_start_with_our_error(sink: Collector) -
         await connector.start(sink)
     assert connector.status.startswith("down:")
     assert "fake-discord-token" not in str(caught.value)
+
+
+async def test_token_never_reaches_the_logs(
+    fake: FakeDiscord, sink: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    connector = await started(fake, sink)
+    try:
+        await fake.message_create("my order is late")
+        [message] = await sink.wait_for(1)
+        await connector.send(reply_to(message, "Sorry"))
+    finally:
+        await connector.stop()
+    assert "Sorry" in caplog.text  # debug logging really was on
+    assert fake.token not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -402,3 +403,20 @@ async def test_credentials_revoked_after_start_end_polling_and_are_reported(
         await asyncio.wait_for(connector.wait(), 5)
     assert connector.status.startswith("down:")
     assert "rotated" not in connector.status
+
+
+async def test_credentials_never_reach_the_logs(
+    fake: FakeX, state: MemoryState, sink: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    connector = XConnector(settings_for(fake), state)
+    await connector.start(sink)
+    try:
+        fake.mention("@acme hello")
+        [message] = await sink.wait_for(1)
+        await connector.send(reply_to(message, "Hi"))
+    finally:
+        await connector.stop()
+    c = fake.credentials
+    for secret in (c.bearer_token, c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret):
+        assert secret not in caplog.text
