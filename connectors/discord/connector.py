@@ -23,6 +23,10 @@ SEEN_LIMIT = 10_000  # message ids remembered against gateway replays; the core 
 SINK_ATTEMPTS = 3  # Discord never re-sends an event, so a busy core gets a few tries before we give up
 
 
+def _down(error: ConnectorError) -> str:
+    return "down: " + str(error).removeprefix(f"{NAME}: ")
+
+
 class DiscordConnector:
     """Listens in the configured guilds, mentions and DMs; replies by message reference or DM."""
 
@@ -66,6 +70,8 @@ class DiscordConnector:
         """Log in, open the gateway and return once READY; raises AuthFailed or ConnectorError."""
         if self._settings.token is None:
             raise AuthFailed("no token configured ([discord] token or DISCORD_TOKEN)", connector=NAME)
+        if self._client is not None:
+            await self.stop()  # a restart after a failure: never two gateway sessions at once
         self._sink = sink
         self._failure = None
         self._status = "connecting"
@@ -82,7 +88,7 @@ class DiscordConnector:
         except Exception as exc:
             await client.close()
             error = map_error(exc, "log in")
-            self._status = f"down: {error}"
+            self._status = _down(error)
             raise error from exc
         self._runner = asyncio.create_task(self._run(client), name="discord-gateway")
         ready = asyncio.create_task(client.wait_until_ready())
@@ -94,7 +100,7 @@ class DiscordConnector:
             else:
                 error = ConnectorError(f"gateway not ready after {self._start_timeout:.0f}s", connector=NAME)
             await self.stop()
-            self._status = f"down: {error}"
+            self._status = _down(error)
             raise error
         self._status = "connected"
         log.info("discord: connected as %s", client.user)
@@ -112,7 +118,7 @@ class DiscordConnector:
         except Exception as exc:
             # Kept rather than raised in the task: `wait()` raises it to whoever supervises us.
             self._failure = map_error(exc, "gateway")
-            self._status = f"down: {self._failure}"
+            self._status = _down(self._failure)
             log.error("discord: connector stopped: %s", self._failure)
 
     async def wait(self) -> None:

@@ -72,6 +72,8 @@ class XConnector:
         """
         if not self._settings.enabled:
             raise ConfigError("[x] needs bearer_token or access_token (or X_BEARER_TOKEN, X_ACCESS_TOKEN)")
+        if self._poller is not None:
+            await self.stop()  # a restart after a failure: never two pollers at once
         self._sink = sink
         self._failure = None
         self._status = "starting"

@@ -353,3 +353,18 @@ async def test_token_never_reaches_the_logs(
         await connector.stop()
     assert "Sorry" in caplog.text  # debug logging really was on
     assert fake.token not in caplog.text
+
+
+async def test_start_again_after_a_failure_opens_one_fresh_session(fake: FakeDiscord, sink: Collector) -> None:
+    connector = await started(fake, sink)
+    try:
+        await fake.drop_connections(code=4004)
+        with pytest.raises(AuthFailed):
+            await asyncio.wait_for(connector.wait(), 10)
+        await connector.start(sink)  # what a supervisor does after a backoff
+        assert connector.status == "connected" and connector.failure is None
+        await fake.message_create("hello again")
+        await sink.wait_for(1)
+        assert len([ws for ws in fake._sockets if not ws.closed]) == 1
+    finally:
+        await connector.stop()
