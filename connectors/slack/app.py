@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StorageError
 from connectors.slack.actions import CardActions
+from connectors.slack.background import Background
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
 from connectors.slack.messages import MessageHandler
@@ -44,7 +45,7 @@ _bolt_log.addFilter(_QuietTokenWarning())
 
 def build_app(
     client: AsyncWebClient, signing_secret: str, *, messages: MessageHandler, actions: CardActions,
-    command: SlashCommand, home: AppHome, socket_mode: bool,
+    command: SlashCommand, home: AppHome, background: Background, socket_mode: bool,
 ) -> AsyncApp:  # fmt: skip
     app = AsyncApp(
         client=client,
@@ -59,11 +60,14 @@ def build_app(
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         await messages.on_event(body, event)
 
+    # Clicks and App Home opens are acknowledged at once and worked on after: Slack shows the user an
+    # error past 3 seconds, and nothing there must happen before the ack. Messages are the exception:
+    # they are acknowledged only once stored.
     @app.event("app_home_opened")
-    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_home(event: dict[str, Any]) -> None:
         user = event.get("user")
         if isinstance(user, str) and event.get("tab", "home") == "home":
-            await client.views_publish(user_id=user, view=await home.view(user))
+            background.spawn(home.publish(user), f"app home for {user}")
 
     @app.event(_ANY)
     async def on_other_event() -> None:
@@ -72,7 +76,7 @@ def build_app(
     @app.action(_OURS)
     async def on_card_action(ack: Ack, body: dict[str, Any]) -> None:
         await ack()
-        await actions.on_action(body)
+        background.spawn(actions.on_action(body), "card action")
 
     @app.action(_ANY)
     async def on_unknown_action(ack: Ack) -> None:

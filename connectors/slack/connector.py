@@ -16,6 +16,7 @@ from bot.events import EventBus
 from connectors.base import Sink, StateStore
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
+from connectors.slack.background import Background
 from connectors.slack.blocks import escape
 from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
@@ -58,12 +59,13 @@ class SlackConnector:
         self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
         self.triage = TriageDesk(s, self.api, desk, state, self.staff)
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
+        self.background = Background()
         self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
             self.client, signing_secret, socket_mode=socket_mode, messages=self.messages,
             actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
             command=SlashCommand(s.command, desk, self.staff),
-            home=AppHome(desk, self.staff),
+            home=AppHome(self.api, desk, self.staff), background=self.background,
         )  # fmt: skip
         self.http: HttpReceiver | None = None
         self.socket: SocketReceiver | None = None
@@ -109,6 +111,7 @@ class SlackConnector:
             await self.http.stop()
         if self.socket is not None:
             await self.socket.stop()
+        await self.background.drain()
         self.messages.sink = None
 
     async def send(self, reply: OutboundReply) -> str:

@@ -9,6 +9,7 @@ from bot.desk import Desk
 from bot.domain import EscalationStatus, Priority
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
+from connectors.slack.client import SlackApi
 from connectors.slack.commands import escalation_line
 from connectors.slack.staff import StaffDirectory
 
@@ -23,9 +24,14 @@ _SENTIMENT_EMOJI = {
 
 
 class AppHome:
-    def __init__(self, desk: Desk, staff: StaffDirectory) -> None:
+    def __init__(self, api: SlackApi, desk: Desk, staff: StaffDirectory) -> None:
+        self._api = api
         self._desk = desk
         self._staff = staff
+
+    async def publish(self, user: str) -> None:
+        """Render and publish `user`'s App Home."""
+        await self._api.publish_home(user, await self.view(user))
 
     async def view(self, user: str) -> dict[str, Any]:
         if not await self._staff.is_staff(user):
