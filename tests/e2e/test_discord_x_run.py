@@ -149,7 +149,8 @@ async def test_rapport_run_answers_discord_end_to_end(world: World) -> None:
         posts = await discord.wait_for_posts(3, within=30)
         assert str(posts[2]["message_reference"]["message_id"]) == rate_limited["id"]
 
-        # A DM -> answered by DM.
+        # A DM -> answered by DM; the first try fails (503), stays in the outbox and is sent on a retry.
+        discord.fail_next_post(503)
         dm = await discord.message_create("I was charged twice for my order", author=DEE, dm=True)
         posts = await discord.wait_for_posts(4, within=30)
         assert posts[3]["channel_id"] == int(dm["channel_id"]) == discord.dm_channels[int(DEE["id"])]

@@ -368,3 +368,16 @@ async def test_start_again_after_a_failure_opens_one_fresh_session(fake: FakeDis
         assert len([ws for ws in fake._sockets if not ws.closed]) == 1
     finally:
         await connector.stop()
+
+
+async def test_discord_server_error_is_retryable_and_the_next_try_goes_through(
+    fake: FakeDiscord, sink: Collector, connector: DiscordConnector
+) -> None:
+    await fake.message_create("help")
+    [message] = await sink.wait_for(1)
+    fake.fail_next_post(503)
+    with pytest.raises(DeliveryFailed) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert caught.value.retryable is True
+    await connector.send(reply_to(message, "On it"))
+    assert len(fake.posted) == 1
