@@ -64,8 +64,9 @@ class FollowUpScheduler:
         """Plan what is due by now and send it; returns how many follow-ups were queued for delivery."""
         now = now or utcnow()
         await self.plan(now)
-        if self.refresh_all is not None and await self._due(_RECOMPUTED_KEY, now,
-                                                            timedelta(minutes=self.settings.recompute_minutes)):
+        if self.refresh_all is not None and await self._due(
+            _RECOMPUTED_KEY, now, timedelta(minutes=self.settings.recompute_minutes)
+        ):
             await self.refresh_all()
         if self.weekly is not None:
             await self.weekly(now)
@@ -90,8 +91,9 @@ class FollowUpScheduler:
         expired = await self.rel.expire_surveys(window)
         if expired:
             log.info("%d CSAT surveys went unanswered", expired)
-        for customer_id, last in await self.rel.quiet_customers(s.keep_in_touch_tiers,
-                                                                now - timedelta(days=s.keep_in_touch_days)):
+        for customer_id, last in await self.rel.quiet_customers(
+            s.keep_in_touch_tiers, now - timedelta(days=s.keep_in_touch_days)
+        ):
             # Keyed by the last contact: one nudge per silence, never a reminder every day.
             await self.rel.schedule(f"keep:{customer_id}:{last:%Y%m%dT%H%M%S}", FollowUpKind.KEEP_IN_TOUCH,
                                     customer_id, now)  # fmt: skip

@@ -22,6 +22,7 @@ from bot.relationships.importer import ImportReport, parse_customers
 from bot.relationships.models import FollowUpKind, Profile, Purchase, Stage, StageResult, TierResult
 from bot.relationships.stages import infer_stage, moved_towards_dissolution
 from bot.relationships.tiers import compute_tier
+from bot.relationships.topics import Embed, RootCauses
 from bot.storage import Database, Repository
 from bot.storage.relationships import RelationshipRepository
 
@@ -32,14 +33,16 @@ class RelationshipService:
     """One per bot. Subscribes to escalation events; its interceptor and observer go into the pipeline."""
 
     def __init__(self, repo: Repository, db: Database, settings: RelationshipSettings, events: EventBus,
-                 wake: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+                 wake: Callable[[], None] = lambda: None, embed: Embed | None = None) -> None:  # fmt: skip
         self.repo = repo
         self.rel = RelationshipRepository(db)
         self.settings = settings
         self.events = events
         self.identities = Identities(repo, self.rel, events)
         self.csat = CsatInterceptor(repo, self.rel, settings, wake)
-        self.scheduler = FollowUpScheduler(repo, self.rel, settings, wake, refresh_all=self.refresh_all)
+        self.topics = RootCauses(repo, self.rel, settings, events, embed)
+        self.scheduler = FollowUpScheduler(repo, self.rel, settings, wake, refresh_all=self.refresh_all,
+                                           weekly=self.topics.weekly)  # fmt: skip
         events.subscribe(self.on_event)
 
     @property

@@ -10,8 +10,11 @@ from bot.relationships.models import Account, CustomerStats, Tier, TierResult
 
 
 def cost_to_serve(stats: CustomerStats, t: TierThresholds) -> float:
-    return stats.complaints * t.complaint_cost + stats.escalations * t.escalation_cost + \
-        stats.handling_hours * t.handling_hour_cost
+    return (
+        stats.complaints * t.complaint_cost
+        + stats.escalations * t.escalation_cost
+        + stats.handling_hours * t.handling_hour_cost
+    )
 
 
 def _money(value: float) -> str:

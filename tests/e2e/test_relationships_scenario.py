@@ -98,7 +98,7 @@ async def test_a_customer_from_first_question_to_csat_answer(driver: Driver) -> 
         "Thank you for your purchase, Casey! Reply here any time if you need anything.",
         f"Sorry to hear that, Casey. We've passed this to our team (ref #{esc.id}) and will get back to you shortly.",
         f"Hi Casey, your request #{esc.id} was resolved. How did we do, from 1 (poor) to 5 (great)? Reply with a "
-        "number, or \"stop\" for no more messages like this.",
+        'number, or "stop" for no more messages like this.',
         "Sorry, Casey, we didn't catch that: please reply with a single number from 1 to 5.",
         "Thank you for your feedback, Casey!",
     ]

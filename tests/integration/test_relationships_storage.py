@@ -26,8 +26,9 @@ async def bot(database_url: str) -> AsyncIterator[Rapport]:
 
 async def say(bot: Rapport, text: str, *, author: str = "d-1", channel: str = "discord", n: str = "1",
               name: str = "Casey Doe") -> int:  # fmt: skip
+    handle = name.lower().replace(" ", "_")
     outcome = await bot.process(InboundMessage(channel=channel, external_id=f"{channel}-{n}", author_id=author,
-                                               text=text, author_name=name, author_handle=name.lower().replace(" ", "_"),
+                                               text=text, author_name=name, author_handle=handle,
                                                conversation_id=f"conv-{author}", connector="test"))  # fmt: skip
     assert outcome.customer_id is not None
     return outcome.customer_id
