@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.desk import Desk
 from bot.domain import InboundMessage
+from bot.errors import ConnectorError
 from bot.events import EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
@@ -96,30 +97,60 @@ class Rapport:
         self.status[connector.name] = "running"
         self.outbox.poke()
 
-    async def detach(self, connector: Connector) -> None:
+    async def detach(self, connector: Connector, *, status: str = "stopped") -> None:
         self.connected.pop(connector.name, None)
         try:
             await connector.stop()
         except Exception:
             log.exception("connector %s failed to stop cleanly", connector.name)
-        self.status[connector.name] = "stopped"
+        self.status[connector.name] = status
 
     async def supervise(self, connector: Connector, stop: asyncio.Event, *, max_delay: float = 300.0) -> None:
-        """Start a connector, retrying with backoff; its failure never stops the others."""
+        """Keep a connector running until `stop`: start it, watch it, restart it with backoff when it
+        fails to start or dies later. One connector's failure never stops the others."""
         delay = 1.0
         while not stop.is_set():
             try:
                 await self.attach(connector)
-                return
+                delay = 1.0
+                await self._watch(connector, stop)
+                if stop.is_set():
+                    return
+                raise ConnectorError("stopped unexpectedly", connector=connector.name)
             except Exception as exc:
                 # Never format the exception with its arguments' repr: SDK errors can carry tokens.
-                self.status[connector.name] = f"failed to start ({type(exc).__name__}); retrying in {delay:.0f}s"
-                log.error("connector %s failed to start: %s; retrying in %.0fs", connector.name, exc, delay)
+                self.connected.pop(connector.name, None)
+                self.status[connector.name] = f"down ({type(exc).__name__}); retrying in {delay:.0f}s"
+                log.error("connector %s: %s; retrying in %.0fs", connector.name, exc, delay)
+                await self.detach(connector, status=self.status[connector.name])
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 except TimeoutError:
                     pass
                 delay = min(max_delay, delay * 2)
+
+    @staticmethod
+    async def _watch(connector: Connector, stop: asyncio.Event) -> None:
+        """Return when `stop` is set or the connector ends; raise what ended it."""
+        wait = getattr(connector, "wait", None)
+        if wait is None:  # a connector that cannot tell us it died: trust it until stop
+            await stop.wait()
+            return
+        ended = asyncio.ensure_future(wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if ended.done():
+            ended.result()  # raises the connector's fatal error, if any
+        else:
+            ended.cancel()
+
+    def connector_status(self) -> dict[str, str]:
+        """Each connector's own account of itself where it gives one, else what the supervisor saw."""
+        out = dict(self.status)
+        for name, connector in self.connected.items():
+            out[name] = str(getattr(connector, "status", out.get(name, "running")))
+        return out
 
     async def run(self, connectors: Sequence[Connector], stop: asyncio.Event) -> None:
         """Finish interrupted work, start every connector, deliver replies until `stop` is set."""
@@ -133,6 +164,8 @@ class Rapport:
         followups = asyncio.create_task(self.relationships.scheduler.run(stop), name="followups")
         try:
             await stop.wait()
+            for connector in connectors:
+                await self.detach(connector)
         finally:
             for task in tasks:
                 task.cancel()

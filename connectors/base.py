@@ -25,6 +25,11 @@ class Connector(Protocol):
 
     async def stop(self) -> None: ...
 
+    # Optional: `async def wait(self) -> None` returning when the connector has ended and raising the
+    # bot.errors exception that ended it. The supervisor in bot/app.py uses it to restart a connector
+    # that dies after starting (a revoked token, a closed gateway); without it, only failed starts are
+    # retried. `status` (a short string) is shown by `rapport run` when present.
+
     async def send(self, reply: OutboundReply) -> str:
         """Deliver one reply and return the platform's id for it.
 
