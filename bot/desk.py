@@ -237,4 +237,4 @@ class Desk:
         await self.repo.audit(kind, detail, actor=actor)
 
 
-__all__ = ["CustomerProfile", "Customer", "Desk", "EscalationCard", "HistoryEntry"]
+__all__ = ["Customer", "CustomerProfile", "Desk", "EscalationCard", "HistoryEntry"]

@@ -3,8 +3,8 @@
 from collections.abc import Sequence
 
 from bot.domain import EscalationStatus, Priority
-from bot.events import EscalationChanged, SalesAlert
 from bot.errors import InputError
+from bot.events import EscalationChanged, SalesAlert
 from bot.pipeline import Services
 from nlp.types import Analysis
 from tests.conftest import Driver
