@@ -204,7 +204,9 @@ class TierThresholds(_Section):
     platinum_orders: int = Field(10, ge=0)
     gold_value: float = Field(1000.0, ge=0)
     gold_orders: int = Field(3, ge=0)
-    lead_below: float = 0.0  # net value under this (costs more than they bring in): lead
+    # Net value under this is lead: costs clearly more than they bring in. Below zero so that one complaint
+    # from a new contact does not make them "lead" on first contact.
+    lead_below: float = -100.0
     complaint_cost: float = Field(20.0, ge=0)
     escalation_cost: float = Field(50.0, ge=0)
     handling_hour_cost: float = Field(30.0, ge=0)  # per hour an escalation stayed open

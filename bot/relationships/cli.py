@@ -21,6 +21,7 @@ from bot.config import load_settings
 from bot.domain import utcnow
 from bot.errors import ConfigError, InputError, RapportError
 from bot.relationships.export import export
+from bot.relationships.importer import ImportReport
 from bot.relationships.service import RelationshipService
 from nlp.types import Analysis
 
@@ -149,17 +150,15 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
 
         _with_service(config, body)
 
-    @customers_app.command("import")
-    def import_(file: Path, config: ConfigOption = None, as_json: JsonOption = False) -> None:
-        """Import customers from CSV; a report line per problem, good rows imported, re-import updates."""
+    def _import(file: Path, config: Path | None, as_json: bool, purchases: bool) -> None:
         try:
             data = file.read_bytes()
         except OSError as exc:
             err.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}", highlight=False)
             raise typer.Exit(2) from None
 
-        async def body(bot: Rapport, svc: RelationshipService) -> Any:
-            return await svc.import_customers(data)
+        async def body(bot: Rapport, svc: RelationshipService) -> ImportReport:
+            return await (svc.import_purchases(data) if purchases else svc.import_customers(data))
 
         report = _with_service(config, body)
         if as_json:
@@ -167,10 +166,28 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         else:
             for problem in report.problems:
                 err.print(problem, highlight=False, markup=False)
-            tiers = ", ".join(f"{n} {t}" for t, n in sorted(report.tiers.items())) or "none"
-            out.print(f"{report.created} created, {report.updated} updated, {report.skipped} skipped; tiers: {tiers}")
+            if purchases:
+                out.print(f"{report.created} purchases recorded, {report.updated} already known, "
+                          f"{report.skipped} skipped")  # fmt: skip
+            else:
+                tiers = ", ".join(f"{n} {t}" for t, n in sorted(report.tiers.items())) or "none"
+                out.print(f"{report.created} created, {report.updated} updated, {report.skipped} skipped; "
+                          f"tiers: {tiers}")  # fmt: skip
         if report.skipped or (report.problems and not report.rows):
             raise typer.Exit(1)
+
+    @customers_app.command("import")
+    def import_(file: Path, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+        """Import customers from CSV; a report line per problem, good rows imported, re-import updates.
+
+        Columns: external_id, name, email, discord_id, slack_id, x_id, lifetime_value, orders, birthday,
+        account_manager. Exits 1 when a row was skipped."""
+        _import(file, config, as_json, purchases=False)
+
+    @customers_app.command("import-purchases")
+    def import_purchases(file: Path, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+        """Import purchases from CSV (external_id, reference, amount, at); each gets a thank-you follow-up."""
+        _import(file, config, as_json, purchases=True)
 
     @customers_app.command("export")
     def export_(config: ConfigOption = None,

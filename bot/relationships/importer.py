@@ -11,7 +11,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from bot.relationships.models import ImportRow
 
@@ -56,14 +56,14 @@ def _decode(data: bytes, problems: list[str]) -> str:
     return "\n".join(good)
 
 
-def _value(raw: str, line: int, problems: list[str]) -> float | None:
+def _value(raw: str, line: int, problems: list[str], column: str = "lifetime_value") -> float | None:
     try:
         value = float(raw.replace(",", "")) if raw else 0.0
     except ValueError:
-        problems.append(f"line {line}: lifetime_value {raw[:40]!r} is not a number")
+        problems.append(f"line {line}: {column} {raw[:40]!r} is not a number")
         return None
     if not math.isfinite(value) or value < 0:
-        problems.append(f"line {line}: lifetime_value {raw[:40]!r} is negative or not finite")
+        problems.append(f"line {line}: {column} {raw[:40]!r} is negative or not finite")
         return None
     return value
 
@@ -173,3 +173,67 @@ def parse_customers(data: bytes, today: date) -> tuple[list[ImportRow], ImportRe
             account_manager=cell["account_manager"][:200] if "account_manager" in cell else None,
         ))  # fmt: skip
     return rows, report
+
+
+PURCHASE_COLUMNS = ("external_id", "reference", "amount", "at")
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseLine:
+    line: int
+    external_id: str
+    reference: str
+    amount: float
+    at: datetime
+
+
+def _when(raw: str, line: int, problems: list[str], now: datetime) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"line {line}: at {raw[:40]!r} is not a date or time (ISO 8601)")
+        return None
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # a bare date or time is taken as UTC
+    if at > now + timedelta(days=1):
+        problems.append(f"line {line}: at {raw[:40]} is in the future")
+        return None
+    return at
+
+
+def parse_purchases(data: bytes, now: datetime) -> tuple[list[PurchaseLine], ImportReport]:
+    """Check a purchases CSV (external_id, reference, amount, at); same reporting as customers."""
+    report = ImportReport()
+    problems = report.problems
+    reader = csv.reader(io.StringIO(_decode(data, problems), newline=""))
+    report.skipped += len(problems)
+    header = next((([h.strip().lower() for h in row]) for row in reader if any(c.strip() for c in row)), None)
+    missing = [c for c in PURCHASE_COLUMNS if header is None or c not in header]
+    if header is None or missing:
+        problems.append(f"line {reader.line_num or 1}: missing column {', '.join(missing)}; nothing imported")
+        return [], report
+    unknown = [h for h in header if h not in PURCHASE_COLUMNS]
+    if unknown:
+        problems.append(f"line {reader.line_num}: unknown column {', '.join(repr(u) for u in unknown)} ignored")
+    index = {name: header.index(name) for name in PURCHASE_COLUMNS}
+    seen: dict[str, int] = {}
+    out: list[PurchaseLine] = []
+    for raw in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in raw):
+            continue
+        report.rows += 1
+        cell = {name: (raw[i].strip() if i < len(raw) else "") for name, i in index.items()}
+        before = len(problems)
+        for name in PURCHASE_COLUMNS:
+            if not cell[name]:
+                problems.append(f"line {line}: {name} is empty")
+        if cell["reference"] in seen:
+            problems.append(f"line {line}: reference {cell['reference']!r} already on line {seen[cell['reference']]}")
+        amount = _value(cell["amount"], line, problems, "amount") if cell["amount"] else None
+        at = _when(cell["at"], line, problems, now) if cell["at"] else None
+        if len(problems) > before or amount is None or at is None:
+            report.skipped += 1
+            continue
+        seen[cell["reference"]] = line
+        out.append(PurchaseLine(line, cell["external_id"], cell["reference"][:200], amount, at))
+    return out, report

@@ -18,7 +18,7 @@ from bot.relationships.csat import CsatInterceptor
 from bot.relationships.events import ChurnRisk, LeadAttention, publish
 from bot.relationships.followups import FollowUpScheduler
 from bot.relationships.identities import Identities
-from bot.relationships.importer import ImportReport, parse_customers
+from bot.relationships.importer import ImportReport, parse_customers, parse_purchases
 from bot.relationships.models import FollowUpKind, Profile, Purchase, Stage, StageResult, TierResult
 from bot.relationships.stages import infer_stage, moved_towards_dissolution
 from bot.relationships.tiers import compute_tier
@@ -138,6 +138,26 @@ class RelationshipService:
                                                      "skipped": report.skipped}, actor=actor)  # fmt: skip
         return report
 
+    async def import_purchases(self, data: bytes, *, actor: str = "cli") -> ImportReport:
+        """Import a purchases CSV (external_id, reference, amount, at): a reference already known is skipped
+        silently (re-import is safe); each purchase schedules its thank-you."""
+        lines, report = parse_purchases(data, utcnow())
+        for p in lines:
+            customer_id = await self.rel.customer_for_external_id(p.external_id)
+            if customer_id is None:
+                report.problems.append(f"line {p.line}: no customer with external_id {p.external_id[:60]!r}")
+                report.skipped += 1
+                continue
+            if await self.record_purchase(customer_id, p.amount, p.reference, p.at, source="import") is None:
+                report.updated += 1  # known already: nothing new
+            else:
+                report.created += 1
+                report.customer_ids.append(customer_id)
+        report.problems.sort(key=_line_order)
+        await self.repo.audit("purchases.imported", {"created": report.created, "skipped": report.skipped},
+                              actor=actor)  # fmt: skip
+        return report
+
     # -- the profile ----------------------------------------------------------------------------
 
     async def profile(self, customer_id: int) -> Profile:
@@ -187,10 +207,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-
-async def profile_json(repo: Repository, db: Database, settings: RelationshipSettings, customer_id: int,
-                       events: EventBus | None = None) -> dict[str, Any]:  # fmt: skip
-    """For `customers show --json` in bot/cli.py: the relationship part of a customer's profile."""
-    service = RelationshipService(repo, db, settings, events or EventBus())
-    return await service.profile_json(customer_id)

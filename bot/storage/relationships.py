@@ -245,6 +245,14 @@ class RelationshipRepository:
             await s.commit()
         return done, problems
 
+    async def customer_for_external_id(self, external_id: str) -> int | None:
+        """The customer imported with this id (or the one it was merged into)."""
+        async with self._session() as s:
+            acc = await s.scalar(select(CustomerAccountRow).where(CustomerAccountRow.external_id == external_id))
+            if acc is None:
+                return None
+            return acc.merged_into or acc.customer_id
+
     # -- purchases ------------------------------------------------------------------------------
 
     async def add_purchase(self, customer_id: int, reference: str, amount: float, at: datetime,

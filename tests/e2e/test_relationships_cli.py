@@ -90,3 +90,19 @@ def test_topics_groups_complaints_from_every_channel(cli, tmp_path: Path) -> Non
     assert code == 0 and [t["count"] for t in topics][:2] == [3, 2]
     assert topics[0]["channels"] == ["discord", "slack", "x"] and len(topics[0]["escalation_ids"]) == 3
     assert topics[0]["trend"] == "rising"
+
+
+def test_purchases_import_reports_problems_and_is_safe_to_repeat(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("customers", "import", str(DATA / "customers_good.csv"))
+    purchases = tmp_path / "purchases.csv"
+    purchases.write_text("external_id,reference,amount,at\nC-003,o-1,900,2026-11-01\nC-404,o-2,5,2026-11-01\n"
+                         "C-003,o-3,-1,2026-11-01\nC-003,o-4,10,2999-01-01T00:00\n")  # fmt: skip
+    code, stdout, stderr = cli("customers", "import-purchases", str(purchases))
+    assert code == 1 and "1 purchases recorded, 0 already known, 3 skipped" in stdout
+    assert stderr.splitlines() == ["line 3: no customer with external_id 'C-404'",
+                                   "line 4: amount '-1' is negative or not finite",
+                                   "line 5: at 2999-01-01T00:00 is in the future"]  # fmt: skip
+    code, stdout, _ = cli("customers", "import-purchases", str(purchases))
+    assert "0 purchases recorded, 1 already known" in stdout
+    cy = json.loads(cli("customers", "profile", "Cy Iron")[1])
+    assert cy["account"]["lifetime_value"] == 1020.0 and cy["tier"] == "iron" and len(cy["purchases"]) == 1

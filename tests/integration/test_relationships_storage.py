@@ -10,6 +10,7 @@ import pytest
 from bot.app import Rapport
 from bot.domain import InboundMessage, utcnow
 from bot.errors import InputError
+from bot.relationships.events import LeadAttention, TopicSummary
 from bot.relationships.models import FollowUpKind, FollowUpStatus
 from tests.conftest import RecordingConnector, make_settings
 
@@ -207,3 +208,43 @@ async def test_auto_merge_when_configured_merges_confident_suggestions(database_
         await say(bot, "hello", author="U1", channel="slack", n="1", name="Casey Doe")
         [merge] = await bot.relationships.rel.merges()
         assert merge.target_id == a and merge.actor == "bot" and "auto:" in merge.reason
+
+
+async def test_a_customer_falling_to_lead_is_flagged_and_keeps_normal_priority(bot: Rapport) -> None:
+    seen: list[object] = []
+
+    async def on_event(event: object) -> None:
+        seen.append(event)
+
+    bot.events.subscribe(on_event)  # type: ignore[arg-type]
+    def complaint(n: str, text: str) -> InboundMessage:
+        return InboundMessage(channel="discord", external_id=f"l-{n}", author_id="d-9", text=text,
+                              conversation_id=f"conv-{n}", connector="test")  # fmt: skip
+
+    first = await bot.process(complaint("1", "My order arrived broken"))
+    second = await bot.process(complaint("2", "The app crashes, terrible"))
+    cid = first.customer_id or 0
+    [lead] = [e for e in seen if isinstance(e, LeadAttention)]
+    assert lead.customer_id == cid and lead.previous_tier == "iron" and "flagged for attention" in lead.reason
+    assert (await bot.repo.get_customer(cid)).tier == "lead"  # type: ignore[union-attr]
+    esc = await bot.repo.get_escalation(second.escalation_id or 0)
+    assert esc is not None and esc.priority.value == "normal"  # never lowered for being lead
+
+
+async def test_the_weekly_topic_summary_is_published_once_a_week(bot: Rapport) -> None:
+    seen: list[object] = []
+
+    async def on_event(event: object) -> None:
+        seen.append(event)
+
+    bot.events.subscribe(on_event)  # type: ignore[arg-type]
+    for n, text in enumerate(["box arrived crushed", "crushed box again", "charged twice on my card"]):
+        await say(bot, f"{text}, this is terrible", author=f"w-{n}", n=f"w{n}")
+    monday = utcnow() + timedelta(days=(7 - utcnow().weekday()) % 7 or 7)
+    await bot.relationships.scheduler.tick(monday)
+    await bot.relationships.scheduler.tick(monday + timedelta(hours=1))
+    [summary] = [e for e in seen if isinstance(e, TopicSummary)]
+    assert summary.week == f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
+    assert [t.count for t in summary.topics] == [2, 1] and "crushed" in summary.topics[0].label
+    stored = await bot.relationships.topics.stored(monday)
+    assert [t.label for t in stored] == [t.label for t in summary.topics]
