@@ -1,0 +1,35 @@
+"""What the relationship stores share: the session factory and a few row helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import utcnow
+from bot.storage.database import Database
+from bot.storage.repository import _aware
+from bot.storage.tables import OptOutRow
+from nlp.types import Intent
+
+_COMPLAINTS = (Intent.COMPLAINT.value, Intent.CANCELLATION.value)
+
+
+def _at(value: datetime | None) -> datetime:
+    return _aware(value) or utcnow()
+
+
+class RepositoryBase:
+    """One transaction per method; rows never leave, domain objects do."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _session(self) -> AsyncSession:
+        return self._db.sessions()
+
+    @staticmethod
+    async def _opted(s: AsyncSession, customer_id: int, channel: str) -> OptOutRow | None:
+        return await s.scalar(select(OptOutRow).where(OptOutRow.customer_id == customer_id,
+                                                      OptOutRow.channel == channel))  # fmt: skip
