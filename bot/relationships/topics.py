@@ -8,6 +8,7 @@ topics are average-link clusters by cosine similarity, labelled with their most 
 from __future__ import annotations
 
 import asyncio
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.storage.relationships import RelationshipRepository
 Embed = Callable[[Sequence[str]], Any]  # texts -> 2-D array, one row per text
 _WEEK_KEY = "relationships:topic_summary_week"
 _EXAMPLES = 3
+_NOISE = re.compile(r"@\w+|https?://\S+|\b\w+n['’]t\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,17 @@ class Draft:
     members: tuple[int, ...]
 
 
+def _plain_words(text: str) -> str:
+    # @handles, links and the stems of "hasn't"/"doesn't" say nothing about what went wrong.
+    return _NOISE.sub(" ", text.lower())
+
+
 def _tfidf(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # Single words: complaints are short, and bigrams thin out what two of them share.
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, preprocessor=_plain_words,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")  # fmt: skip
     try:
         matrix = vectorizer.fit_transform(texts).toarray()
     except ValueError:  # nothing but stop words
