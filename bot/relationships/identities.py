@@ -97,11 +97,20 @@ class Identities:
         self.events = events
 
     async def link(self, channel: str, platform_user_id: str, customer_id: int, actor: str) -> Identity:
+        """Point an account at a customer. An account that already wrote in as someone else brings its
+        history along through a merge, so the link can be undone like any merge."""
         if channel not in CHANNELS:
             raise InputError(f"unknown channel {channel[:40]!r} (known: {', '.join(sorted(CHANNELS))})")
-        if not platform_user_id.strip():
+        platform_user_id = platform_user_id.strip()
+        if not platform_user_id:
             raise InputError("platform user id is empty")
-        identity = await self.repo.link_identity(channel, platform_user_id.strip(), customer_id)
+        owner = await self.rel.identity_owner(channel, platform_user_id)
+        if owner is not None and owner != customer_id:
+            alone = [c for c in await self.repo.find_customers(platform_user_id)
+                     if c.id == owner and len(c.identities) == 1]  # fmt: skip
+            source = owner if alone else (await self.unlink(channel, platform_user_id, actor))[1]
+            await self.merge(source, customer_id, actor, f"link {channel}:{platform_user_id}")
+        identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
         await self.repo.audit("identity.linked", {"channel": channel, "platform_user_id": platform_user_id},
                               actor=actor, customer_id=customer_id)  # fmt: skip
         return identity

@@ -248,3 +248,14 @@ async def test_the_weekly_topic_summary_is_published_once_a_week(bot: Rapport) -
     assert [t.count for t in summary.topics] == [2, 1] and "crushed" in summary.topics[0].label
     stored = await bot.relationships.topics.stored(monday)
     assert [t.label for t in stored] == [t.label for t in summary.topics]
+
+
+async def test_linking_an_account_that_already_wrote_in_brings_its_history_and_can_be_undone(bot: Rapport) -> None:
+    a = await say(bot, "hello from discord", author="d-1")
+    b = await say(bot, "hello from x", author="x-1", channel="x", name="Someone Else")
+    await bot.relationships.identities.link("x", "x-1", a, "staff:kim")
+    assert [m.message.text for m in await bot.repo.messages(customer_id=a)] == ["hello from discord", "hello from x"]
+    [merge] = await bot.relationships.rel.merges()
+    assert (merge.source_id, merge.target_id) == (b, a)
+    await bot.relationships.identities.undo(merge.id, "staff:kim")
+    assert [m.message.text for m in await bot.repo.messages(customer_id=b)] == ["hello from x"]

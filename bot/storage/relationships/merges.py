@@ -164,6 +164,11 @@ class MergeStore(RepositoryBase):
                 .order_by(MessageRow.id.desc()).limit(limit))).all()  # fmt: skip
         return [(int(c), t) for c, t in rows if c is not None]
 
+    async def identity_owner(self, channel: str, platform_user_id: str) -> int | None:
+        async with self._session() as s:
+            return await s.scalar(select(IdentityRow.customer_id).where(
+                IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id))  # fmt: skip
+
     async def merged_ids(self) -> set[int]:
         async with self._session() as s:
             return set((await s.scalars(select(CustomerAccountRow.customer_id).where(
