@@ -8,6 +8,7 @@ import asyncio
 import calendar
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,27 @@ from bot.storage.relationships import RelationshipRepository
 log = logging.getLogger(__name__)
 
 _RECOMPUTED_KEY = "relationships:tiers_recomputed_at"
+_DIRECT_CHANNELS = ("discord", "slack", "x")  # platforms whose connector (named like the platform) can DM
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a follow-up goes, in the outbox's terms."""
+
+    connector: str
+    channel: str
+    recipient_id: str
+    conversation_id: str
+    in_reply_to: str
+    direct: bool
+    message_id: int | None
+    name: str = ""
+
+    @classmethod
+    def answering(cls, stored: StoredMessage) -> Target:
+        m = stored.message
+        return cls(m.via, m.channel, m.author_id, m.conversation_id, m.external_id, m.direct, stored.id,
+                   m.author_name)  # fmt: skip
 
 
 def birthday_this_year(born: date, year: int) -> date:
@@ -105,13 +127,22 @@ class FollowUpScheduler:
                 await self.rel.schedule(f"birthday:{customer_id}:{today.year}", FollowUpKind.BIRTHDAY, customer_id,
                                         due)  # fmt: skip
 
-    async def _target(self, f: FollowUp) -> StoredMessage | None:
-        """The message to answer: the escalation's opening for a survey, else the customer's latest."""
+    async def _target(self, f: FollowUp) -> Target | None:
+        """Where to send: under the escalation's opening message for a survey, else where the customer last
+        wrote; a customer who never wrote (imported) gets a direct message on a linked account."""
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
             esc = await self.repo.get_escalation(f.escalation_id)
-            return await self.repo.get_message(esc.opening_message_id) if esc else None
+            opening = await self.repo.get_message(esc.opening_message_id) if esc else None
+            return Target.answering(opening) if opening else None
         latest = await self.repo.messages(customer_id=f.customer_id, limit=1, newest_first=True)
-        return latest[0] if latest else None
+        if latest:
+            return Target.answering(latest[0])
+        customer = await self.repo.get_customer(f.customer_id)
+        for identity in customer.identities if customer else ():
+            if identity.channel in _DIRECT_CHANNELS:
+                return Target(identity.channel, identity.channel, identity.platform_user_id, "", "", True, None,
+                              identity.display_name)  # fmt: skip
+        return None
 
     async def deliver(self, f: FollowUp, now: datetime) -> int:
         """Queue one due follow-up in the outbox, or postpone, skip or cancel it with a note saying why."""
@@ -125,7 +156,7 @@ class FollowUpScheduler:
         if target is None:
             await self.rel.set_followup(f.id, FollowUpStatus.SKIPPED, note="no channel to reach the customer on")
             return 0
-        m = target.message
+        m = target
         if await self.rel.is_opted_out(f.customer_id, m.channel):
             await self.rel.set_followup(f.id, FollowUpStatus.SKIPPED, note=f"opted out on {m.channel}")
             await self.repo.audit("followup.skipped", {"kind": f.kind.value, "why": "opted out"},
@@ -136,15 +167,15 @@ class FollowUpScheduler:
             await self.rel.set_followup(f.id, FollowUpStatus.PENDING, due_at=allowed, note="postponed: quiet hours")
             return 0
         customer = await self.repo.get_customer(f.customer_id)
-        name = (m.author_name or (customer.display_name if customer else "")).split()
+        name = (m.name or (customer.display_name if customer else "")).split()
         text = render_followup(s.templates, f.kind.value, m.channel, name=name[0] if name else "there",
                                ticket=str(f.escalation_id or ""), channel=m.channel)  # fmt: skip
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
             await self.rel.open_survey(f.escalation_id, f.customer_id, m.channel)
         queued = await self.repo.enqueue_reply(
-            dedupe_key=f.dedupe_key, connector=m.via, channel=m.channel, recipient_id=m.author_id,
-            conversation_id=m.conversation_id, text=text, in_reply_to=m.external_id, direct=m.direct, kind="followup",
-            escalation_id=f.escalation_id, message_id=target.id,
+            dedupe_key=f.dedupe_key, connector=m.connector, channel=m.channel, recipient_id=m.recipient_id,
+            conversation_id=m.conversation_id, text=text, in_reply_to=m.in_reply_to, direct=m.direct, kind="followup",
+            escalation_id=f.escalation_id, message_id=m.message_id,
         )  # fmt: skip
         await self.rel.set_followup(f.id, FollowUpStatus.SENT, reply_id=queued.id if queued else None)
         await self.repo.audit("followup.queued", {"kind": f.kind.value, "reply_id": queued.id if queued else None},

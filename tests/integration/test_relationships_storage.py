@@ -217,6 +217,7 @@ async def test_a_customer_falling_to_lead_is_flagged_and_keeps_normal_priority(b
         seen.append(event)
 
     bot.events.subscribe(on_event)  # type: ignore[arg-type]
+
     def complaint(n: str, text: str) -> InboundMessage:
         return InboundMessage(channel="discord", external_id=f"l-{n}", author_id="d-9", text=text,
                               conversation_id=f"conv-{n}", connector="test")  # fmt: skip
@@ -259,3 +260,13 @@ async def test_linking_an_account_that_already_wrote_in_brings_its_history_and_c
     assert (merge.source_id, merge.target_id) == (b, a)
     await bot.relationships.identities.undo(merge.id, "staff:kim")
     assert [m.message.text for m in await bot.repo.messages(customer_id=b)] == ["hello from x"]
+
+
+async def test_a_customer_who_never_wrote_is_thanked_by_direct_message_on_a_linked_account(bot: Rapport) -> None:
+    await bot.relationships.import_customers(b"external_id,name,discord_id\nN-1,Nina Quiet,9001\n")
+    [cid] = [c.id for c in await bot.repo.find_customers("Nina")]
+    await bot.relationships.record_purchase(cid, 40.0, "order-n")
+    assert await bot.relationships.scheduler.tick(utcnow() + timedelta(hours=2)) == 1
+    [reply] = await bot.repo.replies()
+    assert (reply.connector, reply.recipient_id, reply.direct, reply.conversation_id) == ("discord", "9001", True, "")
+    assert reply.text.startswith("Thank you for your purchase, Nina!")
