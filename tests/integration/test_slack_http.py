@@ -359,6 +359,14 @@ async def test_slash_command_customer_queue_and_link(desk: Desk) -> None:
     assert "No customer matches" in answer["text"]
     _, answer = await desk.slack.command(slash_command(STAFF, "dance"))
     assert "Usage" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STAFF, "link 4242 1"))
+    assert "Nothing done: the account is channel:user id" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STAFF, "link myspace:4242 1"))
+    assert "Nothing done: unknown channel" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STAFF, "link discord:77 nobody-like-this"))
+    assert "Nothing done: no customer matches" in answer["text"]
+    _, answer = await desk.slack.command(slash_command(STAFF, ""))
+    assert "Usage" in answer["text"]
     _, answer = await desk.slack.command(slash_command(STRANGER, "queue"))
     assert "for support staff" in answer["text"]
 
