@@ -496,3 +496,13 @@ async def test_staff_posting_in_a_customer_channel_are_not_taken_for_customers(d
 async def test_replies_are_escaped_for_slack(desk: Desk) -> None:
     await desk.connector.send(reply(text="Use <b> & see <!channel>"))
     assert desk.fake.calls_to("chat.postMessage")[-1]["text"] == "Use &lt;b&gt; &amp; see &lt;!channel&gt;"
+
+
+async def test_a_followup_to_a_slack_user_who_never_wrote_opens_a_dm(desk: Desk) -> None:
+    await desk.connector.send(reply(in_reply_to="", conversation_id="", direct=True, kind="followup"))
+    [opened] = desk.fake.calls_to("conversations.open")
+    assert opened["users"] == CUSTOMER
+    last = desk.fake.calls_to("chat.postMessage")[-1]
+    assert last["channel"].startswith("D") and "thread_ts" not in last
+    with pytest.raises(DeliveryFailed):
+        await desk.connector.send(reply(in_reply_to="", conversation_id="", direct=False))
