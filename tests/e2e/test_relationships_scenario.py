@@ -1,7 +1,8 @@
 """One customer, walked through the relationship: first questions, purchase interest, a purchase, a
 complaint, its resolution and the CSAT answer, checking tier, stage and every message sent."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,3 +155,32 @@ async def test_keep_in_touch_and_birthday_messages(driver: Driver) -> None:
     assert driver.replies[-2:] == ["Happy birthday, Casey! Everyone here wishes you a great day.",
                                    "Hi Casey, it's been a while! Anything we can help you with? (Reply \"stop\" to "
                                    "opt out.)"]  # fmt: skip
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
+
+
+async def test_the_running_bot_sends_due_follow_ups_on_its_own(tmp_path: Path) -> None:
+    """`Rapport.run` starts the follow-up scheduler next to the outbox."""
+    relationships = {"quiet_start": None, "thanks_delay_minutes": 0, "poll_seconds": 0.05}
+    settings = make_settings(f"sqlite:///{tmp_path / 'bot.db'}", relationships=relationships)
+    async with Rapport(settings) as bot:
+        connector = RecordingConnector()
+        driver = Driver(bot, connector)
+        stop = asyncio.Event()
+        running = asyncio.create_task(bot.run([connector], stop))
+        try:
+            assert await eventually(lambda: connector.name in bot.connected)
+            hello = await driver.say("hi there")
+            await bot.relationships.record_purchase(hello.customer_id or 0, 25.0, "order-run")
+            assert await eventually(
+                lambda: any(r.text.startswith("Thank you for your purchase") for r in connector.sent)
+            )
+        finally:
+            stop.set()
+            await running
