@@ -24,6 +24,7 @@ from connectors.slack.home import AppHome
 from connectors.slack.http import HttpReceiver
 from connectors.slack.ingest import MAX_TEXT
 from connectors.slack.messages import MessageHandler
+from connectors.slack.notices import Notices
 from connectors.slack.retries import EventLedger
 from connectors.slack.sla import SlaWatch
 from connectors.slack.socket import SocketReceiver
@@ -59,6 +60,7 @@ class SlackConnector:
         self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
         self.triage = TriageDesk(s, self.api, desk, state, self.staff)
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
+        self.notices = Notices(self.api, desk, s.triage_channel)
         self.background = Background()
         self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
@@ -88,6 +90,7 @@ class SlackConnector:
         self.staff.bot_user_id = bot_user_id
         self.messages.sink = sink
         self._events.subscribe(self.triage.on_event)
+        self._events.subscribe(self.notices.on_event)
         try:
             if self.socket is not None:
                 await self.socket.start()
@@ -102,6 +105,7 @@ class SlackConnector:
 
     async def stop(self) -> None:
         self._events.unsubscribe(self.triage.on_event)
+        self._events.unsubscribe(self.notices.on_event)
         if self._sla_task is not None:
             self._sla_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

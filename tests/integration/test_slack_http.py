@@ -20,6 +20,8 @@ from bot.app import Rapport
 from bot.config import Settings
 from bot.domain import InboundMessage, OutboundReply, utcnow
 from bot.errors import AuthFailed, DeliveryFailed, RateLimited, StorageError
+from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
+from bot.relationships.models import Topic
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
@@ -506,3 +508,16 @@ async def test_a_followup_to_a_slack_user_who_never_wrote_opens_a_dm(desk: Desk)
     assert last["channel"].startswith("D") and "thread_ts" not in last
     with pytest.raises(DeliveryFailed):
         await desk.connector.send(reply(in_reply_to="", conversation_id="", direct=False))
+
+
+async def test_relationship_events_are_posted_to_the_triage_channel(desk: Desk) -> None:
+    await desk.complaint()
+    await desk.card()
+    await desk.bot.events.publish(ChurnRisk(1, "loyal", "three complaints in a week"))  # type: ignore[arg-type]
+    await desk.bot.events.publish(LeadAttention(1, "gold", "net value below tolerance"))  # type: ignore[arg-type]
+    topic = Topic(id=1, label="late delivery", count=9, recent=6, previous=3, channels=("slack", "x"))
+    await desk.bot.events.publish(TopicSummary("2026-W47", (topic,)))  # type: ignore[arg-type]
+    texts = [c["text"] for c in desk.fake.calls_to("chat.postMessage") if c["channel"] == TRIAGE and "blocks" not in c]
+    assert any("Churn risk" in t and "Ann" in t and "three complaints" in t for t in texts)
+    assert any("Lead tier" in t and "gold" in t for t in texts)
+    assert any("late delivery" in t and "rising" in t for t in texts)
