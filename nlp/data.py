@@ -97,6 +97,11 @@ def read_intents(path: Path, kind: str) -> list[Example]:
     return out
 
 
+def _sample(rows: list[Example], n: int, rng: random.Random) -> list[Example]:
+    # CLINC150 is mostly personal-assistant commands; a sample keeps it from outweighing the tweets.
+    return rng.sample(rows, min(n, len(rows)))
+
+
 @dataclass(frozen=True, slots=True)
 class Corpus:
     """Training examples, and held-out ones for calibration and evaluation."""
@@ -114,7 +119,7 @@ def shared_corpus(root: Path, extra: Iterable[Path] = (), sentiment_limit: int |
         read_complaints(root / "complaints/train.jsonl"),
         read_intents(root / "intents/bitext_customer_support.jsonl", "bitext"),
         read_intents(root / "intents/banking77_train.jsonl", "banking77"),
-        rng.sample(read_intents(root / "intents/clinc150_train.jsonl", "clinc150"), 6000),
+        _sample(read_intents(root / "intents/clinc150_train.jsonl", "clinc150"), 6000, rng),
     ]
     sources += [read_own(p) for p in extra]
     if sentiment_limit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -28,11 +29,15 @@ def load_backbone(model: str | None) -> tuple[object, nn.Module]:
     tokenizer = AutoTokenizer.from_pretrained(path)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the unused pooler's "unexpected keys" report is noise here
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         extra = {"add_pooling_layer": False} if _is_bert_like(path) else {}
         encoder = AutoModel.from_pretrained(path, **extra)
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     encoder.eval()
     return tokenizer, encoder
 
@@ -54,6 +59,8 @@ class Batch:
 
 def batches(tokenizer: object, texts: Sequence[str], max_length: int, batch_size: int) -> Iterator[Batch]:
     """Tokenise, sort by length and cut into batches, so padding stays small (length bucketing)."""
+    if not texts:
+        return
     ids: list[list[int]] = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]  # type: ignore[operator]
     pad = tokenizer.pad_token_id or 0  # type: ignore[attr-defined]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -76,7 +83,7 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def layers(encoder: nn.Module) -> nn.ModuleList:
     """The transformer blocks of a BERT-family encoder."""
-    return encoder.encoder.layer  # type: ignore[no-any-return,union-attr]
+    return cast(nn.ModuleList, encoder.encoder.layer)  # type: ignore[union-attr]
 
 
 def layer_mask(encoder: nn.Module, mask: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor | None:

@@ -12,6 +12,8 @@ from nlp.labels import HEADS
 class Heads(nn.Module):
     """One linear layer per head; `temperature` rescales logits so probabilities are calibrated."""
 
+    temperature: torch.Tensor
+
     def __init__(self, dim: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)

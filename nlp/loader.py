@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from nlp.types import Classifier
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "int8")
+# What "auto" means: fp32 PyTorch, because int8 moved the sentence vectors too far (see MODEL_CARD.md).
+AUTO = "torch"
+
+BACKENDS = ("auto", "torch", "int8", "onnx")
 
 
 def load_classifier(
@@ -53,7 +57,7 @@ def _load(
 
     from nlp import artifacts
     from nlp.encoder import load_backbone
-    from nlp.model import TransformerClassifier, torch_pooler
+    from nlp.model import Pooler, TransformerClassifier, torch_pooler
 
     if threads:
         torch.set_num_threads(threads)
@@ -63,12 +67,21 @@ def _load(
         model = manifest.base_model  # weights trained on another encoder need that encoder
     tokenizer, encoder = load_backbone(model)
     heads, manifest = artifacts.load_into(directory, encoder)
-    chosen = "int8" if backend == "auto" else backend
+    chosen = AUTO if backend == "auto" else backend
+    pooler: Pooler | None = None
+    if chosen == "onnx":
+        try:
+            from nlp.onnx_backend import onnx_pooler
+
+            pooler = onnx_pooler(encoder, threads)
+        except Exception as exc:  # no `onnx` package to export with, or an export failure
+            log.warning("ONNX backend unavailable (%s: %s); using PyTorch", type(exc).__name__, exc)
+            chosen = "torch"
     if chosen == "int8":
         encoder = _quantize(encoder)
     return TransformerClassifier(
         tokenizer,
-        torch_pooler(encoder),
+        pooler or torch_pooler(encoder),
         heads,
         manifest,
         max_length=max(8, min(max_length, 512)),  # BERT-family position limit
@@ -78,7 +91,7 @@ def _load(
     )
 
 
-def _quantize(encoder: object) -> object:
+def _quantize(encoder: Any) -> Any:
     """Dynamic int8 quantisation of the linear layers: weights int8, activations quantised per batch."""
     import warnings
 

@@ -73,7 +73,7 @@ def train(
         base_model="packaged:all-MiniLM-L6-v2" if packaged else str(cfg.model),
         split=top.split,
         max_length=cfg.max_length,
-        hidden_size=int(top.model.config.hidden_size),  # type: ignore[union-attr]
+        hidden_size=int(top.model.config.hidden_size),  # type: ignore[arg-type,union-attr]
         temperatures=temps,
         trained={
             "data": [str(data_root)] + [str(p) for p in extra],

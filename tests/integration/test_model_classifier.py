@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,16 @@ def test_empty_list_gives_no_analyses(classifier: TransformerClassifier) -> None
 
 def test_version_names_model_and_backend(classifier: TransformerClassifier) -> None:
     assert classifier.version.startswith("minilm") and classifier.version.endswith(classifier.backend)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "int8"])
+def test_other_backends_agree_with_torch(
+    classifier: TransformerClassifier, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ONNX (or PyTorch when the `onnx` exporter is missing) and int8 give the same clear-cut answers."""
+    monkeypatch.setenv("RAPPORT_CACHE", str(tmp_path))
+    other = load_classifier(backend=backend, threads=2)
+    assert isinstance(other, TransformerClassifier)
+    texts = ["thank you, great service", "how do I reset my password?"]
+    for a, b in zip(classifier.classify(texts), other.classify(texts), strict=True):
+        assert (a.intent, a.sentiment) == (b.intent, b.sentiment)

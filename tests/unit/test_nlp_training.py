@@ -1,0 +1,66 @@
+"""`rapport train` end to end on a tiny random encoder and a handful of examples (no shared data)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from nlp.artifacts import read_manifest
+from nlp.loader import load_classifier
+from nlp.model import TransformerClassifier
+from nlp.recipe import CV_FILE, train
+from nlp.train import TrainConfig
+
+ROWS = {
+    "sentiment/train.jsonl": [{"text": f"good day {i}", "sentiment": "positive"} for i in range(30)]
+    + [{"text": f"awful day {i}", "sentiment": "negative"} for i in range(30)]
+    + [{"text": f"a day {i}", "sentiment": "neutral"} for i in range(30)],
+    "abuse/train.jsonl": [{"text": f"you idiot {i}", "offensive": 1} for i in range(20)]
+    + [{"text": f"nice one {i}", "offensive": 0} for i in range(20)],
+    "complaints/train.jsonl": [{"id": str(i), "text": f"broken order {i}", "complaint": 1} for i in range(40)]
+    + [{"id": str(100 + i), "text": f"lovely weather {i}", "complaint": 0} for i in range(40)],
+    "intents/bitext_customer_support.jsonl": [{"text": f"cancel order {i}", "intent": "cancel_order"} for i in range(20)],
+    "intents/banking77_train.jsonl": [{"text": f"card stolen {i}", "intent": "lost_or_stolen_card"} for i in range(20)],
+    "intents/clinc150_train.jsonl": [{"text": f"hello there {i}", "intent": "greeting"} for i in range(20)],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-block, 32-wide random BERT with the packaged tokenizer, saved to disk."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from nlp.encoder import packaged_model_path
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_train_writes_weights_that_load_and_classify(tiny_encoder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for name, rows in ROWS.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "weights"
+    cfg = TrainConfig(model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"))
+    manifest = train(data, out, extra=(), cfg=cfg, cv_folds=2)
+
+    assert read_manifest(out) == manifest
+    assert manifest.split == 1 and manifest.base_model == str(tiny_encoder)
+    assert json.loads((out / CV_FILE).read_text())["n"] == len(ROWS["complaints/train.jsonl"])
+    assert sum(f.stat().st_size for f in out.iterdir()) < 1_000_000
+
+    classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
+    assert isinstance(classifier, TransformerClassifier)
+    (a,) = classifier.classify(["my order is broken"])
+    assert sum(a.head("intent").values()) == pytest.approx(1.0, abs=1e-4)
