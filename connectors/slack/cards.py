@@ -128,7 +128,7 @@ def fallback_text(card: EscalationCard) -> str:
     esc = card.escalation
     return bk.clip(
         f"Escalation #{esc.id} ({esc.priority.value}): {intent_label(esc.intent)} from "
-        f"{card.customer.display_name} on {esc.channel} — {esc.status.value}",
+        f"{bk.escape(card.customer.display_name)} on {esc.channel} — {esc.status.value}",
         bk.FALLBACK_TEXT_MAX,
     )
 

@@ -84,9 +84,11 @@ def test_snoozed_card_says_until_when() -> None:
     assert "snoozed until" in texts(blocks)
 
 
-def test_customer_text_cannot_ping_channels_or_forge_links() -> None:
-    _, blocks = cards.render(make_card(opening=stored(5, "<!channel> <https://evil|click>")), NOW)
+def test_customer_text_and_names_cannot_ping_channels_or_forge_links() -> None:
+    customer = replace(make_card().customer, display_name="<!here> Mallory")
+    text, blocks = cards.render(make_card(opening=stored(5, "<!channel> <https://evil|click>"), customer=customer), NOW)
     assert "<!channel>" not in texts(blocks) and "&lt;!channel&gt;" in texts(blocks)
+    assert "<!here>" not in texts(blocks) and "<!here>" not in text
 
 
 def test_a_40000_character_message_stays_within_block_kit_limits() -> None:
