@@ -14,6 +14,8 @@ from nlp.model import TransformerClassifier
 from nlp.recipe import CV_FILE, train
 from nlp.train import TrainConfig
 
+pytestmark = pytest.mark.model
+
 ROWS = {
     "sentiment/train.jsonl": [{"text": f"good day {i}", "sentiment": "positive"} for i in range(30)]
     + [{"text": f"awful day {i}", "sentiment": "negative"} for i in range(30)]
@@ -22,7 +24,7 @@ ROWS = {
     + [{"text": f"nice one {i}", "offensive": 0} for i in range(20)],
     "complaints/train.jsonl": [{"id": str(i), "text": f"broken order {i}", "complaint": 1} for i in range(40)]
     + [{"id": str(100 + i), "text": f"lovely weather {i}", "complaint": 0} for i in range(40)],
-    "intents/bitext_customer_support.jsonl": [{"text": f"cancel order {i}", "intent": "cancel_order"} for i in range(20)],
+    "intents/bitext_customer_support.jsonl": [{"text": f"cancel it {i}", "intent": "cancel_order"} for i in range(20)],
     "intents/banking77_train.jsonl": [{"text": f"card stolen {i}", "intent": "lost_or_stolen_card"} for i in range(20)],
     "intents/clinc150_train.jsonl": [{"text": f"hello there {i}", "intent": "greeting"} for i in range(20)],
 }
@@ -38,9 +40,8 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(packaged_model_path())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
+    sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **sizes)
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
