@@ -44,6 +44,11 @@ class EscalationCard:
     sla: SlaState
     history: tuple[HistoryEntry, ...]
     snoozed_until: datetime | None = None
+    first_response_at: datetime | None = None  # when staff first answered the customer
+
+    @property
+    def responded(self) -> bool:
+        return self.first_response_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ _HISTORY_KINDS = {
     "escalation.replied": "replied",
     "escalation.noted": "added a note",
     "escalation.reopened": "reopened",
+    "reply.failed": "reply could not be delivered",
 }
 
 
@@ -180,8 +186,14 @@ class Desk:
         return EscalationCard(
             escalation=esc, customer=customer, identity=identity, opening=opening, analysis=opening.analysis,
             recent=tuple(before), sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
-            history=history, snoozed_until=times["snoozed_until"],
+            history=history, snoozed_until=times["snoozed_until"], first_response_at=times["first_response_at"],
         )  # fmt: skip
+
+    async def message(self, message_id: int) -> StoredMessage | None:
+        return await self.repo.get_message(message_id)
+
+    async def customer(self, customer_id: int) -> Customer | None:
+        return await self.repo.get_customer(customer_id)
 
     async def queue(self) -> list[Escalation]:
         """Active escalations, most pressing first, oldest first within a priority."""
@@ -196,8 +208,7 @@ class Desk:
             card = await self.card(esc.id)
             if card is None:
                 continue
-            responded = (await self.repo.escalation_times(esc.id))["first_response_at"] is not None
-            if card.sla.next_due(responded) <= horizon:
+            if card.sla.next_due(card.responded) <= horizon:
                 cards.append(card)
         return cards
 

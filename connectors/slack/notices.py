@@ -35,7 +35,7 @@ class Notices:
         await self._api.post(self._channel, bk.clip(text, bk.SECTION_TEXT_MAX))
 
     async def _customer(self, customer_id: int) -> str:
-        customer = await self._desk.repo.get_customer(customer_id)
+        customer = await self._desk.customer(customer_id)
         name = bk.escape(customer.display_name) if customer else "a customer"
         return f"{name} (#{customer_id}, `/rapport customer {customer_id}`)"
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def _target(card: EscalationCard) -> tuple[str, datetime, bool]:
     """(name, due, breached) of the target that matters now: first response until someone answered."""
-    responded = any(h.what == "replied" for h in card.history)
+    responded = card.responded
     if not responded and card.sla.first_response_due <= card.sla.resolution_due:
         return "first response", card.sla.first_response_due, card.sla.first_response_breached
     return "resolution", card.sla.resolution_due, card.sla.resolution_breached

@@ -113,7 +113,7 @@ class TriageDesk:
         ids = card.escalation.message_ids
         if len(ids) < 2:
             return
-        stored = await self._desk.repo.get_message(ids[-1])
+        stored = await self._desk.message(ids[-1])
         if stored is None:
             return
         text = f"*{bk.escape(card.customer.display_name)} wrote again:*\n{bk.quote(stored.message.text)}"
@@ -123,8 +123,8 @@ class TriageDesk:
         channel = self._settings.sales_channel
         if not channel:
             return
-        customer = await self._desk.repo.get_customer(alert.customer_id)
-        stored = await self._desk.repo.get_message(alert.message_id)
+        customer = await self._desk.customer(alert.customer_id)
+        stored = await self._desk.message(alert.message_id)
         if customer is None or stored is None:
             return
         m = stored.message
