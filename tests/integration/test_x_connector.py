@@ -16,35 +16,8 @@ from bot.config import XSettings
 from bot.domain import InboundMessage, OutboundReply, ReplyStatus
 from bot.errors import AuthFailed, RateLimited
 from connectors.x import XConnector
+from tests.fakes.sinks import Collector, MemoryState
 from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
-
-
-class MemoryState:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list[InboundMessage] = []
-        self._arrived = asyncio.Event()
-
-    async def __call__(self, message: InboundMessage) -> None:
-        self.messages.append(message)
-        self._arrived.set()
-
-    async def wait_for(self, count: int, within: float = 5.0) -> list[InboundMessage]:
-        async with asyncio.timeout(within):
-            while len(self.messages) < count:
-                self._arrived.clear()
-                await self._arrived.wait()
-        return self.messages
 
 
 def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
