@@ -63,6 +63,7 @@ class Rapport:
             await asyncio.to_thread(classifier.classify, ["Warming up: is my order on its way?"])
         self.relationships = RelationshipService(self.repo, self.db, self.settings.relationships, self.events,
                                                  wake=self.outbox.poke)  # fmt: skip
+        self.desk.linker = self.relationships.identities.link
         services = Services(
             repo=self.repo, classifier=classifier, fallback=RuleClassifier(), rules=self.settings.routing.rules,
             templates=self.settings.templates, faq=Faq.load(self.settings.faq.path),

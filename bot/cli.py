@@ -457,8 +457,11 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
             raise typer.Exit(1)
         c = profile.customer
         if as_json:
-            _print_json({**_jsonable(c), "recent_messages": profile.recent, "escalations": profile.escalations,
-                         "open_escalations": [e.id for e in profile.escalations if e.status.active]})  # fmt: skip
+            data = {**_jsonable(c), "recent_messages": profile.recent, "escalations": profile.escalations,
+                    "open_escalations": [e.id for e in profile.escalations if e.status.active]}  # fmt: skip
+            # Tier and stage with reasons, CSAT answers, opt-outs, purchases, merges.
+            data.update(await bot.relationships.profile_json(c.id))
+            _print_json(data)
             return
         out.print(f"[bold]{c.display_name}[/bold] (#{c.id}) tier {c.tier}, stage {c.stage}")
         for i in c.identities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,9 @@ class Desk:
         self.repo = repo
         self.events = events
         self.sla = sla
+        # How an account is linked to a customer. The relationships feature replaces this with a link
+        # that brings the account's earlier messages along (as an undoable merge).
+        self.linker: Callable[[str, str, int, str], Awaitable[Identity]] = self._plain_link
 
     async def _get(self, escalation_id: int) -> Escalation:
         esc = await self.repo.get_escalation(escalation_id)
@@ -239,9 +243,12 @@ class Desk:
         profile = await self.profile(customer_ref)
         if profile is None:
             raise InputError(f"no customer matches {customer_ref[:80]!r}")
-        identity = await self.repo.link_identity(channel, platform_user_id, profile.customer.id)
+        return await self.linker(channel, platform_user_id, profile.customer.id, staff)
+
+    async def _plain_link(self, channel: str, platform_user_id: str, customer_id: int, staff: str) -> Identity:
+        identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
         await self.repo.audit("identity.linked", {"channel": channel, "platform_user_id": platform_user_id},
-                              actor=staff, customer_id=profile.customer.id)  # fmt: skip
+                              actor=staff, customer_id=customer_id)  # fmt: skip
         return identity
 
     async def audit(self, kind: str, actor: str, detail: dict[str, Any]) -> None:

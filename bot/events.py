@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ class SalesAlert:
     message_id: int
 
 
-Event = EscalationChanged | SalesAlert
+# Features publish their own event types too (bot/relationships/events.py): a subscriber checks the
+# type of what it gets and ignores the rest.
+Event = Any
 Handler = Callable[[Event], Awaitable[None]]
 
 

@@ -109,7 +109,10 @@ def test_escalations_and_customers_as_json(tmp_path: Path) -> None:
     shown = json.loads(rapport("escalations", "show", "1", "--json", cwd=tmp_path).stdout)
     assert shown["messages"][0]["message"]["text"] == "My order arrived broken" and shown["replies"]
     customer = json.loads(rapport("customers", "show", "Ann", "--json", cwd=tmp_path).stdout)
-    assert customer["identities"][0]["platform_user_id"] == "a" and customer["open_escalations"] == [1]
+    assert customer["identities"][0]["platform_user_id"] == "a"
+    assert [e["id"] for e in customer["open_escalations"]] == [1]
+    assert customer["tier"] and customer["tier_reason"] and customer["stage"] and customer["stage_reason"]
+    assert customer["csat"] == [] and customer["opt_outs"] == []
     assert rapport("escalations", "resolve", "1", "--by", "maria", cwd=tmp_path).returncode == 0
     resolved = json.loads(rapport("escalations", "list", "--status", "resolved", "--json", cwd=tmp_path).stdout)
     assert [e["id"] for e in resolved] == [1]
