@@ -35,8 +35,15 @@ def load_classifier(settings: Settings) -> Classifier:
     except ImportError:  # the trained model is not installed in this build
         log.warning("no trained classifier available; using the rule classifier")
         return RuleClassifier(low_confidence=nlp.low_confidence)
-    return load_model(model=nlp.model, weights=nlp.weights, backend=nlp.backend, max_length=nlp.max_length,
-                      threads=nlp.threads, batch_size=nlp.batch_size, low_confidence=nlp.low_confidence)  # fmt: skip
+    return load_model(
+        model=nlp.model,
+        weights=nlp.weights,
+        backend=nlp.backend,
+        max_length=nlp.max_length,
+        threads=nlp.threads,
+        batch_size=nlp.batch_size,
+        low_confidence=nlp.low_confidence,
+    )
 
 
 class Rapport:
@@ -61,15 +68,22 @@ class Rapport:
             # Load lazily-built parts (language models, the encoder's first pass) now, not on the
             # first customer message: Slack wants its events acknowledged within 3 seconds.
             await asyncio.to_thread(classifier.classify, ["Warming up: is my order on its way?"])
-        self.relationships = RelationshipService(self.repo, self.db, self.settings.relationships, self.events,
-                                                 wake=self.outbox.poke)  # fmt: skip
+        self.relationships = RelationshipService(
+            self.repo, self.db, self.settings.relationships, self.events, wake=self.outbox.poke
+        )
         self.desk.linker = self.relationships.identities.link
         services = Services(
-            repo=self.repo, classifier=classifier, fallback=RuleClassifier(), rules=self.settings.routing.rules,
-            templates=self.settings.templates, faq=Faq.load(self.settings.faq.path),
-            faq_min_score=self.settings.faq.min_score, events=self.events,
-            interceptors=self.relationships.interceptors, observers=self.relationships.observers,
-        )  # fmt: skip
+            repo=self.repo,
+            classifier=classifier,
+            fallback=RuleClassifier(),
+            rules=self.settings.routing.rules,
+            templates=self.settings.templates,
+            faq=Faq.load(self.settings.faq.path),
+            faq_min_score=self.settings.faq.min_score,
+            events=self.events,
+            interceptors=self.relationships.interceptors,
+            observers=self.relationships.observers,
+        )
         self.pipeline = Pipeline(services)
         return self
 

@@ -27,8 +27,9 @@ from connectors.console import ConsoleConnector
 from connectors.replay import ReplayConnector
 from nlp.types import Analysis
 
-app = typer.Typer(help="Rapport: hear every customer on every channel.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="Rapport: hear every customer on every channel.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 escalations_app = typer.Typer(help="Escalations: list, show, resolve.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers: list, show.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -53,8 +54,9 @@ def _settings(config: Path | None) -> Settings:
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return settings
 
 
@@ -137,18 +139,27 @@ def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False)
         async with Rapport(settings) as bot:
             outcomes = await _replay(bot, connector)
         summary = {
-            "read": connector.report.read, "errors": connector.report.errors,
-            "duplicates": sum(o.duplicate for o in outcomes), "replies_sent": len(connector.sent),
-            "escalations_opened": len({o.escalation_id for o in outcomes if o.escalation_id and o.decision
-                                       and o.decision.action == "escalate"}),
-        }  # fmt: skip
+            "read": connector.report.read,
+            "errors": connector.report.errors,
+            "duplicates": sum(o.duplicate for o in outcomes),
+            "replies_sent": len(connector.sent),
+            "escalations_opened": len(
+                {
+                    o.escalation_id
+                    for o in outcomes
+                    if o.escalation_id and o.decision and o.decision.action == "escalate"
+                }
+            ),
+        }
         if as_json:
             _print_json(summary)
         else:
             for problem in connector.report.errors:
                 err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
-            out.print(f"read {summary['read']} messages ({summary['duplicates']} duplicates), "
-                      f"{summary['escalations_opened']} escalations opened, {summary['replies_sent']} replies sent")  # fmt: skip
+            out.print(
+                f"read {summary['read']} messages ({summary['duplicates']} duplicates), "
+                f"{summary['escalations_opened']} escalations opened, {summary['replies_sent']} replies sent"
+            )
 
     _run(main())
 
@@ -161,8 +172,10 @@ def demo(config: ConfigOption = None) -> None:
     async def main() -> None:
         connector = ReplayConnector.from_file(DEMO_FILE)
         async with Rapport(settings) as bot:
-            out.print(f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, "
-                      f"database {bot.db.engine.url.render_as_string()}")  # fmt: skip
+            out.print(
+                f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, "
+                f"database {bot.db.engine.url.render_as_string()}"
+            )
             outcomes = await _replay(bot, connector)
             replies = {r.message_id: r for r in connector.sent}
             table = Table(title="Messages", show_lines=False)
@@ -173,20 +186,39 @@ def demo(config: ConfigOption = None) -> None:
                 if stored is None:
                     continue
                 m, a = stored.message, stored.analysis
-                flags = " ".join(f for f, on in (("urgent", a and a.urgent), ("abusive", a and a.abusive),
-                                                 (a.language if a else "", a and not a.english)) if on)  # fmt: skip
+                flags = " ".join(
+                    f
+                    for f, on in (
+                        ("urgent", a and a.urgent),
+                        ("abusive", a and a.abusive),
+                        (a.language if a else "", a and not a.english),
+                    )
+                    if on
+                )
                 action = "duplicate (ignored)" if o.duplicate else (o.decision.action if o.decision else "error")
                 if o.escalation_id:
                     action += f" #{o.escalation_id}"
                 reply = replies.get(o.message_id)
-                table.add_row(str(o.message_id), m.channel, m.author_name or m.author_id, _short(m.text, 60),
-                              a.intent.value if a else "", a.sentiment.value if a else "", flags, action,
-                              _short(reply.text, 50) if reply and not o.duplicate else "")  # fmt: skip
+                table.add_row(
+                    str(o.message_id),
+                    m.channel,
+                    m.author_name or m.author_id,
+                    _short(m.text, 60),
+                    a.intent.value if a else "",
+                    a.sentiment.value if a else "",
+                    flags,
+                    action,
+                    _short(reply.text, 50) if reply and not o.duplicate else "",
+                )
             out.print(table)
-            out.print(_escalation_table(await bot.repo.escalations(), {c.id: c for c in await bot.repo.find_customers()}))
+            out.print(
+                _escalation_table(await bot.repo.escalations(), {c.id: c for c in await bot.repo.find_customers()})
+            )
             out.print(_customer_table(await bot.repo.find_customers()))
-            out.print(f"{len(outcomes)} messages, {sum(o.duplicate for o in outcomes)} duplicate, "
-                      f"{len(connector.sent)} replies sent; everything is in {bot.db.engine.url.database}")  # fmt: skip
+            out.print(
+                f"{len(outcomes)} messages, {sum(o.duplicate for o in outcomes)} duplicate, "
+                f"{len(connector.sent)} replies sent; everything is in {bot.db.engine.url.database}"
+            )
             for problem in connector.report.errors:
                 err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
 
@@ -206,10 +238,12 @@ def chat(config: ConfigOption = None, name: Annotated[str | None, typer.Option(h
                 outcome = await bot.process(message)
                 a = outcome.analysis
                 if a is not None and outcome.decision is not None:
-                    out.print(f"[dim]  ({a.intent.value}, {a.sentiment.value}, confidence {a.confidence:.2f}"
-                              f"{', urgent' if a.urgent else ''}{', abusive' if a.abusive else ''} -> "
-                              f"{outcome.decision.action}"
-                              f"{f' #{outcome.escalation_id}' if outcome.escalation_id else ''})[/dim]")  # fmt: skip
+                    out.print(
+                        f"[dim]  ({a.intent.value}, {a.sentiment.value}, confidence {a.confidence:.2f}"
+                        f"{', urgent' if a.urgent else ''}{', abusive' if a.abusive else ''} -> "
+                        f"{outcome.decision.action}"
+                        f"{f' #{outcome.escalation_id}' if outcome.escalation_id else ''})[/dim]"
+                    )
                 await bot.outbox.deliver_due()
 
             bot.connected[console.name] = console
@@ -224,10 +258,18 @@ def chat(config: ConfigOption = None, name: Annotated[str | None, typer.Option(h
 
 
 def _analysis_json(item_id: Any, a: Analysis) -> dict[str, Any]:
-    return {"id": item_id, "sentiment": a.sentiment.value, "intent": a.intent.value, "urgent": a.urgent,
-            "abusive": a.abusive, "language": a.language, "confidence": round(a.confidence, 4),
-            "low_confidence": a.low_confidence, "scores": {k: round(v, 4) for k, v in a.scores.items()},
-            "model_version": a.model_version}  # fmt: skip
+    return {
+        "id": item_id,
+        "sentiment": a.sentiment.value,
+        "intent": a.intent.value,
+        "urgent": a.urgent,
+        "abusive": a.abusive,
+        "language": a.language,
+        "confidence": round(a.confidence, 4),
+        "low_confidence": a.low_confidence,
+        "scores": {k: round(v, 4) for k, v in a.scores.items()},
+        "model_version": a.model_version,
+    }
 
 
 def _jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
@@ -266,7 +308,8 @@ def classify(
     classifier = load_classifier(settings)
     if text is not None:
         a = classifier.classify([text])[0]
-        out.print(f"intent     [bold]{a.intent.value}[/bold] ({a.confidence:.2f}{', low confidence' if a.low_confidence else ''})")
+        unsure = ", low confidence" if a.low_confidence else ""
+        out.print(f"intent     [bold]{a.intent.value}[/bold] ({a.confidence:.2f}{unsure})")
         out.print(f"sentiment  [bold]{a.sentiment.value}[/bold] ({a.head('sentiment').get(a.sentiment.value, 0):.2f})")
         out.print(f"urgent     {a.urgent}   abusive  {a.abusive}   language  {a.language}")
         out.print(f"[dim]model {a.model_version}[/dim]")
@@ -294,7 +337,9 @@ def classify(
                     flush()
                 return
             item_id = pending[0][0]
-            sys.stdout.write(json.dumps({"id": item_id, "error": f"classification failed: {type(exc).__name__}"}) + "\n")
+            sys.stdout.write(
+                json.dumps({"id": item_id, "error": f"classification failed: {type(exc).__name__}"}) + "\n"
+            )
             err.print(f"id {item_id}: classification failed: {type(exc).__name__}", highlight=False)
             bad += 1
         pending.clear()
@@ -303,8 +348,13 @@ def classify(
     for lineno, item_id, item_text, problem in _jsonl_items(stdin):
         if problem is not None:
             flush()
-            sys.stdout.write(json.dumps({"id": item_id if item_id is not None else lineno, "line": lineno,
-                                         "error": problem}, ensure_ascii=False) + "\n")  # fmt: skip
+            sys.stdout.write(
+                json.dumps(
+                    {"id": item_id if item_id is not None else lineno, "line": lineno, "error": problem},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             err.print(problem, highlight=False)
             bad += 1
             continue
@@ -330,9 +380,17 @@ def _escalation_table(items: list[Escalation], customers: dict[int, Customer]) -
         table.add_column(col, overflow="fold")
     for e in items:
         who = customers.get(e.customer_id)
-        table.add_row(str(e.id), e.status.value, e.priority.value + (" ⚑" if e.flagged else ""),
-                      who.display_name if who else str(e.customer_id), e.channel, e.intent, _short(e.reason, 40),
-                      e.assignee, e.created_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+        table.add_row(
+            str(e.id),
+            e.status.value,
+            e.priority.value + (" ⚑" if e.flagged else ""),
+            who.display_name if who else str(e.customer_id),
+            e.channel,
+            e.intent,
+            _short(e.reason, 40),
+            e.assignee,
+            e.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     return table
 
 
@@ -398,8 +456,10 @@ def escalations_show(escalation_id: int, config: ConfigOption = None, as_json: J
         if as_json:
             _print_json({"escalation": esc, "messages": messages, "replies": replies, "history": history})
             return
-        out.print(f"[bold]Escalation #{esc.id}[/bold] {esc.status.value}, priority {esc.priority.value}"
-                  f"{' (flagged)' if esc.flagged else ''}: {esc.reason}")  # fmt: skip
+        out.print(
+            f"[bold]Escalation #{esc.id}[/bold] {esc.status.value}, priority {esc.priority.value}"
+            f"{' (flagged)' if esc.flagged else ''}: {esc.reason}"
+        )
         out.print(f"customer #{esc.customer_id} on {esc.channel}; assignee {esc.assignee or '-'}")
         for m in messages:
             out.print(f"  [{m.received_at:%H:%M}] {m.message.author_name or m.message.author_id}: {m.message.text}")
@@ -457,8 +517,12 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
             raise typer.Exit(1)
         c = profile.customer
         if as_json:
-            data = {**_jsonable(c), "recent_messages": profile.recent, "escalations": profile.escalations,
-                    "open_escalations": [e.id for e in profile.escalations if e.status.active]}  # fmt: skip
+            data = {
+                **_jsonable(c),
+                "recent_messages": profile.recent,
+                "escalations": profile.escalations,
+                "open_escalations": [e.id for e in profile.escalations if e.status.active],
+            }
             # Tier and stage with reasons, CSAT answers, opt-outs, purchases, merges.
             data.update(await bot.relationships.profile_json(c.id))
             _print_json(data)

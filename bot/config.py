@@ -74,7 +74,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _rule("abusive", "escalate", "abusive message: a human reads it first", when={"abusive": True}, flag=True),
     _rule("not-english", "escalate", "not English: a human answers", when={"english": False}),
     _rule(
-        "cancellation", "escalate", "wants to leave", when={"intent": ["cancellation"]}, reply="acknowledge",
+        "cancellation",
+        "escalate",
+        "wants to leave",
+        when={"intent": ["cancellation"]},
+        reply="acknowledge",
         priority="high",
     ),
     _rule("complaint", "escalate", "complaint", when={"intent": ["complaint"]}, reply="acknowledge"),
@@ -82,13 +86,17 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _rule("praise", "reply", "praise gets thanks", when={"intent": ["praise"]}, reply="thanks"),
     _rule("question", "answer", "question: answer from the FAQ", when={"intent": ["question"]}, reply="question"),
     _rule(
-        "purchase-interest", "sales_alert", "purchase interest: tell sales", when={"intent": ["purchase_interest"]},
+        "purchase-interest",
+        "sales_alert",
+        "purchase interest: tell sales",
+        when={"intent": ["purchase_interest"]},
         reply="sales",
     ),
-    _rule("request", "escalate", "request needs a person", when={"intent": ["request"]}, reply="received",
-          priority="low"),
+    _rule(
+        "request", "escalate", "request needs a person", when={"intent": ["request"]}, reply="received", priority="low"
+    ),
     _rule("other", "record", "nothing to do"),
-)  # fmt: skip
+)
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     "acknowledge": "Sorry to hear that, {name}. We've passed this to our team (ref #{ticket}) and will get back to "
@@ -222,13 +230,13 @@ class TierThresholds(_Section):
 
 RELATIONSHIP_TEMPLATES: dict[str, str] = {
     "csat": "Hi {name}, your request #{ticket} was resolved. How did we do, from 1 (poor) to 5 (great)? "
-    "Reply with a number, or \"stop\" for no more messages like this.",
+    'Reply with a number, or "stop" for no more messages like this.',
     "csat_reask": "Sorry, {name}, we didn't catch that: please reply with a single number from 1 to 5.",
     "csat_thanks": "Thank you for your feedback, {name}!",
     "purchase_thanks": "Thank you for your purchase, {name}! Reply here any time if you need anything.",
-    "keep_in_touch": "Hi {name}, it's been a while! Anything we can help you with? (Reply \"stop\" to opt out.)",
+    "keep_in_touch": 'Hi {name}, it\'s been a while! Anything we can help you with? (Reply "stop" to opt out.)',
     "birthday": "Happy birthday, {name}! Everyone here wishes you a great day.",
-    "opt_out": "Done, {name}: no more follow-up messages on {channel}. Reply \"start\" to change your mind.",
+    "opt_out": 'Done, {name}: no more follow-up messages on {channel}. Reply "start" to change your mind.',
     "opt_in": "Welcome back, {name}: follow-up messages on {channel} are on again.",
 }
 
@@ -291,8 +299,9 @@ class RelationshipSettings(_Section):
         for name, text in merged.items():
             base, _, channel = name.partition(".")
             if base not in RELATIONSHIP_TEMPLATES or (channel and channel not in CHANNELS):
-                raise ValueError(f"template {name!r}: unknown (known: {', '.join(RELATIONSHIP_TEMPLATES)}, "
-                                 "optionally .<channel>)")  # fmt: skip
+                raise ValueError(
+                    f"template {name!r}: unknown (known: {', '.join(RELATIONSHIP_TEMPLATES)}, optionally .<channel>)"
+                )
             try:
                 text.format_map(TEMPLATE_FIELDS)
             except (KeyError, IndexError, ValueError) as exc:

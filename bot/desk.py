@@ -90,16 +90,18 @@ class Desk:
         return esc
 
     async def _changed(self, esc: Escalation, change: str, staff: str, detail: dict[str, Any] | None = None) -> None:
-        await self.repo.audit(f"escalation.{change}", detail or {}, actor=staff, escalation_id=esc.id,
-                              customer_id=esc.customer_id)  # fmt: skip
+        await self.repo.audit(
+            f"escalation.{change}", detail or {}, actor=staff, escalation_id=esc.id, customer_id=esc.customer_id
+        )
         await self.events.publish(EscalationChanged(esc.id, change, staff))
 
     async def claim(self, escalation_id: int, staff: str) -> Escalation:
         esc = await self._get(escalation_id)
         if not esc.status.active:
             raise InputError(f"escalation #{esc.id} is {esc.status.value}")
-        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.CLAIMED, assignee=staff,
-                                                claimed_at=utcnow())  # fmt: skip
+        esc = await self.repo.update_escalation(
+            esc.id, status=EscalationStatus.CLAIMED, assignee=staff, claimed_at=utcnow()
+        )
         await self._changed(esc, "claimed", staff)
         return esc
 
@@ -107,8 +109,9 @@ class Desk:
         esc = await self._get(escalation_id)
         if not esc.status.active:
             raise InputError(f"escalation #{esc.id} is already {esc.status.value}")
-        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.RESOLVED, resolved_at=utcnow(),
-                                                assignee=esc.assignee or staff)  # fmt: skip
+        esc = await self.repo.update_escalation(
+            esc.id, status=EscalationStatus.RESOLVED, resolved_at=utcnow(), assignee=esc.assignee or staff
+        )
         await self._changed(esc, "resolved", staff)
         return esc
 
@@ -135,8 +138,9 @@ class Desk:
         old = esc.intent
         esc = await self.repo.update_escalation(esc.id, intent=new.value)
         # Corrections are training data for the next model; keep them with the message.
-        await self._changed(esc, "reclassified", staff, {"from": old, "to": new.value,
-                                                         "message_id": esc.opening_message_id})  # fmt: skip
+        await self._changed(
+            esc, "reclassified", staff, {"from": old, "to": new.value, "message_id": esc.opening_message_id}
+        )
         return esc
 
     async def reply(self, escalation_id: int, staff: str, text: str, *, key: str = "") -> OutboundReply:
@@ -150,10 +154,18 @@ class Desk:
             raise InputError(f"escalation #{esc.id} lost its opening message")
         m = opening.message
         queued = await self.repo.enqueue_reply(
-            dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}", connector=m.via, channel=m.channel,
-            recipient_id=m.author_id, conversation_id=m.conversation_id, text=text[:4000], in_reply_to=m.external_id,
-            direct=m.direct, kind="staff", escalation_id=esc.id, message_id=opening.id,
-        )  # fmt: skip
+            dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}",
+            connector=m.via,
+            channel=m.channel,
+            recipient_id=m.author_id,
+            conversation_id=m.conversation_id,
+            text=text[:4000],
+            in_reply_to=m.external_id,
+            direct=m.direct,
+            kind="staff",
+            escalation_id=esc.id,
+            message_id=opening.id,
+        )
         if queued is None:  # the same request again (a retried delivery): nothing new
             existing = [r for r in await self.repo.replies(escalation_id=esc.id) if r.kind == "staff"]
             return existing[-1]
@@ -177,10 +189,19 @@ class Desk:
         customer = await self.repo.get_customer(esc.customer_id)
         if opening is None or customer is None:
             return None
-        identity = next((i for i in customer.identities if i.channel == opening.message.channel
-                         and i.platform_user_id == opening.message.author_id), None)  # fmt: skip
-        before = [m for m in await self.repo.messages(customer_id=customer.id, limit=20, newest_first=True)
-                  if m.id < opening.id][:3]  # fmt: skip
+        identity = next(
+            (
+                i
+                for i in customer.identities
+                if i.channel == opening.message.channel and i.platform_user_id == opening.message.author_id
+            ),
+            None,
+        )
+        before = [
+            m
+            for m in await self.repo.messages(customer_id=customer.id, limit=20, newest_first=True)
+            if m.id < opening.id
+        ][:3]
         times = await self.repo.escalation_times(esc.id)
         history = tuple(
             HistoryEntry(e.actor, _HISTORY_KINDS[e.kind], e.at)
@@ -188,10 +209,17 @@ class Desk:
             if e.kind in _HISTORY_KINDS
         )
         return EscalationCard(
-            escalation=esc, customer=customer, identity=identity, opening=opening, analysis=opening.analysis,
-            recent=tuple(before), sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
-            history=history, snoozed_until=times["snoozed_until"], first_response_at=times["first_response_at"],
-        )  # fmt: skip
+            escalation=esc,
+            customer=customer,
+            identity=identity,
+            opening=opening,
+            analysis=opening.analysis,
+            recent=tuple(before),
+            sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
+            history=history,
+            snoozed_until=times["snoozed_until"],
+            first_response_at=times["first_response_at"],
+        )
 
     async def message(self, message_id: int) -> StoredMessage | None:
         return await self.repo.get_message(message_id)
@@ -225,8 +253,11 @@ class Desk:
         query = query.strip()
         if ":" in query and query.split(":", 1)[0] in CHANNELS:
             channel, user = query.split(":", 1)
-            found = [c for c in await self.repo.find_customers(user)
-                     if any(i.channel == channel and i.platform_user_id == user for i in c.identities)]  # fmt: skip
+            found = [
+                c
+                for c in await self.repo.find_customers(user)
+                if any(i.channel == channel and i.platform_user_id == user for i in c.identities)
+            ]
         else:
             found = await self.repo.find_customers(query, limit=2)
         if not found:
@@ -247,8 +278,12 @@ class Desk:
 
     async def _plain_link(self, channel: str, platform_user_id: str, customer_id: int, staff: str) -> Identity:
         identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
-        await self.repo.audit("identity.linked", {"channel": channel, "platform_user_id": platform_user_id},
-                              actor=staff, customer_id=customer_id)  # fmt: skip
+        await self.repo.audit(
+            "identity.linked",
+            {"channel": channel, "platform_user_id": platform_user_id},
+            actor=staff,
+            customer_id=customer_id,
+        )
         return identity
 
     async def audit(self, kind: str, actor: str, detail: dict[str, Any]) -> None:

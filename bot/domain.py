@@ -15,10 +15,23 @@ from typing import Any
 from nlp.types import Analysis, Intent, Sentiment
 
 __all__ = [
-    "CHANNELS", "Analysis", "AuditEvent", "Customer", "Escalation", "EscalationStatus", "Identity",
-    "InboundMessage", "Intent", "Note", "OutboundReply", "Priority", "ReplyStatus", "Sentiment", "StoredMessage",
+    "CHANNELS",
+    "Analysis",
+    "AuditEvent",
+    "Customer",
+    "Escalation",
+    "EscalationStatus",
+    "Identity",
+    "InboundMessage",
+    "Intent",
+    "Note",
+    "OutboundReply",
+    "Priority",
+    "ReplyStatus",
+    "Sentiment",
+    "StoredMessage",
     "utcnow",
-]  # fmt: skip
+]
 
 # Platforms a customer can write from. "console" is the local `rapport chat` terminal.
 CHANNELS = frozenset({"discord", "slack", "x", "console", "email"})

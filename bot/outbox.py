@@ -72,11 +72,20 @@ class Outbox:
             log.exception("connector %s raised on reply %s", reply.connector, reply.id)
             await self._retry(reply, backoff(reply.attempts, self._settings), f"{type(exc).__name__}")
             return False
-        await self._repo.mark_reply(reply.id, ReplyStatus.SENT, external_id=str(external_id), sent_at=utcnow(),
-                                    last_error="")  # fmt: skip
-        await self._repo.audit("reply.sent", {"reply_id": reply.id, "connector": reply.connector,
-                                              "external_id": str(external_id), "attempts": reply.attempts},
-                               message_id=reply.message_id, escalation_id=reply.escalation_id)  # fmt: skip
+        await self._repo.mark_reply(
+            reply.id, ReplyStatus.SENT, external_id=str(external_id), sent_at=utcnow(), last_error=""
+        )
+        await self._repo.audit(
+            "reply.sent",
+            {
+                "reply_id": reply.id,
+                "connector": reply.connector,
+                "external_id": str(external_id),
+                "attempts": reply.attempts,
+            },
+            message_id=reply.message_id,
+            escalation_id=reply.escalation_id,
+        )
         return True
 
     async def _retry(self, reply: OutboundReply, delay: float, error: str, *, count: bool = True) -> None:
@@ -85,15 +94,28 @@ class Outbox:
         if count and attempts >= self._settings.max_attempts:
             await self._fail(reply, f"gave up after {attempts} attempts: {error}")
             return
-        await self._repo.mark_reply(reply.id, ReplyStatus.QUEUED, attempts=attempts, last_error=error[:500],
-                                    next_attempt_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
-        await self._repo.audit("reply.retry", {"reply_id": reply.id, "in_seconds": round(delay, 1), "error": error},
-                               message_id=reply.message_id, escalation_id=reply.escalation_id)  # fmt: skip
+        await self._repo.mark_reply(
+            reply.id,
+            ReplyStatus.QUEUED,
+            attempts=attempts,
+            last_error=error[:500],
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+        )
+        await self._repo.audit(
+            "reply.retry",
+            {"reply_id": reply.id, "in_seconds": round(delay, 1), "error": error},
+            message_id=reply.message_id,
+            escalation_id=reply.escalation_id,
+        )
 
     async def _fail(self, reply: OutboundReply, error: str) -> None:
         await self._repo.mark_reply(reply.id, ReplyStatus.FAILED, last_error=error[:500])
-        await self._repo.audit("reply.failed", {"reply_id": reply.id, "error": error}, message_id=reply.message_id,
-                               escalation_id=reply.escalation_id)  # fmt: skip
+        await self._repo.audit(
+            "reply.failed",
+            {"reply_id": reply.id, "error": error},
+            message_id=reply.message_id,
+            escalation_id=reply.escalation_id,
+        )
         log.warning("reply %s failed for good: %s", reply.id, error)
 
     async def run(self, stop: asyncio.Event) -> None:

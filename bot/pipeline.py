@@ -91,11 +91,13 @@ async def ingest(svc: Services, msg: InboundMessage) -> tuple[StoredMessage, boo
     """Persist first: (stored message, created). A duplicate delivery is recorded and goes no further."""
     stored, created = await svc.repo.store_inbound(msg)
     if created:
-        await svc.repo.audit("message.stored", {"channel": msg.channel, "external_id": msg.external_id},
-                             message_id=stored.id)  # fmt: skip
+        await svc.repo.audit(
+            "message.stored", {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id
+        )
     else:
-        await svc.repo.audit("message.duplicate", {"channel": msg.channel, "external_id": msg.external_id},
-                             message_id=stored.id)  # fmt: skip
+        await svc.repo.audit(
+            "message.duplicate", {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id
+        )
     return stored, created
 
 
@@ -112,8 +114,12 @@ async def classify(svc: Services, stored: StoredMessage) -> Analysis:
     try:
         analysis = (await asyncio.to_thread(svc.classifier.classify, [text]))[0]
     except Exception as exc:
-        log.warning("classifier %s failed on message %s: %s; using fallback", svc.classifier.version, stored.id,
-                    type(exc).__name__)  # fmt: skip
+        log.warning(
+            "classifier %s failed on message %s: %s; using fallback",
+            svc.classifier.version,
+            stored.id,
+            type(exc).__name__,
+        )
         await svc.repo.audit("classify.fallback", {"error": type(exc).__name__}, message_id=stored.id)
         analysis = (await asyncio.to_thread(svc.fallback.classify, [text]))[0]
     await svc.repo.update_message(stored.id, analysis=analysis)
@@ -126,12 +132,22 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
     decision = route(svc.rules, analysis, m, customer, open_escalation)
     await svc.repo.audit(
         "routed",
-        {"action": decision.action, "rule": decision.rule, "reason": decision.reason, "intent": analysis.intent.value,
-         "sentiment": analysis.sentiment.value, "confidence": round(analysis.confidence, 3),
-         "urgent": analysis.urgent, "abusive": analysis.abusive, "language": analysis.language,
-         "tier": customer.tier, "priority": decision.priority.value},
-        message_id=stored.id, customer_id=customer.id,
-    )  # fmt: skip
+        {
+            "action": decision.action,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "intent": analysis.intent.value,
+            "sentiment": analysis.sentiment.value,
+            "confidence": round(analysis.confidence, 3),
+            "urgent": analysis.urgent,
+            "abusive": analysis.abusive,
+            "language": analysis.language,
+            "tier": customer.tier,
+            "priority": decision.priority.value,
+        },
+        message_id=stored.id,
+        customer_id=customer.id,
+    )
     return decision
 
 
@@ -148,31 +164,55 @@ async def act(
     async def reply(template: str | None = None, text: str | None = None, **fields: Any) -> None:
         body = text if text is not None else render(svc.templates, template or "", name=name, **fields)
         queued = await repo.enqueue_reply(
-            dedupe_key=f"auto:{stored.id}", connector=m.via, channel=m.channel, recipient_id=m.author_id,
-            conversation_id=m.conversation_id, text=body, in_reply_to=m.external_id, direct=m.direct,
-            escalation_id=escalation_id, message_id=stored.id,
-        )  # fmt: skip
+            dedupe_key=f"auto:{stored.id}",
+            connector=m.via,
+            channel=m.channel,
+            recipient_id=m.author_id,
+            conversation_id=m.conversation_id,
+            text=body,
+            in_reply_to=m.external_id,
+            direct=m.direct,
+            escalation_id=escalation_id,
+            message_id=stored.id,
+        )
         if queued is not None:
             replies.append(queued.id)
-            await repo.audit("reply.queued", {"reply_id": queued.id, "template": template or "faq"},
-                             message_id=stored.id, customer_id=customer.id, escalation_id=escalation_id)  # fmt: skip
+            await repo.audit(
+                "reply.queued",
+                {"reply_id": queued.id, "template": template or "faq"},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=escalation_id,
+            )
 
     async def escalate(reason: str) -> None:
         nonlocal escalation_id
         intent = analysis.intent.value if analysis else "unknown"
-        esc = await repo.open_escalation(customer_id=customer.id, message=stored, priority=decision.priority,
-                                         reason=reason, intent=intent, flagged=decision.flag)  # fmt: skip
+        esc = await repo.open_escalation(
+            customer_id=customer.id,
+            message=stored,
+            priority=decision.priority,
+            reason=reason,
+            intent=intent,
+            flagged=decision.flag,
+        )
         escalation_id = esc.id
-        await repo.audit("escalation.opened", {"priority": esc.priority.value, "reason": reason, "flagged": esc.flagged},
-                         message_id=stored.id, customer_id=customer.id, escalation_id=esc.id)  # fmt: skip
+        await repo.audit(
+            "escalation.opened",
+            {"priority": esc.priority.value, "reason": reason, "flagged": esc.flagged},
+            message_id=stored.id,
+            customer_id=customer.id,
+            escalation_id=esc.id,
+        )
         await svc.events.publish(EscalationChanged(esc.id, "opened"))
 
     action = decision.action
     if action == "attach" and decision.escalation_id is not None:
         escalation_id = decision.escalation_id
         await repo.attach_message(escalation_id, stored.id)
-        await repo.audit("escalation.attached", {}, message_id=stored.id, customer_id=customer.id,
-                         escalation_id=escalation_id)  # fmt: skip
+        await repo.audit(
+            "escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=escalation_id
+        )
         await svc.events.publish(EscalationChanged(escalation_id, "attached"))
     elif action == "escalate":
         await escalate(decision.reason)
@@ -181,8 +221,12 @@ async def act(
     elif action == "answer":
         match = svc.faq.best(m.text)
         if match is not None and match.score >= svc.faq_min_score:
-            await repo.audit("faq.answered", {"faq": match.entry.id, "score": round(match.score, 3)},
-                             message_id=stored.id, customer_id=customer.id)  # fmt: skip
+            await repo.audit(
+                "faq.answered",
+                {"faq": match.entry.id, "score": round(match.score, 3)},
+                message_id=stored.id,
+                customer_id=customer.id,
+            )
             await reply(text=match.entry.answer)
             action = "faq"
         else:
@@ -201,8 +245,9 @@ async def act(
             await reply(decision.reply)
     # "record": stored, classified and audited; nothing more to do.
     await repo.update_message(stored.id, action=action, escalation_id=escalation_id)
-    return Outcome(stored.id, False, customer.id, analysis, replace(decision, action=action), escalation_id,
-                   tuple(replies))  # fmt: skip
+    return Outcome(
+        stored.id, False, customer.id, analysis, replace(decision, action=action), escalation_id, tuple(replies)
+    )
 
 
 # -- the chain ------------------------------------------------------------------------------------
@@ -243,8 +288,9 @@ class Pipeline:
                 handled = await intercept(stored, customer)
                 if handled:
                     await svc.repo.update_message(stored.id, action=handled)
-                    return Outcome(stored.id, customer_id=customer.id,
-                                   decision=Decision(handled, "interceptor", handled))  # fmt: skip
+                    return Outcome(
+                        stored.id, customer_id=customer.id, decision=Decision(handled, "interceptor", handled)
+                    )
             analysis = await classify(svc, stored)
             decision = await decide(svc, stored, customer, analysis)
             outcome = await act(svc, stored, customer, analysis, decision)
@@ -254,8 +300,9 @@ class Pipeline:
             detail = str(exc) if isinstance(exc, RapportError) else type(exc).__name__
             log.exception("pipeline failed on message %s", stored.id)
             await svc.repo.update_message(stored.id, action="error", error=detail)
-            await svc.repo.audit("pipeline.error", {"error": detail}, message_id=stored.id,
-                                 customer_id=customer.id if customer else None)  # fmt: skip
+            await svc.repo.audit(
+                "pipeline.error", {"error": detail}, message_id=stored.id, customer_id=customer.id if customer else None
+            )
             return Outcome(stored.id, customer_id=customer.id if customer else None, error=detail)
         for observe in svc.observers:
             try:

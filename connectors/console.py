@@ -28,9 +28,16 @@ class ConsoleConnector:
         return NAME
 
     def message(self, text: str) -> InboundMessage:
-        return InboundMessage(channel="console", external_id=uuid.uuid4().hex, author_id=self.author, text=text,
-                              conversation_id=f"console:{self.author}", author_name=self.author, direct=True,
-                              connector=NAME)  # fmt: skip
+        return InboundMessage(
+            channel="console",
+            external_id=uuid.uuid4().hex,
+            author_id=self.author,
+            text=text,
+            conversation_id=f"console:{self.author}",
+            author_name=self.author,
+            direct=True,
+            connector=NAME,
+        )
 
     async def start(self, sink: Sink) -> None:
         self._task = asyncio.create_task(self._read(sink), name="console-read")

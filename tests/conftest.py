@@ -105,12 +105,15 @@ def _postgres_database() -> Iterator[str]:
 @pytest.fixture(
     params=[
         "sqlite",
-        pytest.param("postgres", marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="set RAPPORT_TEST_POSTGRES_URL to run on PostgreSQL"),
-        ]),
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not POSTGRES_URL, reason="set RAPPORT_TEST_POSTGRES_URL to run on PostgreSQL"),
+            ],
+        ),
     ]
-)  # fmt: skip
+)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: SQLite in tmp_path, and PostgreSQL when configured."""
     if request.param == "sqlite":
@@ -151,14 +154,29 @@ class Driver:
     connector: RecordingConnector
     _n: int = 0
 
-    async def say(self, text: str, *, author: str = "cust-1", channel: str = "discord", name: str = "Casey Doe",
-                  conversation: str = "", external_id: str | None = None, direct: bool = False) -> Outcome:  # fmt: skip
+    async def say(
+        self,
+        text: str,
+        *,
+        author: str = "cust-1",
+        channel: str = "discord",
+        name: str = "Casey Doe",
+        conversation: str = "",
+        external_id: str | None = None,
+        direct: bool = False,
+    ) -> Outcome:
         self._n += 1
         message = InboundMessage(
-            channel=channel, external_id=external_id or f"m-{self._n}", author_id=author, text=text,
-            conversation_id=conversation or f"conv-{author}", author_name=name, author_handle=name.lower(),
-            direct=direct, connector=self.connector.name,
-        )  # fmt: skip
+            channel=channel,
+            external_id=external_id or f"m-{self._n}",
+            author_id=author,
+            text=text,
+            conversation_id=conversation or f"conv-{author}",
+            author_name=name,
+            author_handle=name.lower(),
+            direct=direct,
+            connector=self.connector.name,
+        )
         outcome = await self.bot.process(message)
         await self.bot.outbox.deliver_due()
         return outcome

@@ -78,8 +78,9 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
     """Add the relationship commands to the `rapport` CLI."""
 
     @customers_app.command("link")
-    def link(channel: str, platform_user_id: str, customer: str, config: ConfigOption = None,
-             by: ByOption = "cli") -> None:  # fmt: skip
+    def link(
+        channel: str, platform_user_id: str, customer: str, config: ConfigOption = None, by: ByOption = "cli"
+    ) -> None:
         """Link a platform account (CHANNEL USER_ID) to CUSTOMER (id, name, handle, email)."""
 
         async def body(bot: Rapport, svc: RelationshipService) -> None:
@@ -103,13 +104,19 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         _with_service(config, body)
 
     @customers_app.command("merge")
-    def merge(source: str, target: str, config: ConfigOption = None, by: ByOption = "cli",
-              reason: Annotated[str, typer.Option(help="Why (kept with the merge).")] = "") -> None:  # fmt: skip
+    def merge(
+        source: str,
+        target: str,
+        config: ConfigOption = None,
+        by: ByOption = "cli",
+        reason: Annotated[str, typer.Option(help="Why (kept with the merge).")] = "",
+    ) -> None:
         """Merge customer SOURCE into TARGET, keeping all history (undo with `unmerge`)."""
 
         async def body(bot: Rapport, svc: RelationshipService) -> None:
-            merged = await svc.identities.merge(await _customer_id(bot, source), await _customer_id(bot, target), by,
-                                                reason)  # fmt: skip
+            merged = await svc.identities.merge(
+                await _customer_id(bot, source), await _customer_id(bot, target), by, reason
+            )
             await svc.refresh(merged.target_id)
             moved = ", ".join(f"{len(v)} {k}" for k, v in merged.moved.items() if v) or "nothing"
             out.print(f"merge #{merged.id}: customer #{merged.source_id} into #{merged.target_id} ({moved})")
@@ -129,10 +136,12 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         _with_service(config, body)
 
     @customers_app.command("suggest")
-    def suggest(config: ConfigOption = None, as_json: JsonOption = False,
-                customer: Annotated[str | None, typer.Option(help="Only this customer's.")] = None,
-                min_confidence: Annotated[float, typer.Option("--min", help="Lowest confidence shown.")] = 0.5,
-                ) -> None:  # fmt: skip
+    def suggest(
+        config: ConfigOption = None,
+        as_json: JsonOption = False,
+        customer: Annotated[str | None, typer.Option(help="Only this customer's.")] = None,
+        min_confidence: Annotated[float, typer.Option("--min", help="Lowest confidence shown.")] = 0.5,
+    ) -> None:
         """Customers that look like one person, for review (merge with `customers merge`)."""
 
         async def body(bot: Rapport, svc: RelationshipService) -> None:
@@ -167,12 +176,14 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
             for problem in report.problems:
                 err.print(problem, highlight=False, markup=False)
             if purchases:
-                out.print(f"{report.created} purchases recorded, {report.updated} already known, "
-                          f"{report.skipped} skipped")  # fmt: skip
+                out.print(
+                    f"{report.created} purchases recorded, {report.updated} already known, {report.skipped} skipped"
+                )
             else:
                 tiers = ", ".join(f"{n} {t}" for t, n in sorted(report.tiers.items())) or "none"
-                out.print(f"{report.created} created, {report.updated} updated, {report.skipped} skipped; "
-                          f"tiers: {tiers}")  # fmt: skip
+                out.print(
+                    f"{report.created} created, {report.updated} updated, {report.skipped} skipped; tiers: {tiers}"
+                )
         if report.skipped or (report.problems and not report.rows):
             raise typer.Exit(1)
 
@@ -190,11 +201,12 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         _import(file, config, as_json, purchases=True)
 
     @customers_app.command("export")
-    def export_(config: ConfigOption = None,
-                escalations: Annotated[bool, typer.Option("--escalations", help="Escalations, not customers.")] = False,
-                fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-                output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
-                ) -> None:  # fmt: skip
+    def export_(
+        config: ConfigOption = None,
+        escalations: Annotated[bool, typer.Option("--escalations", help="Escalations, not customers.")] = False,
+        fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+        output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    ) -> None:
         """Export customers (with tiers and stages) or escalations as CSV or JSON."""
         if fmt not in ("csv", "json"):
             err.print("--format is csv or json")
@@ -212,10 +224,13 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
             err.print(f"{kind} written to {output}")
 
     @customers_app.command("purchase")
-    def purchase(customer: str, amount: float, config: ConfigOption = None,
-                 ref: Annotated[str, typer.Option("--ref", help="Order id: the same one is never counted twice.")] = "",
-                 at: Annotated[str | None, typer.Option(help="When (ISO 8601); default now.")] = None,
-                 ) -> None:  # fmt: skip
+    def purchase(
+        customer: str,
+        amount: float,
+        config: ConfigOption = None,
+        ref: Annotated[str, typer.Option("--ref", help="Order id: the same one is never counted twice.")] = "",
+        at: Annotated[str | None, typer.Option(help="When (ISO 8601); default now.")] = None,
+    ) -> None:
         """Record a purchase: updates value and tier, schedules the thank-you."""
 
         async def body(bot: Rapport, svc: RelationshipService) -> None:
@@ -252,15 +267,20 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         async def body(bot: Rapport, svc: RelationshipService) -> None:
             surveys = await svc.rel.surveys()
             scores = [s.score for s in surveys if s.score is not None]
-            summary = {"surveys": len(surveys), "answered": len(scores),
-                       "unanswered": sum(s.status.value == "unanswered" for s in surveys),
-                       "average": round(sum(scores) / len(scores), 2) if scores else None}  # fmt: skip
+            summary = {
+                "surveys": len(surveys),
+                "answered": len(scores),
+                "unanswered": sum(s.status.value == "unanswered" for s in surveys),
+                "average": round(sum(scores) / len(scores), 2) if scores else None,
+            }
             if as_json:
                 _print_json({**summary, "answers": [asdict(s) for s in surveys]})
                 return
             for s in surveys:
-                out.print(f"escalation #{s.escalation_id} customer #{s.customer_id} on {s.channel}: {s.status.value}"
-                          f"{f' {s.score}/5' if s.score else ''}")  # fmt: skip
+                out.print(
+                    f"escalation #{s.escalation_id} customer #{s.customer_id} on {s.channel}: {s.status.value}"
+                    f"{f' {s.score}/5' if s.score else ''}"
+                )
             out.print(f"{summary['answered']} answered of {summary['surveys']}; average {summary['average'] or '-'}")
 
         _with_service(config, body)
@@ -275,9 +295,11 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         _with_service(config, body)
 
     @app.command("topics")
-    def topics(config: ConfigOption = None, as_json: JsonOption = False,
-               refresh: Annotated[bool, typer.Option("--refresh/--stored", help="Recluster now.")] = True,
-               ) -> None:  # fmt: skip
+    def topics(
+        config: ConfigOption = None,
+        as_json: JsonOption = False,
+        refresh: Annotated[bool, typer.Option("--refresh/--stored", help="Recluster now.")] = True,
+    ) -> None:
         """Root causes: complaints grouped into topics with count, trend, examples and escalations."""
 
         async def body(bot: Rapport, svc: RelationshipService) -> None:
@@ -291,9 +313,15 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
             for col in ("#", "topic", "count", "trend (7d vs 7d before)", "channels", "escalations", "example"):
                 table.add_column(col, overflow="fold")
             for t in found:
-                table.add_row(str(t.id), t.label, str(t.count), f"{t.trend} ({t.recent} vs {t.previous})",
-                              ", ".join(t.channels), ", ".join(f"#{e}" for e in t.escalation_ids),
-                              t.examples[0][:80] if t.examples else "")  # fmt: skip
+                table.add_row(
+                    str(t.id),
+                    t.label,
+                    str(t.count),
+                    f"{t.trend} ({t.recent} vs {t.previous})",
+                    ", ".join(t.channels),
+                    ", ".join(f"#{e}" for e in t.escalation_ids),
+                    t.examples[0][:80] if t.examples else "",
+                )
             out.print(table)
 
         _with_service(config, body)

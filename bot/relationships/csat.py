@@ -40,8 +40,9 @@ def _command(text: str) -> str:
 class CsatInterceptor:
     """Claims a message that answers a survey or opts out / in; returns the action taken, or None."""
 
-    def __init__(self, repo: Repository, rel: RelationshipRepository, settings: RelationshipSettings,
-                 wake: Callable[[], None]) -> None:  # fmt: skip
+    def __init__(
+        self, repo: Repository, rel: RelationshipRepository, settings: RelationshipSettings, wake: Callable[[], None]
+    ) -> None:
         self.repo = repo
         self.rel = rel
         self.settings = settings
@@ -52,13 +53,15 @@ class CsatInterceptor:
         command = _command(m.text)
         if command in STOP_WORDS:
             if await self.rel.opt_out(customer.id, m.channel, stored.id):
-                await self.repo.audit("followup.opted_out", {"channel": m.channel}, message_id=stored.id,
-                                      customer_id=customer.id)  # fmt: skip
+                await self.repo.audit(
+                    "followup.opted_out", {"channel": m.channel}, message_id=stored.id, customer_id=customer.id
+                )
             await self._reply(stored, customer, "opt_out", f"optout:{stored.id}")
             return "opt_out"
         if command in START_WORDS and await self.rel.opt_in(customer.id, m.channel):
-            await self.repo.audit("followup.opted_in", {"channel": m.channel}, message_id=stored.id,
-                                  customer_id=customer.id)  # fmt: skip
+            await self.repo.audit(
+                "followup.opted_in", {"channel": m.channel}, message_id=stored.id, customer_id=customer.id
+            )
             await self._reply(stored, customer, "opt_in", f"optin:{stored.id}")
             return "opt_in"
         survey = await self.rel.outstanding_survey(customer.id, m.channel)
@@ -67,35 +70,65 @@ class CsatInterceptor:
         score = parse_score(m.text)
         short = len(m.text.split()) <= _SHORT_WORDS
         if score is not None:
-            await self.rel.update_survey(survey.id, CsatStatus.ANSWERED, score=score, text=m.text,
-                                         message_id=stored.id)  # fmt: skip
-            await self.repo.audit("csat.answered", {"score": score, "survey_id": survey.id}, message_id=stored.id,
-                                  customer_id=customer.id, escalation_id=survey.escalation_id)  # fmt: skip
+            await self.rel.update_survey(survey.id, CsatStatus.ANSWERED, score=score, text=m.text, message_id=stored.id)
+            await self.repo.audit(
+                "csat.answered",
+                {"score": score, "survey_id": survey.id},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=survey.escalation_id,
+            )
             await self._reply(stored, customer, "csat_thanks", f"csat-thanks:{survey.id}")
             return "csat"
         if survey.status is CsatStatus.ASKED:
             await self.rel.update_survey(survey.id, CsatStatus.REASKED, text=m.text, message_id=stored.id)
-            await self.repo.audit("csat.reasked", {"survey_id": survey.id}, message_id=stored.id,
-                                  customer_id=customer.id, escalation_id=survey.escalation_id)  # fmt: skip
+            await self.repo.audit(
+                "csat.reasked",
+                {"survey_id": survey.id},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=survey.escalation_id,
+            )
             await self._reply(stored, customer, "csat_reask", f"csat-reask:{survey.id}")
             return "csat" if short else None
         await self.rel.update_survey(survey.id, CsatStatus.UNANSWERED, text=m.text, message_id=stored.id)
-        await self.repo.audit("csat.unanswered", {"survey_id": survey.id}, message_id=stored.id,
-                              customer_id=customer.id, escalation_id=survey.escalation_id)  # fmt: skip
+        await self.repo.audit(
+            "csat.unanswered",
+            {"survey_id": survey.id},
+            message_id=stored.id,
+            customer_id=customer.id,
+            escalation_id=survey.escalation_id,
+        )
         return "csat" if short else None
 
     async def _reply(self, stored: StoredMessage, customer: Customer, template: str, key: str) -> None:
         m = stored.message
-        text = render_followup(self.settings.templates, template, m.channel, name=_first_name(m.author_name or
-                               customer.display_name), channel=m.channel)  # fmt: skip
+        text = render_followup(
+            self.settings.templates,
+            template,
+            m.channel,
+            name=_first_name(m.author_name or customer.display_name),
+            channel=m.channel,
+        )
         queued = await self.repo.enqueue_reply(
-            dedupe_key=key, connector=m.via, channel=m.channel, recipient_id=m.author_id,
-            conversation_id=m.conversation_id, text=text, in_reply_to=m.external_id, direct=m.direct, kind="followup",
+            dedupe_key=key,
+            connector=m.via,
+            channel=m.channel,
+            recipient_id=m.author_id,
+            conversation_id=m.conversation_id,
+            text=text,
+            in_reply_to=m.external_id,
+            direct=m.direct,
+            kind="followup",
             message_id=stored.id,
-        )  # fmt: skip
+        )
         if queued is not None:
-            await self.repo.audit("reply.queued", {"reply_id": queued.id, "template": template}, message_id=stored.id,
-                                  customer_id=customer.id)  # fmt: skip
+            await self.repo.audit(
+                "reply.queued",
+                {"reply_id": queued.id, "template": template},
+                message_id=stored.id,
+                customer_id=customer.id,
+            )
             self.wake()
 
 

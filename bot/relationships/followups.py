@@ -42,8 +42,7 @@ class Target:
     @classmethod
     def answering(cls, stored: StoredMessage) -> Target:
         m = stored.message
-        return cls(m.via, m.channel, m.author_id, m.conversation_id, m.external_id, m.direct, stored.id,
-                   m.author_name)  # fmt: skip
+        return cls(m.via, m.channel, m.author_id, m.conversation_id, m.external_id, m.direct, stored.id, m.author_name)
 
 
 def birthday_this_year(born: date, year: int) -> date:
@@ -56,9 +55,16 @@ def birthday_this_year(born: date, year: int) -> date:
 class FollowUpScheduler:
     """Plans follow-ups from the database and sends the due ones. `run(stop)` wakes every `poll_seconds`."""
 
-    def __init__(self, repo: Repository, rel: RelationshipRepository, settings: RelationshipSettings,
-                 wake: Callable[[], None], *, refresh_all: Callable[[], Awaitable[int]] | None = None,
-                 weekly: Callable[[datetime], Awaitable[None]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        repo: Repository,
+        rel: RelationshipRepository,
+        settings: RelationshipSettings,
+        wake: Callable[[], None],
+        *,
+        refresh_all: Callable[[], Awaitable[int]] | None = None,
+        weekly: Callable[[datetime], Awaitable[None]] | None = None,
+    ) -> None:
         self.repo = repo
         self.rel = rel
         self.settings = settings
@@ -117,15 +123,15 @@ class FollowUpScheduler:
             s.keep_in_touch_tiers, now - timedelta(days=s.keep_in_touch_days)
         ):
             # Keyed by the last contact: one nudge per silence, never a reminder every day.
-            await self.rel.schedule(f"keep:{customer_id}:{last:%Y%m%dT%H%M%S}", FollowUpKind.KEEP_IN_TOUCH,
-                                    customer_id, now)  # fmt: skip
+            await self.rel.schedule(
+                f"keep:{customer_id}:{last:%Y%m%dT%H%M%S}", FollowUpKind.KEEP_IN_TOUCH, customer_id, now
+            )
         tz = ZoneInfo(s.timezone)
         today = now.astimezone(tz).date()
         for customer_id, born in await self.rel.birthdays():
             if birthday_this_year(born, today.year) == today:
                 due = datetime.combine(today, time(s.birthday_hour), tzinfo=tz)
-                await self.rel.schedule(f"birthday:{customer_id}:{today.year}", FollowUpKind.BIRTHDAY, customer_id,
-                                        due)  # fmt: skip
+                await self.rel.schedule(f"birthday:{customer_id}:{today.year}", FollowUpKind.BIRTHDAY, customer_id, due)
 
     async def _target(self, f: FollowUp) -> Target | None:
         """Where to send: under the escalation's opening message for a survey, else where the customer last
@@ -140,8 +146,16 @@ class FollowUpScheduler:
         customer = await self.repo.get_customer(f.customer_id)
         for identity in customer.identities if customer else ():
             if identity.channel in _DIRECT_CHANNELS:
-                return Target(identity.channel, identity.channel, identity.platform_user_id, "", "", True, None,
-                              identity.display_name)  # fmt: skip
+                return Target(
+                    identity.channel,
+                    identity.channel,
+                    identity.platform_user_id,
+                    "",
+                    "",
+                    True,
+                    None,
+                    identity.display_name,
+                )
         return None
 
     async def deliver(self, f: FollowUp, now: datetime) -> int:
@@ -159,8 +173,9 @@ class FollowUpScheduler:
         m = target
         if await self.rel.is_opted_out(f.customer_id, m.channel):
             await self.rel.set_followup(f.id, FollowUpStatus.SKIPPED, note=f"opted out on {m.channel}")
-            await self.repo.audit("followup.skipped", {"kind": f.kind.value, "why": "opted out"},
-                                  customer_id=f.customer_id)  # fmt: skip
+            await self.repo.audit(
+                "followup.skipped", {"kind": f.kind.value, "why": "opted out"}, customer_id=f.customer_id
+            )
             return 0
         allowed = next_allowed(now, s.quiet_start, s.quiet_end, s.timezone)
         if allowed > now:
@@ -168,17 +183,35 @@ class FollowUpScheduler:
             return 0
         customer = await self.repo.get_customer(f.customer_id)
         name = (m.name or (customer.display_name if customer else "")).split()
-        text = render_followup(s.templates, f.kind.value, m.channel, name=name[0] if name else "there",
-                               ticket=str(f.escalation_id or ""), channel=m.channel)  # fmt: skip
+        text = render_followup(
+            s.templates,
+            f.kind.value,
+            m.channel,
+            name=name[0] if name else "there",
+            ticket=str(f.escalation_id or ""),
+            channel=m.channel,
+        )
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
             await self.rel.open_survey(f.escalation_id, f.customer_id, m.channel)
         queued = await self.repo.enqueue_reply(
-            dedupe_key=f.dedupe_key, connector=m.connector, channel=m.channel, recipient_id=m.recipient_id,
-            conversation_id=m.conversation_id, text=text, in_reply_to=m.in_reply_to, direct=m.direct, kind="followup",
-            escalation_id=f.escalation_id, message_id=m.message_id,
-        )  # fmt: skip
+            dedupe_key=f.dedupe_key,
+            connector=m.connector,
+            channel=m.channel,
+            recipient_id=m.recipient_id,
+            conversation_id=m.conversation_id,
+            text=text,
+            in_reply_to=m.in_reply_to,
+            direct=m.direct,
+            kind="followup",
+            escalation_id=f.escalation_id,
+            message_id=m.message_id,
+        )
         await self.rel.set_followup(f.id, FollowUpStatus.SENT, reply_id=queued.id if queued else None)
-        await self.repo.audit("followup.queued", {"kind": f.kind.value, "reply_id": queued.id if queued else None},
-                              customer_id=f.customer_id, escalation_id=f.escalation_id)  # fmt: skip
+        await self.repo.audit(
+            "followup.queued",
+            {"kind": f.kind.value, "reply_id": queued.id if queued else None},
+            customer_id=f.customer_id,
+            escalation_id=f.escalation_id,
+        )
         self.wake()
         return 1

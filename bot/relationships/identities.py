@@ -34,8 +34,11 @@ def _name(value: str) -> str:
     return " ".join(value.lower().split())
 
 
-def suggest_links(customers: Sequence[Customer], mentions: Iterable[tuple[int, str]] = (),
-                  exclude: set[int] | frozenset[int] = frozenset()) -> list[LinkSuggestion]:  # fmt: skip
+def suggest_links(
+    customers: Sequence[Customer],
+    mentions: Iterable[tuple[int, str]] = (),
+    exclude: set[int] | frozenset[int] = frozenset(),
+) -> list[LinkSuggestion]:
     """Pairs of customers that look like one person, most likely first. Pure."""
     evidence: dict[tuple[int, int], list[tuple[float, str]]] = defaultdict(list)
     live = [c for c in customers if c.id not in exclude]
@@ -106,40 +109,64 @@ class Identities:
             raise InputError("platform user id is empty")
         owner = await self.rel.identity_owner(channel, platform_user_id)
         if owner is not None and owner != customer_id:
-            alone = [c for c in await self.repo.find_customers(platform_user_id)
-                     if c.id == owner and len(c.identities) == 1]  # fmt: skip
+            alone = [
+                c for c in await self.repo.find_customers(platform_user_id) if c.id == owner and len(c.identities) == 1
+            ]
             source = owner if alone else (await self.unlink(channel, platform_user_id, actor))[1]
             await self.merge(source, customer_id, actor, f"link {channel}:{platform_user_id}")
         identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
-        await self.repo.audit("identity.linked", {"channel": channel, "platform_user_id": platform_user_id},
-                              actor=actor, customer_id=customer_id)  # fmt: skip
+        await self.repo.audit(
+            "identity.linked",
+            {"channel": channel, "platform_user_id": platform_user_id},
+            actor=actor,
+            customer_id=customer_id,
+        )
         return identity
 
     async def unlink(self, channel: str, platform_user_id: str, actor: str) -> tuple[int, int]:
         """Split an account (and its messages) off into a customer of its own: (old id, new id)."""
         old, new = await self.rel.unlink(channel, platform_user_id)
-        await self.repo.audit("identity.unlinked", {"channel": channel, "platform_user_id": platform_user_id,
-                                                    "new_customer_id": new}, actor=actor, customer_id=old)  # fmt: skip
+        await self.repo.audit(
+            "identity.unlinked",
+            {"channel": channel, "platform_user_id": platform_user_id, "new_customer_id": new},
+            actor=actor,
+            customer_id=old,
+        )
         return old, new
 
     async def merge(self, source_id: int, target_id: int, actor: str, reason: str = "") -> Merge:
         merge = await self.rel.merge(source_id, target_id, actor, reason)
-        await self.repo.audit("customer.merged", {"merge_id": merge.id, "source_id": source_id, "reason": reason,
-                                                  "moved": {k: len(v) for k, v in merge.moved.items()}},
-                              actor=actor, customer_id=target_id)  # fmt: skip
+        await self.repo.audit(
+            "customer.merged",
+            {
+                "merge_id": merge.id,
+                "source_id": source_id,
+                "reason": reason,
+                "moved": {k: len(v) for k, v in merge.moved.items()},
+            },
+            actor=actor,
+            customer_id=target_id,
+        )
         return merge
 
     async def undo(self, merge_id: int, actor: str) -> Merge:
         merge = await self.rel.undo_merge(merge_id)
-        await self.repo.audit("customer.unmerged", {"merge_id": merge.id, "source_id": merge.source_id},
-                              actor=actor, customer_id=merge.target_id)  # fmt: skip
+        await self.repo.audit(
+            "customer.unmerged",
+            {"merge_id": merge.id, "source_id": merge.source_id},
+            actor=actor,
+            customer_id=merge.target_id,
+        )
         return merge
 
     async def suggestions(self, customer_id: int | None = None, min_confidence: float = 0.0) -> list[LinkSuggestion]:
         customers = await self.repo.find_customers("", limit=100_000)
         found = suggest_links(customers, await self.rel.email_mentions(), await self.rel.merged_ids())
-        return [s for s in found if s.confidence >= min_confidence
-                and (customer_id is None or customer_id in (s.customer_id, s.other_id))]  # fmt: skip
+        return [
+            s
+            for s in found
+            if s.confidence >= min_confidence and (customer_id is None or customer_id in (s.customer_id, s.other_id))
+        ]
 
     async def auto_merge(self, customer_id: int, min_confidence: float) -> list[Merge]:
         """Merge this customer's suggestions at or above `min_confidence` into the older customer."""

@@ -15,8 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.relationships.models import ImportRow
 
-COLUMNS = ("external_id", "name", "email", "discord_id", "slack_id", "x_id", "lifetime_value", "orders", "birthday",
-           "account_manager")  # fmt: skip
+COLUMNS = (
+    "external_id",
+    "name",
+    "email",
+    "discord_id",
+    "slack_id",
+    "x_id",
+    "lifetime_value",
+    "orders",
+    "birthday",
+    "account_manager",
+)
 REQUIRED = ("external_id",)
 IDENTITY_COLUMNS = {"discord_id": "discord", "slack_id": "slack", "x_id": "x"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -112,8 +122,10 @@ def parse_customers(data: bytes, today: date) -> tuple[list[ImportRow], ImportRe
         return [], report
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        problems.append(f"line {reader.line_num}: missing required column {', '.join(missing)} "
-                        f"(columns: {', '.join(COLUMNS)}); nothing imported")  # fmt: skip
+        problems.append(
+            f"line {reader.line_num}: missing required column {', '.join(missing)} "
+            f"(columns: {', '.join(COLUMNS)}); nothing imported"
+        )
         return [], report
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
@@ -166,12 +178,19 @@ def parse_customers(data: bytes, today: date) -> tuple[list[ImportRow], ImportRe
         seen_ids[external_id] = line
         for ident in identities:
             seen_identities[ident] = line
-        rows.append(ImportRow(
-            line=line, external_id=external_id, name=cell.get("name", "")[:200], email=email,
-            identities=tuple(identities), lifetime_value=value, orders=orders,
-            birthday=born if isinstance(born, date) else None,
-            account_manager=cell["account_manager"][:200] if "account_manager" in cell else None,
-        ))  # fmt: skip
+        rows.append(
+            ImportRow(
+                line=line,
+                external_id=external_id,
+                name=cell.get("name", "")[:200],
+                email=email,
+                identities=tuple(identities),
+                lifetime_value=value,
+                orders=orders,
+                birthday=born if isinstance(born, date) else None,
+                account_manager=cell["account_manager"][:200] if "account_manager" in cell else None,
+            )
+        )
     return rows, report
 
 

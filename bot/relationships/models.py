@@ -31,7 +31,7 @@ __all__ = [
     "Tier",
     "TierResult",
     "Topic",
-]  # fmt: skip
+]
 
 
 class Stage(StrEnum):

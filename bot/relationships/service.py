@@ -32,8 +32,15 @@ log = logging.getLogger(__name__)
 class RelationshipService:
     """One per bot. Subscribes to escalation events; its interceptor and observer go into the pipeline."""
 
-    def __init__(self, repo: Repository, db: Database, settings: RelationshipSettings, events: EventBus,
-                 wake: Callable[[], None] = lambda: None, embed: Embed | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        repo: Repository,
+        db: Database,
+        settings: RelationshipSettings,
+        events: EventBus,
+        wake: Callable[[], None] = lambda: None,
+        embed: Embed | None = None,
+    ) -> None:
         self.repo = repo
         self.rel = RelationshipRepository(db)
         self.settings = settings
@@ -41,8 +48,9 @@ class RelationshipService:
         self.identities = Identities(repo, self.rel, events)
         self.csat = CsatInterceptor(repo, self.rel, settings, wake)
         self.topics = RootCauses(repo, self.rel, settings, events, embed)
-        self.scheduler = FollowUpScheduler(repo, self.rel, settings, wake, refresh_all=self.refresh_all,
-                                           weekly=self.topics.weekly)  # fmt: skip
+        self.scheduler = FollowUpScheduler(
+            repo, self.rel, settings, wake, refresh_all=self.refresh_all, weekly=self.topics.weekly
+        )
         events.subscribe(self.on_event)
 
     @property
@@ -81,15 +89,21 @@ class RelationshipService:
         tier = await self.tier(customer_id)
         before_tier = await self.rel.set_tier(customer_id, tier.tier, tier.reason)
         if before_tier != tier.tier.value:
-            await self.repo.audit("customer.tier", {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
-                                  customer_id=customer_id)  # fmt: skip
+            await self.repo.audit(
+                "customer.tier",
+                {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
+                customer_id=customer_id,
+            )
             if tier.tier is Tier.LEAD:
                 await publish(self.events, LeadAttention(customer_id, before_tier, tier.reason))
         stage = await self.stage(customer_id)
         before_stage = await self.rel.set_stage(customer_id, stage.stage.value, stage.reason)
         if before_stage != stage.stage.value:
-            await self.repo.audit("customer.stage", {"from": before_stage, "to": stage.stage.value,
-                                                     "reason": stage.reason}, customer_id=customer_id)  # fmt: skip
+            await self.repo.audit(
+                "customer.stage",
+                {"from": before_stage, "to": stage.stage.value, "reason": stage.reason},
+                customer_id=customer_id,
+            )
             if moved_towards_dissolution(before_stage, stage.stage):
                 await publish(self.events, ChurnRisk(customer_id, before_stage, stage.reason, message_id))
         return tier, stage
@@ -103,8 +117,9 @@ class RelationshipService:
 
     # -- purchases and import -------------------------------------------------------------------
 
-    async def record_purchase(self, customer_id: int, amount: float, reference: str, at: datetime | None = None,
-                              source: str = "api") -> Purchase | None:  # fmt: skip
+    async def record_purchase(
+        self, customer_id: int, amount: float, reference: str, at: datetime | None = None, source: str = "api"
+    ) -> Purchase | None:
         """Record a purchase (None if its reference is known), schedule the thank-you, update tier and stage."""
         if not reference.strip():
             raise InputError("a purchase needs a reference (the order id), so it is never counted twice")
@@ -114,10 +129,15 @@ class RelationshipService:
         purchase = await self.rel.add_purchase(customer_id, reference.strip()[:200], float(amount), at, source)
         if purchase is None:
             return None
-        await self.repo.audit("purchase.recorded", {"reference": purchase.reference, "amount": purchase.amount},
-                              customer_id=customer_id)  # fmt: skip
-        await self.rel.schedule(f"thanks:{purchase.reference}", FollowUpKind.PURCHASE_THANKS, customer_id,
-                                at + timedelta(minutes=self.settings.thanks_delay_minutes))  # fmt: skip
+        await self.repo.audit(
+            "purchase.recorded", {"reference": purchase.reference, "amount": purchase.amount}, customer_id=customer_id
+        )
+        await self.rel.schedule(
+            f"thanks:{purchase.reference}",
+            FollowUpKind.PURCHASE_THANKS,
+            customer_id,
+            at + timedelta(minutes=self.settings.thanks_delay_minutes),
+        )
         await self.refresh(customer_id)
         return purchase
 
@@ -134,8 +154,11 @@ class RelationshipService:
             report.customer_ids.append(customer_id)
             tier, _stage = await self.refresh(customer_id)
             report.tiers[tier.tier.value] = report.tiers.get(tier.tier.value, 0) + 1
-        await self.repo.audit("customers.imported", {"created": report.created, "updated": report.updated,
-                                                     "skipped": report.skipped}, actor=actor)  # fmt: skip
+        await self.repo.audit(
+            "customers.imported",
+            {"created": report.created, "updated": report.updated, "skipped": report.skipped},
+            actor=actor,
+        )
         return report
 
     async def import_purchases(self, data: bytes, *, actor: str = "cli") -> ImportReport:
@@ -154,8 +177,7 @@ class RelationshipService:
                 report.created += 1
                 report.customer_ids.append(customer_id)
         report.problems.sort(key=_line_order)
-        await self.repo.audit("purchases.imported", {"created": report.created, "skipped": report.skipped},
-                              actor=actor)  # fmt: skip
+        await self.repo.audit("purchases.imported", {"created": report.created, "skipped": report.skipped}, actor=actor)
         return report
 
     # -- the profile ----------------------------------------------------------------------------
@@ -166,15 +188,23 @@ class RelationshipService:
             raise InputError(f"no customer {customer_id}")
         escalations = await self.repo.escalations(customer_id=customer_id)
         recent = await self.repo.messages(customer_id=customer_id, limit=5, newest_first=True)
-        lines = tuple(f"{m.message.channel} {m.analysis.intent.value if m.analysis else m.action or '-'}: "
-                      f"{m.message.text[:200]}" for m in recent)  # fmt: skip
+        lines = tuple(
+            f"{m.message.channel} {m.analysis.intent.value if m.analysis else m.action or '-'}: {m.message.text[:200]}"
+            for m in recent
+        )
         return Profile(
-            customer_id=customer_id, display_name=st.display_name, tier=st.tier, tier_reason=st.tier_reason,
-            stage=st.stage, stage_reason=st.stage_reason, account=await self.rel.account(customer_id),
+            customer_id=customer_id,
+            display_name=st.display_name,
+            tier=st.tier,
+            tier_reason=st.tier_reason,
+            stage=st.stage,
+            stage_reason=st.stage_reason,
+            account=await self.rel.account(customer_id),
             open_escalations=tuple(e for e in escalations if e.status.active),
-            csat=tuple(await self.rel.surveys(customer_id)), opt_outs=tuple(await self.rel.opt_outs(customer_id)),
+            csat=tuple(await self.rel.surveys(customer_id)),
+            opt_outs=tuple(await self.rel.opt_outs(customer_id)),
             recent=lines,
-        )  # fmt: skip
+        )
 
     async def profile_json(self, customer_id: int) -> dict[str, Any]:
         """Everything `customers show --json` adds: identities, tier and stage with reasons, open
@@ -184,9 +214,17 @@ class RelationshipService:
         data = _plain(asdict(p))
         data["identities"] = [_plain(asdict(i)) for i in (customer.identities if customer else ())]
         data["email"] = customer.email if customer else ""
-        data["open_escalations"] = [{"id": e.id, "status": e.status.value, "priority": e.priority.value,
-                                     "reason": e.reason, "channel": e.channel, "created_at": e.created_at.isoformat()}
-                                    for e in p.open_escalations]  # fmt: skip
+        data["open_escalations"] = [
+            {
+                "id": e.id,
+                "status": e.status.value,
+                "priority": e.priority.value,
+                "reason": e.reason,
+                "channel": e.channel,
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in p.open_escalations
+        ]
         data["purchases"] = [_plain(asdict(x)) for x in await self.rel.purchases(customer_id)]
         data["merges"] = [_plain(asdict(m)) for m in await self.rel.merges(customer_id)]
         data["stage_is_churn_risk"] = p.stage == Stage.DISSOLUTION.value

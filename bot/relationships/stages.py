@@ -28,8 +28,11 @@ def infer_stage(
     earlier = window[: -cfg.dissolution_recent]
     earlier_share = sum(s.sentiment is Sentiment.NEGATIVE for s in earlier) / len(earlier) if earlier else 0.0
     if negative >= cfg.dissolution_negative and negative / len(recent) > earlier_share:
-        return StageResult(Stage.DISSOLUTION, f"sentiment turning negative: {negative} of the last {len(recent)} "
-                                              f"messages negative (before: {earlier_share:.0%})")  # fmt: skip
+        return StageResult(
+            Stage.DISSOLUTION,
+            f"sentiment turning negative: {negative} of the last {len(recent)} "
+            f"messages negative (before: {earlier_share:.0%})",
+        )
     if last_purchase is not None and last_purchase >= now - timedelta(days=cfg.expansion_days):
         return StageResult(Stage.EXPANSION, f"purchase on {last_purchase:%Y-%m-%d}, within {cfg.expansion_days} days")
     interest = [s for s in window if s.intent is Intent.PURCHASE_INTEREST]
@@ -39,15 +42,20 @@ def infer_stage(
         share = sum(s.sentiment is not Sentiment.NEGATIVE for s in window) / len(window)
         if share >= cfg.engagement_positive_share:
             positive = sum(s.sentiment is Sentiment.POSITIVE for s in window)
-            return StageResult(Stage.ENGAGEMENT, f"steady contact: {len(window)} messages, {share:.0%} not negative "
-                                                 f"({positive} positive)")  # fmt: skip
+            return StageResult(
+                Stage.ENGAGEMENT,
+                f"steady contact: {len(window)} messages, {share:.0%} not negative ({positive} positive)",
+            )
     if len(window) <= cfg.exploration_messages:
         what = "no messages yet" if not window else f"{len(window)} message{'s' if len(window) > 1 else ''} so far"
         return StageResult(Stage.EXPLORATION, f"first contact: {what}")
     questions = sum(s.intent is Intent.QUESTION for s in window)
     if questions:
-        return StageResult(Stage.AWARENESS, f"{questions} question{'s' if questions > 1 else ''} about what we offer "
-                                            f"in the last {len(window)} messages")  # fmt: skip
+        return StageResult(
+            Stage.AWARENESS,
+            f"{questions} question{'s' if questions > 1 else ''} about what we offer "
+            f"in the last {len(window)} messages",
+        )
     return StageResult(Stage.EXPLORATION, f"{len(window)} messages, no questions, purchases or steady contact yet")
 
 

@@ -36,6 +36,9 @@ def compute_tier(account: Account, stats: CustomerStats, t: TierThresholds) -> T
         return TierResult(Tier.GOLD, f"{facts} ≥ {_money(t.gold_value)} with ≥ {t.gold_orders} orders")
     if net < t.lead_below:
         # Lead tier is for attention (win back, or understand the cost), never for worse service.
-        return TierResult(Tier.LEAD, f"{facts} < {_money(t.lead_below)}: costs more to serve than it brings in; "
-                                     "flagged for attention", attention=True)  # fmt: skip
+        return TierResult(
+            Tier.LEAD,
+            f"{facts} < {_money(t.lead_below)}: costs more to serve than it brings in; flagged for attention",
+            attention=True,
+        )
     return TierResult(Tier.IRON, f"{facts}: below gold ({_money(t.gold_value)} with ≥ {t.gold_orders} orders)")

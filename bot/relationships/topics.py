@@ -48,8 +48,9 @@ def _tfidf(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # Single words: complaints are short, and bigrams thin out what two of them share.
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, preprocessor=_plain_words,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")  # fmt: skip
+    vectorizer = TfidfVectorizer(
+        stop_words="english", sublinear_tf=True, preprocessor=_plain_words, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
+    )
     try:
         matrix = vectorizer.fit_transform(texts).toarray()
     except ValueError:  # nothing but stop words
@@ -72,8 +73,9 @@ def group_complaints(texts: Sequence[str], min_similarity: float, embed: Embed |
         from sklearn.cluster import AgglomerativeClustering
 
         unit = vectors[usable] / norms[usable][:, None]
-        model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                        distance_threshold=1 - min_similarity)  # fmt: skip
+        model = AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - min_similarity
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             labels[usable] = model.fit_predict(unit)
@@ -98,18 +100,29 @@ def describe(topic_id: int, label: str, members: Sequence[Complaint], now: datet
         if c.text not in examples and len(examples) < _EXAMPLES:
             examples.append(c.text[:280])
     return Topic(
-        id=topic_id, label=label, count=len(members), recent=sum(c.at >= week for c in members),
-        previous=sum(fortnight <= c.at < week for c in members), examples=tuple(examples),
+        id=topic_id,
+        label=label,
+        count=len(members),
+        recent=sum(c.at >= week for c in members),
+        previous=sum(fortnight <= c.at < week for c in members),
+        examples=tuple(examples),
         escalation_ids=tuple(sorted({c.escalation_id for c in members if c.escalation_id is not None})),
-        channels=tuple(sorted({c.channel for c in members})), message_ids=tuple(c.message_id for c in members),
-    )  # fmt: skip
+        channels=tuple(sorted({c.channel for c in members})),
+        message_ids=tuple(c.message_id for c in members),
+    )
 
 
 class RootCauses:
     """Recomputes and stores topics; posts the weekly summary."""
 
-    def __init__(self, repo: Repository, rel: RelationshipRepository, settings: RelationshipSettings,
-                 events: EventBus, embed: Embed | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        repo: Repository,
+        rel: RelationshipRepository,
+        settings: RelationshipSettings,
+        events: EventBus,
+        embed: Embed | None = None,
+    ) -> None:
         self.repo = repo
         self.rel = rel
         self.settings = settings
@@ -119,8 +132,9 @@ class RootCauses:
     async def refresh(self, now: datetime) -> list[Topic]:
         """Cluster the complaints of the window afresh and store the topics; largest first."""
         complaints = await self.rel.complaints(now - timedelta(days=self.settings.topic_window_days))
-        drafts = await asyncio.to_thread(group_complaints, [c.text for c in complaints],
-                                         self.settings.topic_min_similarity, self.embed)  # fmt: skip
+        drafts = await asyncio.to_thread(
+            group_complaints, [c.text for c in complaints], self.settings.topic_min_similarity, self.embed
+        )
         stored = [(d.label, {"terms": list(d.terms)}, [complaints[i].message_id for i in d.members]) for d in drafts]
         ids = await self.rel.replace_topics(stored)
         return [

@@ -228,8 +228,9 @@ class Repository:
         if customer_id is not None:
             values["customer_id"] = customer_id
         if analysis is not None:
-            values.update(analysis=_analysis_to_json(analysis), intent=analysis.intent.value,
-                          sentiment=analysis.sentiment.value)  # fmt: skip
+            values.update(
+                analysis=_analysis_to_json(analysis), intent=analysis.intent.value, sentiment=analysis.sentiment.value
+            )
         if action is not None:
             values["action"] = action
         if escalation_id is not None:
@@ -248,9 +249,14 @@ class Repository:
             return _message(row) if row else None
 
     async def messages(
-        self, *, customer_id: int | None = None, escalation_id: int | None = None, limit: int = 100,
-        newest_first: bool = False, since: datetime | None = None,
-    ) -> list[StoredMessage]:  # fmt: skip
+        self,
+        *,
+        customer_id: int | None = None,
+        escalation_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+        since: datetime | None = None,
+    ) -> list[StoredMessage]:
         stmt = select(MessageRow)
         if customer_id is not None:
             stmt = stmt.where(MessageRow.customer_id == customer_id)
@@ -266,8 +272,9 @@ class Repository:
     async def unfinished_messages(self, limit: int = 1000) -> list[StoredMessage]:
         """Messages stored but never acted on (the process stopped in between)."""
         async with self._session() as s:
-            rows = (await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id)
-                                    .limit(limit))).all()  # fmt: skip
+            rows = (
+                await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id).limit(limit))
+            ).all()
             return [_message(r) for r in rows]
 
     async def count_by_sentiment(self, since: datetime) -> dict[str, int]:
@@ -294,8 +301,15 @@ class Repository:
                 customer = CustomerRow(display_name=name or handle or platform_user_id, created_at=now, updated_at=now)
                 s.add(customer)
                 await s.flush()
-                ident = IdentityRow(channel=channel, platform_user_id=platform_user_id, customer_id=customer.id,
-                                    handle=handle, display_name=name, created_at=now, updated_at=now)  # fmt: skip
+                ident = IdentityRow(
+                    channel=channel,
+                    platform_user_id=platform_user_id,
+                    customer_id=customer.id,
+                    handle=handle,
+                    display_name=name,
+                    created_at=now,
+                    updated_at=now,
+                )
                 s.add(ident)
                 try:
                     await s.commit()
@@ -331,11 +345,17 @@ class Repository:
         if q:
             like = f"%{q.lower()}%"
             ids = select(IdentityRow.customer_id).where(
-                or_(func.lower(IdentityRow.handle).like(like), IdentityRow.platform_user_id == q,
-                    func.lower(IdentityRow.display_name).like(like))  # fmt: skip
+                or_(
+                    func.lower(IdentityRow.handle).like(like),
+                    IdentityRow.platform_user_id == q,
+                    func.lower(IdentityRow.display_name).like(like),
+                )
             )
-            conds = [func.lower(CustomerRow.display_name).like(like), func.lower(CustomerRow.email) == q.lower(),
-                     CustomerRow.id.in_(ids)]  # fmt: skip
+            conds = [
+                func.lower(CustomerRow.display_name).like(like),
+                func.lower(CustomerRow.email) == q.lower(),
+                CustomerRow.id.in_(ids),
+            ]
             if q.isdigit():
                 conds.append(CustomerRow.id == int(q))
             stmt = stmt.where(or_(*conds))
@@ -359,8 +379,13 @@ class Repository:
                 )
             )
             if ident is None:
-                ident = IdentityRow(channel=channel, platform_user_id=platform_user_id, customer_id=customer_id,
-                                    created_at=now, updated_at=now)  # fmt: skip
+                ident = IdentityRow(
+                    channel=channel,
+                    platform_user_id=platform_user_id,
+                    customer_id=customer_id,
+                    created_at=now,
+                    updated_at=now,
+                )
                 s.add(ident)
             else:
                 ident.customer_id = customer_id
@@ -386,16 +411,30 @@ class Repository:
             return await self._load_escalation(s, row) if row else None
 
     async def open_escalation(
-        self, *, customer_id: int, message: StoredMessage, priority: Priority, reason: str, intent: str,
+        self,
+        *,
+        customer_id: int,
+        message: StoredMessage,
+        priority: Priority,
+        reason: str,
+        intent: str,
         flagged: bool = False,
-    ) -> Escalation:  # fmt: skip
+    ) -> Escalation:
         now = utcnow()
         async with self._session() as s:
             row = EscalationRow(
-                customer_id=customer_id, opening_message_id=message.id, channel=message.message.channel,
-                conversation_id=message.message.conversation_id, status=EscalationStatus.OPEN.value,
-                priority=priority.value, reason=reason, intent=intent, flagged=flagged, created_at=now, updated_at=now,
-            )  # fmt: skip
+                customer_id=customer_id,
+                opening_message_id=message.id,
+                channel=message.message.channel,
+                conversation_id=message.message.conversation_id,
+                status=EscalationStatus.OPEN.value,
+                priority=priority.value,
+                reason=reason,
+                intent=intent,
+                flagged=flagged,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(row)
             await s.flush()
             await s.execute(update(MessageRow).where(MessageRow.id == message.id).values(escalation_id=row.id))
@@ -409,7 +448,7 @@ class Repository:
             await s.commit()
 
     async def _load_escalation(self, s: AsyncSession, row: EscalationRow) -> Escalation:
-        ids = (await s.scalars(select(MessageRow.id).where(MessageRow.escalation_id == row.id).order_by(MessageRow.id)))
+        ids = await s.scalars(select(MessageRow.id).where(MessageRow.escalation_id == row.id).order_by(MessageRow.id))
         notes = (await s.scalars(select(NoteRow).where(NoteRow.escalation_id == row.id).order_by(NoteRow.id))).all()
         return _escalation(row, list(ids), notes)
 
@@ -463,20 +502,41 @@ class Repository:
     # -- outbox ---------------------------------------------------------------------------------
 
     async def enqueue_reply(
-        self, *, dedupe_key: str, connector: str, channel: str, recipient_id: str, conversation_id: str, text: str,
-        in_reply_to: str = "", direct: bool = False, kind: str = "auto", escalation_id: int | None = None,
+        self,
+        *,
+        dedupe_key: str,
+        connector: str,
+        channel: str,
+        recipient_id: str,
+        conversation_id: str,
+        text: str,
+        in_reply_to: str = "",
+        direct: bool = False,
+        kind: str = "auto",
+        escalation_id: int | None = None,
         message_id: int | None = None,
-    ) -> OutboundReply | None:  # fmt: skip
+    ) -> OutboundReply | None:
         """Queue a reply; None if one with the same dedupe key was already queued (never twice)."""
         async with self._session() as s:
             if await s.scalar(select(ReplyRow.id).where(ReplyRow.dedupe_key == dedupe_key)) is not None:
                 return None
             row = ReplyRow(
-                dedupe_key=dedupe_key, connector=connector, channel=channel, recipient_id=recipient_id,
-                conversation_id=conversation_id, in_reply_to=in_reply_to, direct=direct, text=text, kind=kind,
-                status=ReplyStatus.QUEUED.value, attempts=0, escalation_id=escalation_id, message_id=message_id,
-                created_at=utcnow(), next_attempt_at=utcnow(),
-            )  # fmt: skip
+                dedupe_key=dedupe_key,
+                connector=connector,
+                channel=channel,
+                recipient_id=recipient_id,
+                conversation_id=conversation_id,
+                in_reply_to=in_reply_to,
+                direct=direct,
+                text=text,
+                kind=kind,
+                status=ReplyStatus.QUEUED.value,
+                attempts=0,
+                escalation_id=escalation_id,
+                message_id=message_id,
+                created_at=utcnow(),
+                next_attempt_at=utcnow(),
+            )
             s.add(row)
             try:
                 await s.commit()
@@ -492,8 +552,11 @@ class Repository:
             ids = (
                 await s.scalars(
                     select(ReplyRow.id)
-                    .where(ReplyRow.status == ReplyStatus.QUEUED.value, ReplyRow.connector.in_(connectors),
-                           or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= now))  # fmt: skip
+                    .where(
+                        ReplyRow.status == ReplyStatus.QUEUED.value,
+                        ReplyRow.connector.in_(connectors),
+                        or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= now),
+                    )
                     .order_by(ReplyRow.id)
                     .limit(limit)
                 )
@@ -516,8 +579,10 @@ class Repository:
         async with self._session() as s:
             result = await s.execute(
                 update(ReplyRow)
-                .where(ReplyRow.status == ReplyStatus.SENDING.value,
-                       or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= older_than))  # fmt: skip
+                .where(
+                    ReplyRow.status == ReplyStatus.SENDING.value,
+                    or_(ReplyRow.next_attempt_at.is_(None), ReplyRow.next_attempt_at <= older_than),
+                )
                 .values(status=ReplyStatus.QUEUED.value)
             )
             await s.commit()
@@ -535,9 +600,13 @@ class Repository:
             return _reply(row)
 
     async def replies(
-        self, *, escalation_id: int | None = None, message_id: int | None = None,
-        statuses: Sequence[ReplyStatus] | None = None, limit: int = 500,
-    ) -> list[OutboundReply]:  # fmt: skip
+        self,
+        *,
+        escalation_id: int | None = None,
+        message_id: int | None = None,
+        statuses: Sequence[ReplyStatus] | None = None,
+        limit: int = 500,
+    ) -> list[OutboundReply]:
         stmt = select(ReplyRow)
         if escalation_id is not None:
             stmt = stmt.where(ReplyRow.escalation_id == escalation_id)
@@ -551,18 +620,37 @@ class Repository:
     # -- audit ----------------------------------------------------------------------------------
 
     async def audit(
-        self, kind: str, detail: Mapping[str, Any] | None = None, *, actor: str = "bot", message_id: int | None = None,
-        customer_id: int | None = None, escalation_id: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        actor: str = "bot",
+        message_id: int | None = None,
+        customer_id: int | None = None,
+        escalation_id: int | None = None,
+    ) -> None:
         async with self._session() as s:
-            s.add(AuditRow(at=utcnow(), kind=kind, actor=actor, detail=dict(detail or {}), message_id=message_id,
-                           customer_id=customer_id, escalation_id=escalation_id))  # fmt: skip
+            s.add(
+                AuditRow(
+                    at=utcnow(),
+                    kind=kind,
+                    actor=actor,
+                    detail=dict(detail or {}),
+                    message_id=message_id,
+                    customer_id=customer_id,
+                    escalation_id=escalation_id,
+                )
+            )
             await s.commit()
 
     async def audit_events(
-        self, *, message_id: int | None = None, escalation_id: int | None = None, kind: str | None = None,
+        self,
+        *,
+        message_id: int | None = None,
+        escalation_id: int | None = None,
+        kind: str | None = None,
         limit: int = 500,
-    ) -> list[AuditEvent]:  # fmt: skip
+    ) -> list[AuditEvent]:
         stmt = select(AuditRow)
         if message_id is not None:
             stmt = stmt.where(AuditRow.message_id == message_id)

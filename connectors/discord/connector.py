@@ -179,8 +179,11 @@ class DiscordConnector:
                 except Exception as exc:
                     log.error(
                         "discord: core failed on message %s (attempt %d/%d): %s",
-                        message_id, attempt, SINK_ATTEMPTS, exc,
-                    )  # fmt: skip
+                        message_id,
+                        attempt,
+                        SINK_ATTEMPTS,
+                        exc,
+                    )
                     if attempt < SINK_ATTEMPTS:
                         await asyncio.sleep(self._sink_retry_delay * attempt)
                     continue

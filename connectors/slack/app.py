@@ -44,9 +44,16 @@ _bolt_log.addFilter(_QuietTokenWarning())
 
 
 def build_app(
-    client: AsyncWebClient, signing_secret: str, *, messages: MessageHandler, actions: CardActions,
-    command: SlashCommand, home: AppHome, background: Background, socket_mode: bool,
-) -> AsyncApp:  # fmt: skip
+    client: AsyncWebClient,
+    signing_secret: str,
+    *,
+    messages: MessageHandler,
+    actions: CardActions,
+    command: SlashCommand,
+    home: AppHome,
+    background: Background,
+    socket_mode: bool,
+) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,

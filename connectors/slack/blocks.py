@@ -67,9 +67,11 @@ def divider() -> Block:
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
     element: Block = {
-        "type": "button", "action_id": action_id, "value": value,
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
         "text": {"type": "plain_text", "text": clip(text, BUTTON_TEXT_MAX), "emoji": True},
-    }  # fmt: skip
+    }
     if style:
         element["style"] = style
     return element
@@ -78,9 +80,11 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
 def select(placeholder: str, action_id: str, options: list[tuple[str, str]], initial: str | None = None) -> Block:
     opts = [{"text": {"type": "plain_text", "text": clip(label, 75)}, "value": value} for label, value in options]
     element: Block = {
-        "type": "static_select", "action_id": action_id, "options": opts,
+        "type": "static_select",
+        "action_id": action_id,
+        "options": opts,
         "placeholder": {"type": "plain_text", "text": clip(placeholder, 150)},
-    }  # fmt: skip
+    }
     chosen = [o for o in opts if o["value"] == initial]
     if chosen:
         element["initial_option"] = chosen[0]

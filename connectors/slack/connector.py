@@ -64,11 +64,15 @@ class SlackConnector:
         self.background = Background()
         self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
-            self.client, signing_secret, socket_mode=socket_mode, messages=self.messages,
+            self.client,
+            signing_secret,
+            socket_mode=socket_mode,
+            messages=self.messages,
             actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
             command=SlashCommand(s.command, desk, self.staff),
-            home=AppHome(self.api, desk, self.staff), background=self.background,
-        )  # fmt: skip
+            home=AppHome(self.api, desk, self.staff),
+            background=self.background,
+        )
         self.http: HttpReceiver | None = None
         self.socket: SocketReceiver | None = None
         if socket_mode:

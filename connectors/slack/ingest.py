@@ -108,6 +108,9 @@ def to_staff_reply(event: Mapping[str, Any], *, triage_channel: str | None, bot_
     if event["channel"] != triage_channel or not isinstance(thread_ts, str) or thread_ts == event["ts"]:
         return None
     return StaffReply(
-        channel=event["channel"], thread_ts=thread_ts, ts=event["ts"], user=event["user"],
+        channel=event["channel"],
+        thread_ts=thread_ts,
+        ts=event["ts"],
+        user=event["user"],
         text=plain(event.get("text", "")[:MAX_TEXT]),
-    )  # fmt: skip
+    )

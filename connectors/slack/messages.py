@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class MessageHandler:
-    def __init__(self, settings: SlackSettings, api: SlackApi, triage: TriageDesk, staff: StaffDirectory,
-                 ledger: EventLedger) -> None:  # fmt: skip
+    def __init__(
+        self, settings: SlackSettings, api: SlackApi, triage: TriageDesk, staff: StaffDirectory, ledger: EventLedger
+    ) -> None:
         self._settings = settings
         self._api = api
         self._triage = triage
@@ -42,8 +43,12 @@ class MessageHandler:
         if staff_reply is not None:
             await self._triage.on_staff_reply(staff_reply)
             return
-        inbound = to_inbound(event, customer_channels=self._customer_channels,
-                             triage_channel=self._settings.triage_channel, bot_user_id=self.bot_user_id)  # fmt: skip
+        inbound = to_inbound(
+            event,
+            customer_channels=self._customer_channels,
+            triage_channel=self._settings.triage_channel,
+            bot_user_id=self.bot_user_id,
+        )
         if inbound is None or self.sink is None:
             return
         if await self._staff.is_staff(inbound.author_id):

@@ -22,12 +22,16 @@ class Notices:
             return
         if isinstance(event, ChurnRisk):
             who = await self._customer(event.customer_id)
-            text = (f":warning: *Churn risk:* {who} moved from {event.previous_stage} to dissolution. "
-                    f"{bk.escape(event.reason)} Someone should reach out.")  # fmt: skip
+            text = (
+                f":warning: *Churn risk:* {who} moved from {event.previous_stage} to dissolution. "
+                f"{bk.escape(event.reason)} Someone should reach out."
+            )
         elif isinstance(event, LeadAttention):
             who = await self._customer(event.customer_id)
-            text = (f":mag: *Lead tier:* {who} fell from {event.previous_tier} to lead. {bk.escape(event.reason)} "
-                    "Worth a look before anyone serves them worse.")  # fmt: skip
+            text = (
+                f":mag: *Lead tier:* {who} fell from {event.previous_tier} to lead. {bk.escape(event.reason)} "
+                "Worth a look before anyone serves them worse."
+            )
         elif isinstance(event, TopicSummary):
             text = self._topics(event)
         else:

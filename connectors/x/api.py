@@ -111,9 +111,12 @@ class XApi:
 
     async def mentions(self, user_id: str, *, since_id: str | None, max_results: int, token: str | None) -> Page:
         params: dict[str, Any] = {
-            "max_results": max_results, "tweet_fields": TWEET_FIELDS, "expansions": ["author_id"],
-            "user_fields": USER_FIELDS, "user_auth": self._read_user_auth,
-        }  # fmt: skip
+            "max_results": max_results,
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": ["author_id"],
+            "user_fields": USER_FIELDS,
+            "user_auth": self._read_user_auth,
+        }
         if since_id:
             params["since_id"] = since_id
         if token:
@@ -122,9 +125,13 @@ class XApi:
 
     async def dm_events(self, *, max_results: int, token: str | None) -> Page:
         params: dict[str, Any] = {
-            "max_results": max_results, "dm_event_fields": DM_FIELDS, "event_types": "MessageCreate",
-            "expansions": ["sender_id"], "user_fields": USER_FIELDS, "user_auth": True,
-        }  # fmt: skip
+            "max_results": max_results,
+            "dm_event_fields": DM_FIELDS,
+            "event_types": "MessageCreate",
+            "expansions": ["sender_id"],
+            "user_fields": USER_FIELDS,
+            "user_auth": True,
+        }
         if token:
             params["pagination_token"] = token
         return await self._call("read DMs", self._client.get_direct_message_events, **params)

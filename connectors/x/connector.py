@@ -207,8 +207,9 @@ class XConnector:
         conversation = reply.conversation_id.removeprefix("dm:") if reply.conversation_id.startswith("dm:") else ""
         participant = None if conversation else reply.recipient_id
         if not conversation and not (participant or "").isdigit():
-            raise DeliveryFailed(f"no DM conversation or user id ({reply.recipient_id!r})", retryable=False,
-                                 connector=NAME)  # fmt: skip
+            raise DeliveryFailed(
+                f"no DM conversation or user id ({reply.recipient_id!r})", retryable=False, connector=NAME
+            )
         page = await self._api.direct_message(
             fit(reply.text, DM_LIMIT), conversation_id=conversation or None, participant_id=participant
         )

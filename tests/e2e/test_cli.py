@@ -14,22 +14,32 @@ import pytest
 RULES = '[nlp]\nbackend = "rules"\n'
 
 
-def rapport(*args: str, cwd: Path, stdin: str | None = None, config: str | None = RULES,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def rapport(
+    *args: str, cwd: Path, stdin: str | None = None, config: str | None = RULES, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI in `cwd`. By default with the rule classifier, so CLI behaviour is tested quickly."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "SLACK_", "DISCORD_", "X_"))}
     full_env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "COLUMNS": "200"}, **(env or {}))
     if config is not None:
         (cwd / "rapport.toml").write_text(config)
         full_env["RAPPORT_CONFIG"] = str(cwd / "rapport.toml")
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, env=full_env, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
+    )
 
 
 def counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
-        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-                for t in ("messages", "customers", "escalations", "replies")}  # fmt: skip
+        return {
+            t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("messages", "customers", "escalations", "replies")
+        }
 
 
 def test_demo_fills_the_database_and_exits_0(tmp_path: Path) -> None:
@@ -62,18 +72,25 @@ def test_replay_reports_bad_lines_and_processes_the_rest(tmp_path: Path) -> None
     result = rapport("replay", "in.jsonl", "--json", cwd=tmp_path)
     summary = json.loads(result.stdout)
     assert result.returncode == 0 and summary["read"] == 2 and summary["replies_sent"] == 2
-    assert summary["errors"] == ["line 2: not valid JSON (Expecting property name enclosed in double quotes)",
-                                 "line 3: unknown channel 'myspace' (known: console, discord, email, slack, x)"]  # fmt: skip
+    assert summary["errors"] == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
+        "line 3: unknown channel 'myspace' (known: console, discord, email, slack, x)",
+    ]
 
 
 def test_classify_jsonl_contract(tmp_path: Path) -> None:
-    stdin = "\n".join([
-        json.dumps({"id": "a", "text": "My order arrived broken, terrible service"}),
-        "not json",
-        json.dumps({"id": 7}),
-        json.dumps({"id": "b", "text": ""}),
-        json.dumps({"id": "c", "text": "Mi pedido llegó roto y nadie responde"}),
-    ]) + "\n"  # fmt: skip
+    stdin = (
+        "\n".join(
+            [
+                json.dumps({"id": "a", "text": "My order arrived broken, terrible service"}),
+                "not json",
+                json.dumps({"id": 7}),
+                json.dumps({"id": "b", "text": ""}),
+                json.dumps({"id": "c", "text": "Mi pedido llegó roto y nadie responde"}),
+            ]
+        )
+        + "\n"
+    )
     result = rapport("classify", "--jsonl", cwd=tmp_path, stdin=stdin)
     assert result.returncode == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -81,8 +98,15 @@ def test_classify_jsonl_contract(tmp_path: Path) -> None:
     assert "error" in rows[1] and "error" in rows[2] and "line 2" in result.stderr and "line 3" in result.stderr
     for row in (rows[0], rows[3], rows[4]):
         assert row["sentiment"] in ("negative", "neutral", "positive")
-        assert row["intent"] in ("complaint", "cancellation", "question", "request", "purchase_interest", "praise",
-                                 "other")  # fmt: skip
+        assert row["intent"] in (
+            "complaint",
+            "cancellation",
+            "question",
+            "request",
+            "purchase_interest",
+            "praise",
+            "other",
+        )
         assert isinstance(row["urgent"], bool) and isinstance(row["abusive"], bool) and row["language"]
         intent_total = sum(v for k, v in row["scores"].items() if k.startswith("intent:"))
         assert abs(intent_total - 1) < 1e-3

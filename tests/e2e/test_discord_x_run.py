@@ -64,9 +64,16 @@ class World:
         log = self.tmp_path / f"run-{self.runs}.log"
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config), env=self.env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=out,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "--config",
+                str(self.config),
+                env=self.env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=out,
+            )
         return Bot(proc, log)
 
     async def escalations(self) -> list[Escalation]:
@@ -113,10 +120,13 @@ api_url = "{x.base_url}"
         c = x.credentials
         # Secrets come from the environment, as they would in production.
         env = os.environ | {
-            "DISCORD_TOKEN": discord.token, "X_BEARER_TOKEN": c.bearer_token, "X_CONSUMER_KEY": c.consumer_key,
-            "X_CONSUMER_SECRET": c.consumer_secret, "X_ACCESS_TOKEN": c.access_token,
+            "DISCORD_TOKEN": discord.token,
+            "X_BEARER_TOKEN": c.bearer_token,
+            "X_CONSUMER_KEY": c.consumer_key,
+            "X_CONSUMER_SECRET": c.consumer_secret,
+            "X_ACCESS_TOKEN": c.access_token,
             "X_ACCESS_TOKEN_SECRET": c.access_token_secret,
-        }  # fmt: skip
+        }
         env.pop("RAPPORT_CONFIG", None)
         yield World(discord, x, config, env, database_url, tmp_path)
 

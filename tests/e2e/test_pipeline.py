@@ -15,8 +15,9 @@ async def test_complaint_opens_an_escalation_and_acknowledges(testbot: Driver) -
     assert outcome.decision is not None and outcome.decision.action == "escalate"
     esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
     assert esc is not None and esc.status is EscalationStatus.OPEN and esc.customer_id == outcome.customer_id
-    assert testbot.replies == [f"Sorry to hear that, Casey. We've passed this to our team (ref #{esc.id}) and will "
-                               "get back to you shortly."]  # fmt: skip
+    assert testbot.replies == [
+        f"Sorry to hear that, Casey. We've passed this to our team (ref #{esc.id}) and will get back to you shortly."
+    ]
     reply = testbot.connector.sent[0]
     assert reply.in_reply_to == "m-1" and reply.recipient_id == "cust-1" and reply.escalation_id == esc.id
 

@@ -32,8 +32,13 @@ def test_import_reports_tiers_and_export_round_trips(cli, tmp_path: Path) -> Non
     assert code == 0 and "5 created, 0 updated, 0 skipped; tiers: 2 gold, 2 iron, 1 platinum" in stdout
     code, stdout, _ = cli("customers", "export", "--format", "json")
     exported = json.loads(stdout)
-    assert {c["external_id"]: c["tier"] for c in exported} == {"C-001": "platinum", "C-002": "gold", "C-003": "iron",
-                                                               "C-004": "iron", "C-005": "gold"}  # fmt: skip
+    assert {c["external_id"]: c["tier"] for c in exported} == {
+        "C-001": "platinum",
+        "C-002": "gold",
+        "C-003": "iron",
+        "C-004": "iron",
+        "C-005": "gold",
+    }
     out = tmp_path / "customers.csv"
     assert cli("customers", "export", "--out", str(out))[0] == 0
     code, stdout, _ = cli("customers", "import", str(out))
@@ -75,14 +80,18 @@ def test_purchase_then_csat_report_and_suggestions(cli) -> None:  # type: ignore
 
 
 def test_topics_groups_complaints_from_every_channel(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    lines = [("discord", "My package arrived damaged, the box was crushed"),
-             ("x", "Delivery came damaged again, crushed box"),
-             ("slack", "the parcel arrived damaged and crushed"),
-             ("discord", "I was charged twice for my subscription, unacceptable"),
-             ("x", "Double charged on my card this month, charged twice, terrible")]  # fmt: skip
+    lines = [
+        ("discord", "My package arrived damaged, the box was crushed"),
+        ("x", "Delivery came damaged again, crushed box"),
+        ("slack", "the parcel arrived damaged and crushed"),
+        ("discord", "I was charged twice for my subscription, unacceptable"),
+        ("x", "Double charged on my card this month, charged twice, terrible"),
+    ]
     replay = tmp_path / "complaints.jsonl"
-    rows = [{"channel": ch, "id": f"c-{i}", "author_id": f"a-{i}", "text": text, "author_name": f"Person {i}"}
-            for i, (ch, text) in enumerate(lines)]  # fmt: skip
+    rows = [
+        {"channel": ch, "id": f"c-{i}", "author_id": f"a-{i}", "text": text, "author_name": f"Person {i}"}
+        for i, (ch, text) in enumerate(lines)
+    ]
     replay.write_text("\n".join(json.dumps(row) for row in rows))
     assert cli("replay", str(replay))[0] == 0
     code, stdout, _ = cli("topics", "--json")
@@ -95,13 +104,17 @@ def test_topics_groups_complaints_from_every_channel(cli, tmp_path: Path) -> Non
 def test_purchases_import_reports_problems_and_is_safe_to_repeat(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("customers", "import", str(DATA / "customers_good.csv"))
     purchases = tmp_path / "purchases.csv"
-    purchases.write_text("external_id,reference,amount,at\nC-003,o-1,900,2026-11-01\nC-404,o-2,5,2026-11-01\n"
-                         "C-003,o-3,-1,2026-11-01\nC-003,o-4,10,2999-01-01T00:00\n")  # fmt: skip
+    purchases.write_text(
+        "external_id,reference,amount,at\nC-003,o-1,900,2026-11-01\nC-404,o-2,5,2026-11-01\n"
+        "C-003,o-3,-1,2026-11-01\nC-003,o-4,10,2999-01-01T00:00\n"
+    )
     code, stdout, stderr = cli("customers", "import-purchases", str(purchases))
     assert code == 1 and "1 purchases recorded, 0 already known, 3 skipped" in stdout
-    assert stderr.splitlines() == ["line 3: no customer with external_id 'C-404'",
-                                   "line 4: amount '-1' is negative or not finite",
-                                   "line 5: at 2999-01-01T00:00 is in the future"]  # fmt: skip
+    assert stderr.splitlines() == [
+        "line 3: no customer with external_id 'C-404'",
+        "line 4: amount '-1' is negative or not finite",
+        "line 5: at 2999-01-01T00:00 is in the future",
+    ]
     code, stdout, _ = cli("customers", "import-purchases", str(purchases))
     assert "0 purchases recorded, 1 already known" in stdout
     cy = json.loads(cli("customers", "profile", "Cy Iron")[1])

@@ -144,17 +144,20 @@ async def test_keep_in_touch_and_birthday_messages(driver: Driver) -> None:
     outcome = await driver.say("thanks!")
     cid = outcome.customer_id or 0
     today = utcnow().date()
-    csv = (f"external_id,name,discord_id,lifetime_value,orders,birthday\n"
-           f"V-1,Casey Doe,cust-1,2500,3,{today.replace(year=1992).isoformat()}\n").encode()  # fmt: skip
+    csv = (
+        f"external_id,name,discord_id,lifetime_value,orders,birthday\n"
+        f"V-1,Casey Doe,cust-1,2500,3,{today.replace(year=1992).isoformat()}\n"
+    ).encode()
     report = await bot.relationships.import_customers(csv)
     assert report.customer_ids == [cid] and report.tiers == {"gold": 1}
     assert await bot.relationships.scheduler.tick(utcnow().replace(hour=23)) == 1  # the birthday
     assert await bot.relationships.scheduler.tick(utcnow() + timedelta(days=31)) == 1  # not heard from in 30 days
     assert await bot.relationships.scheduler.tick(utcnow() + timedelta(days=62)) == 0  # one nudge per silence
     await bot.outbox.deliver_due()
-    assert driver.replies[-2:] == ["Happy birthday, Casey! Everyone here wishes you a great day.",
-                                   "Hi Casey, it's been a while! Anything we can help you with? (Reply \"stop\" to "
-                                   "opt out.)"]  # fmt: skip
+    assert driver.replies[-2:] == [
+        "Happy birthday, Casey! Everyone here wishes you a great day.",
+        'Hi Casey, it\'s been a while! Anything we can help you with? (Reply "stop" to opt out.)',
+    ]
 
 
 async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:

@@ -27,8 +27,16 @@ def config(db: Path, fake: FakeDiscord) -> str:
 async def start_run(tmp_path: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "DISCORD_", "SLACK_", "X_"))}
     env["RAPPORT_CONFIG"] = str(tmp_path / "rapport.toml")
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)  # fmt: skip
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_killed_with_replies_queued_then_restarted_delivers_each_once(tmp_path: Path) -> None:
@@ -36,8 +44,16 @@ async def test_killed_with_replies_queued_then_restarted_delivers_each_once(tmp_
     # Three complaints arrived and were acknowledged in the outbox, but Discord was not reachable yet.
     async with Rapport(make_settings(f"sqlite:///{db}")) as bot:
         for i, text in enumerate(COMPLAINTS):
-            await bot.process(InboundMessage(channel="discord", external_id=f"9000{i}", author_id=f"77{i}", text=text,
-                                             conversation_id=str(CHANNEL_ID), connector="discord"))  # fmt: skip
+            await bot.process(
+                InboundMessage(
+                    channel="discord",
+                    external_id=f"9000{i}",
+                    author_id=f"77{i}",
+                    text=text,
+                    conversation_id=str(CHANNEL_ID),
+                    connector="discord",
+                )
+            )
         assert len(await bot.repo.replies(statuses=[ReplyStatus.QUEUED])) == 3
 
     async with FakeDiscord() as fake:

@@ -22,7 +22,7 @@ from tests.fakes.slack_server import (
     SlackSender,
     block_actions,
     message_event,
-)  # fmt: skip
+)
 
 CUSTOMERS, TRIAGE, STAFF, CUSTOMER, STRANGER = "C_CUST", "C_TRIAGE", "U_STAFF", "U_ANN", "U_EVE"
 COMPLAINT = "My order never arrived and this is unacceptable"
@@ -79,9 +79,16 @@ triage_channel = "{TRIAGE}"
     env.pop("RAPPORT_CONFIG", None)
     log = (tmp_path / "rapport.log").open("wb")  # a file, not a pipe: a full pipe would stall the bot
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log,
+    )
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         await wait_listening(url, proc)
@@ -125,8 +132,12 @@ async def test_rapport_run_serves_signed_slack_requests_end_to_end(running: tupl
     assert f"Claimed by <@{STAFF}>" in json.dumps(update["blocks"])
 
     # A staff reply in the card's thread -> the customer gets it in their thread.
-    assert await slack.event(message_event(TRIAGE, STAFF, "A replacement ships today.", "1700000200.000100",
-                                           thread_ts=card_ts), "Ev2") == 200  # fmt: skip
+    assert (
+        await slack.event(
+            message_event(TRIAGE, STAFF, "A replacement ships today.", "1700000200.000100", thread_ts=card_ts), "Ev2"
+        )
+        == 200
+    )
     sent = await fake.wait_for("chat.postMessage", count=2, channel=CUSTOMERS, wait=30)
     assert sent[-1]["text"] == "A replacement ships today." and sent[-1]["thread_ts"] == "1700000100.000100"
 

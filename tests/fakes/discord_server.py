@@ -50,9 +50,13 @@ def snowflake() -> int:
 
 def user(user_id: int, username: str, *, bot: bool = False, global_name: str | None = None) -> dict[str, Any]:
     return {
-        "id": str(user_id), "username": username, "discriminator": "0", "global_name": global_name,
-        "avatar": None, "bot": bot,
-    }  # fmt: skip
+        "id": str(user_id),
+        "username": username,
+        "discriminator": "0",
+        "global_name": global_name,
+        "avatar": None,
+        "bot": bot,
+    }
 
 
 BOT_USER = user(BOT_ID, "rapport", bot=True)
@@ -79,12 +83,22 @@ class FakeDiscord:
         }
         self.threads: dict[int, dict[str, Any]] = {
             THREAD_ID: {
-                "id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID),
-                "name": "order 1234", "owner_id": str(CUSTOMER_ID), "message_count": 1, "member_count": 1,
-                "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "locked": False,
-                                    "archive_timestamp": datetime.now(UTC).isoformat()},
+                "id": str(THREAD_ID),
+                "type": 11,
+                "guild_id": str(GUILD_ID),
+                "parent_id": str(CHANNEL_ID),
+                "name": "order 1234",
+                "owner_id": str(CUSTOMER_ID),
+                "message_count": 1,
+                "member_count": 1,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "locked": False,
+                    "archive_timestamp": datetime.now(UTC).isoformat(),
+                },
             },
-        }  # fmt: skip
+        }
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.posted: list[dict[str, Any]] = []  # bodies of successful POST /channels/{id}/messages, plus ids
         self.requests: list[tuple[str, str, float]] = []  # (method, path, monotonic time)
@@ -167,11 +181,22 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         """A MESSAGE_CREATE payload as Discord sends it (DMs carry no guild_id)."""
         payload: dict[str, Any] = {
-            "id": str(message_id or snowflake()), "channel_id": str(channel_id), "author": author,
-            "content": content, "timestamp": datetime.now(UTC).isoformat(), "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": mentions or [], "mention_roles": [],
-            "attachments": attachments or [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
-        }  # fmt: skip
+            "id": str(message_id or snowflake()),
+            "channel_id": str(channel_id),
+            "author": author,
+            "content": content,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": mentions or [],
+            "mention_roles": [],
+            "attachments": attachments or [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
         if dm:
             payload["channel_id"] = str(self.dm_channel_for(int(author["id"])))
         else:
@@ -231,11 +256,21 @@ class FakeDiscord:
         if not self._authorised(request):
             return self._unauthorised()
         flags = (1 << 19) if self.privileged_intents else 0  # GATEWAY_MESSAGE_CONTENT_LIMITED
-        return _json({
-            "id": str(APP_ID), "name": "Rapport", "description": "", "icon": None, "bot_public": False,
-            "bot_require_code_grant": False, "owner": CUSTOMER, "verify_key": "0" * 64, "flags": flags,
-            "rpc_origins": [], "team": None,
-        })  # fmt: skip
+        return _json(
+            {
+                "id": str(APP_ID),
+                "name": "Rapport",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": CUSTOMER,
+                "verify_key": "0" * 64,
+                "flags": flags,
+                "rpc_origins": [],
+                "team": None,
+            }
+        )
 
     def _known_channel(self, channel_id: int) -> bool:
         return channel_id in self.channels or channel_id in self.threads or channel_id in self.dm_channels.values()
@@ -259,10 +294,15 @@ class FakeDiscord:
         if reference:
             message["type"] = 19  # REPLY
             message["message_reference"] = {**reference, "channel_id": str(channel_id)}
-        self.posted.append({
-            "id": message["id"], "channel_id": channel_id, "content": body.get("content"),
-            "message_reference": reference, "allowed_mentions": body.get("allowed_mentions"),
-        })  # fmt: skip
+        self.posted.append(
+            {
+                "id": message["id"],
+                "channel_id": channel_id,
+                "content": body.get("content"),
+                "message_reference": reference,
+                "allowed_mentions": body.get("allowed_mentions"),
+            }
+        )
         self._posted_event.set()
         return _json(message)
 
@@ -271,30 +311,58 @@ class FakeDiscord:
             return self._unauthorised()
         body = await request.json()
         recipient = int(body["recipient_id"])
-        return _json({
-            "id": str(self.dm_channel_for(recipient)), "type": 1, "last_message_id": None,
-            "recipients": [user(recipient, f"user{recipient}")],
-        })  # fmt: skip
+        return _json(
+            {
+                "id": str(self.dm_channel_for(recipient)),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [user(recipient, f"user{recipient}")],
+            }
+        )
 
     # -- gateway ---------------------------------------------------------------------------------------------
 
     @staticmethod
     def _text_channel(channel_id: int, name: str) -> dict[str, Any]:
         return {
-            "id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": name, "position": 0,
-            "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
-        }  # fmt: skip
+            "id": str(channel_id),
+            "type": 0,
+            "guild_id": str(GUILD_ID),
+            "name": name,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+        }
 
     def _guild(self) -> dict[str, Any]:
         return {
-            "id": str(GUILD_ID), "name": "Acme", "icon": None, "owner_id": str(CUSTOMER_ID), "unavailable": False,
-            "member_count": 2, "large": False, "features": [], "roles": [], "emojis": [], "stickers": [],
-            "members": [], "presences": [], "voice_states": [], "stage_instances": [],
-            "guild_scheduled_events": [], "soundboard_sounds": [],
-            "channels": list(self.channels.values()), "threads": list(self.threads.values()),
-            "joined_at": datetime.now(UTC).isoformat(), "verification_level": 0, "mfa_level": 0,
-            "premium_tier": 0, "preferred_locale": "en-US",
-        }  # fmt: skip
+            "id": str(GUILD_ID),
+            "name": "Acme",
+            "icon": None,
+            "owner_id": str(CUSTOMER_ID),
+            "unavailable": False,
+            "member_count": 2,
+            "large": False,
+            "features": [],
+            "roles": [],
+            "emojis": [],
+            "stickers": [],
+            "members": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "channels": list(self.channels.values()),
+            "threads": list(self.threads.values()),
+            "joined_at": datetime.now(UTC).isoformat(),
+            "verification_level": 0,
+            "mfa_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+        }
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -331,10 +399,16 @@ class FakeDiscord:
         self._session_event.set()
         self._seq += 1
         ready = {
-            "v": 10, "user": BOT_USER, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": self._session_id, "resume_gateway_url": self.gateway_url, "private_channels": [],
-            "relationships": [], "application": {"id": str(APP_ID), "flags": 0}, "shard": [0, 1],
-        }  # fmt: skip
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": self._session_id,
+            "resume_gateway_url": self.gateway_url,
+            "private_channels": [],
+            "relationships": [],
+            "application": {"id": str(APP_ID), "flags": 0},
+            "shard": [0, 1],
+        }
         await ws.send_json({"op": 0, "t": "READY", "s": self._seq, "d": ready})
         self._seq += 1
         await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self._guild()})

@@ -96,10 +96,14 @@ class FakeX:
         self.users[author["id"]] = author
         tweet_id = snowflake()
         tweet = {
-            "id": tweet_id, "text": text, "author_id": author["id"], "conversation_id": conversation_id or tweet_id,
-            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "edit_history_tweet_ids": [tweet_id],
+            "id": tweet_id,
+            "text": text,
+            "author_id": author["id"],
+            "conversation_id": conversation_id or tweet_id,
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "edit_history_tweet_ids": [tweet_id],
             **extra,
-        }  # fmt: skip
+        }
         self.tweets.append(tweet)
         return tweet
 
@@ -107,17 +111,24 @@ class FakeX:
         """A new DM to the account; returns the event."""
         self.users[sender["id"]] = sender
         event = {
-            "id": snowflake(), "event_type": "MessageCreate", "text": text, "sender_id": sender["id"],
+            "id": snowflake(),
+            "event_type": "MessageCreate",
+            "text": text,
+            "sender_id": sender["id"],
             "dm_conversation_id": f"{min(sender['id'], ACCOUNT_ID)}-{max(sender['id'], ACCOUNT_ID)}",
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        }  # fmt: skip
+        }
         self.dm_events.append(event)
         return event
 
     def fail_next(self, endpoint: str, status: int, *, headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next `times` calls to `endpoint` ("mentions", "dm_events", "tweets", "dm", "me") with `status`."""
-        body = {"title": "Too Many Requests" if status == 429 else "Error", "detail": f"fake {status}",
-                "type": "about:blank", "status": status}  # fmt: skip
+        body = {
+            "title": "Too Many Requests" if status == 429 else "Error",
+            "detail": f"fake {status}",
+            "type": "about:blank",
+            "status": status,
+        }
         self._failures.setdefault(endpoint, []).extend(Failure(status, body, headers or {}) for _ in range(times))
 
     def reads(self, endpoint: str = "mentions") -> list[dict[str, Any]]:
@@ -149,8 +160,15 @@ class FakeX:
 
     def _admit(self, request: web.Request, endpoint: str, *, user_only: bool = False) -> web.Response | None:
         """Record the call; an error response when it must fail, else None."""
-        self.requests.append({"endpoint": endpoint, "method": request.method, "path": request.path,
-                              "query": dict(request.query), "at": time.time()})  # fmt: skip
+        self.requests.append(
+            {
+                "endpoint": endpoint,
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.query),
+                "at": time.time(),
+            }
+        )
         self._read.set()
         bearer = request.headers.get("Authorization") == f"Bearer {self.credentials.bearer_token}"
         if not (self._user_auth(request) or (bearer and not user_only)):
@@ -170,8 +188,11 @@ class FakeX:
 
     def _limits(self, endpoint: str) -> dict[str, str]:
         remaining, reset = self.rate_limits.get(endpoint, (100_000, time.time() + 900))
-        return {"x-rate-limit-limit": "100000", "x-rate-limit-remaining": str(remaining),
-                "x-rate-limit-reset": str(int(reset))}  # fmt: skip
+        return {
+            "x-rate-limit-limit": "100000",
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(reset)),
+        }
 
     def _page(self, items: list[dict[str, Any]], request: web.Request, user_key: str) -> dict[str, Any]:
         newest_first = list(reversed(items))
@@ -226,8 +247,9 @@ class FakeX:
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         self.posts.append({"kind": "tweet", "id": tweet_id, "text": body.get("text"), "in_reply_to_tweet_id": reply_to})
         self._posted.set()
-        return web.json_response({"data": {"id": tweet_id, "text": body.get("text"),
-                                           "edit_history_tweet_ids": [tweet_id]}}, status=201)  # fmt: skip
+        return web.json_response(
+            {"data": {"id": tweet_id, "text": body.get("text"), "edit_history_tweet_ids": [tweet_id]}}, status=201
+        )
 
     async def _create_dm(self, request: web.Request) -> web.Response:
         refused = self._admit(request, "dm", user_only=True)
@@ -237,7 +259,14 @@ class FakeX:
         participant = request.match_info.get("participant")
         conversation = request.match_info.get("conversation") or f"{ACCOUNT_ID}-{participant}"
         event_id = snowflake()
-        self.posts.append({"kind": "dm", "id": event_id, "text": body.get("text"), "participant_id": participant,
-                           "dm_conversation_id": conversation})  # fmt: skip
+        self.posts.append(
+            {
+                "kind": "dm",
+                "id": event_id,
+                "text": body.get("text"),
+                "participant_id": participant,
+                "dm_conversation_id": conversation,
+            }
+        )
         self._posted.set()
         return web.json_response({"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}}, status=201)

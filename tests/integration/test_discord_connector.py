@@ -27,7 +27,7 @@ from tests.fakes.discord_server import (
     THREAD_ID,
     FakeDiscord,
     user,
-)  # fmt: skip
+)
 from tests.fakes.sinks import Collector, MemoryState
 
 
@@ -43,11 +43,19 @@ def settings_for(fake: FakeDiscord, **overrides: Any) -> DiscordSettings:
 
 def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
     values: dict[str, Any] = {
-        "id": 1, "connector": "discord", "channel": "discord", "recipient_id": message.author_id,
-        "conversation_id": message.conversation_id, "text": text, "status": ReplyStatus.SENDING, "attempts": 0,
-        "created_at": datetime.now(UTC), "in_reply_to": message.external_id, "direct": message.direct,
+        "id": 1,
+        "connector": "discord",
+        "channel": "discord",
+        "recipient_id": message.author_id,
+        "conversation_id": message.conversation_id,
+        "text": text,
+        "status": ReplyStatus.SENDING,
+        "attempts": 0,
+        "created_at": datetime.now(UTC),
+        "in_reply_to": message.external_id,
+        "direct": message.direct,
         **overrides,
-    }  # fmt: skip
+    }
     return OutboundReply(**values)
 
 

@@ -12,8 +12,15 @@ from tests.conftest import RecordingConnector, make_settings
 async def queue_complaint(bot: Rapport, external_id: str = "m1") -> int:
     from bot.domain import InboundMessage
 
-    outcome = await bot.process(InboundMessage(channel="discord", external_id=external_id, author_id=f"u-{external_id}",
-                                               text="My order arrived broken, terrible", connector="test"))  # fmt: skip
+    outcome = await bot.process(
+        InboundMessage(
+            channel="discord",
+            external_id=external_id,
+            author_id=f"u-{external_id}",
+            text="My order arrived broken, terrible",
+            connector="test",
+        )
+    )
     assert len(outcome.reply_ids) == 1
     return outcome.reply_ids[0]
 

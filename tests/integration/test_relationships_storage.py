@@ -25,12 +25,22 @@ async def bot(database_url: str) -> AsyncIterator[Rapport]:
         yield rapport
 
 
-async def say(bot: Rapport, text: str, *, author: str = "d-1", channel: str = "discord", n: str = "1",
-              name: str = "Casey Doe") -> int:  # fmt: skip
+async def say(
+    bot: Rapport, text: str, *, author: str = "d-1", channel: str = "discord", n: str = "1", name: str = "Casey Doe"
+) -> int:
     handle = name.lower().replace(" ", "_")
-    outcome = await bot.process(InboundMessage(channel=channel, external_id=f"{channel}-{n}", author_id=author,
-                                               text=text, author_name=name, author_handle=handle,
-                                               conversation_id=f"conv-{author}", connector="test"))  # fmt: skip
+    outcome = await bot.process(
+        InboundMessage(
+            channel=channel,
+            external_id=f"{channel}-{n}",
+            author_id=author,
+            text=text,
+            author_name=name,
+            author_handle=handle,
+            conversation_id=f"conv-{author}",
+            connector="test",
+        )
+    )
     assert outcome.customer_id is not None
     return outcome.customer_id
 
@@ -80,24 +90,28 @@ async def test_a_bad_csv_reports_each_problem_and_imports_the_good_rows(bot: Rap
 
 async def test_a_csv_without_the_id_column_imports_nothing(bot: Rapport) -> None:
     report = await bot.relationships.import_customers(b"name,email\nAda,ada@example.test\n")
-    assert report.problems == ["line 1: missing required column external_id (columns: external_id, name, email, "
-                               "discord_id, slack_id, x_id, lifetime_value, orders, birthday, account_manager); "
-                               "nothing imported"]  # fmt: skip
+    assert report.problems == [
+        "line 1: missing required column external_id (columns: external_id, name, email, "
+        "discord_id, slack_id, x_id, lifetime_value, orders, birthday, account_manager); "
+        "nothing imported"
+    ]
     assert await bot.repo.find_customers() == []
 
 
 async def test_an_import_row_claiming_someone_elses_account_is_skipped_whole(bot: Rapport) -> None:
     await bot.relationships.import_customers(b"external_id,name,discord_id\nA-1,Ann,555\n")
     report = await bot.relationships.import_customers(b"external_id,name,discord_id,x_id\nA-2,Bob,555,777\n")
-    assert report.problems == ["line 2: discord_id 555 already belongs to customer #1; link or merge them first "
-                               "(row skipped)"]  # fmt: skip
+    assert report.problems == [
+        "line 2: discord_id 555 already belongs to customer #1; link or merge them first (row skipped)"
+    ]
     assert [c.display_name for c in await bot.repo.find_customers()] == ["Ann"]  # no half-written Bob, no x 777
 
 
 async def test_import_adopts_a_customer_who_wrote_in_before(bot: Rapport) -> None:
     writer = await say(bot, "hello there", author="424242")
-    report = await bot.relationships.import_customers(b"external_id,name,discord_id,lifetime_value,orders\n"
-                                                      b"K-9,Casey Doe,424242,1200,3\n")  # fmt: skip
+    report = await bot.relationships.import_customers(
+        b"external_id,name,discord_id,lifetime_value,orders\nK-9,Casey Doe,424242,1200,3\n"
+    )
     assert report.updated == 1 and report.customer_ids == [writer]
     assert (await bot.repo.get_customer(writer)).tier == "gold"  # type: ignore[union-attr]
 
@@ -127,8 +141,9 @@ async def test_follow_ups_survive_a_restart_and_are_sent_once(database_url: str)
         assert await second.relationships.scheduler.tick(later) == 1
         assert await second.relationships.scheduler.tick(later) == 0
         await second.outbox.deliver_due()
-        assert [r.text for r in connector.sent] == ["Thank you for your purchase, Casey! Reply here any time if you "
-                                                    "need anything."]  # fmt: skip
+        assert [r.text for r in connector.sent] == [
+            "Thank you for your purchase, Casey! Reply here any time if you need anything."
+        ]
         assert connector.sent[0].kind == "followup"
 
 
@@ -145,8 +160,16 @@ async def test_quiet_hours_postpone_a_follow_up(database_url: str) -> None:
 
 async def test_stop_opts_out_on_that_channel_only_and_start_opts_back_in(bot: Rapport) -> None:
     cid = await say(bot, "hi")
-    outcome = await bot.process(InboundMessage(channel="discord", external_id="discord-2", author_id="d-1",
-                                               text="STOP", author_name="Casey Doe", connector="test"))  # fmt: skip
+    outcome = await bot.process(
+        InboundMessage(
+            channel="discord",
+            external_id="discord-2",
+            author_id="d-1",
+            text="STOP",
+            author_name="Casey Doe",
+            connector="test",
+        )
+    )
     assert outcome.decision is not None and outcome.decision.action == "opt_out"
     assert await bot.relationships.rel.is_opted_out(cid, "discord")
     assert not await bot.relationships.rel.is_opted_out(cid, "x")
@@ -154,8 +177,16 @@ async def test_stop_opts_out_on_that_channel_only_and_start_opts_back_in(bot: Ra
     assert await bot.relationships.scheduler.tick(utcnow() + timedelta(hours=2)) == 0
     [f] = await bot.relationships.rel.followups(cid)
     assert f.status is FollowUpStatus.SKIPPED and f.note == "opted out on discord"
-    back = await bot.process(InboundMessage(channel="discord", external_id="discord-3", author_id="d-1",
-                                            text="start", author_name="Casey Doe", connector="test"))  # fmt: skip
+    back = await bot.process(
+        InboundMessage(
+            channel="discord",
+            external_id="discord-3",
+            author_id="d-1",
+            text="start",
+            author_name="Casey Doe",
+            connector="test",
+        )
+    )
     assert back.decision is not None and back.decision.action == "opt_in"
     assert not await bot.relationships.rel.is_opted_out(cid, "discord")
 
@@ -219,8 +250,14 @@ async def test_a_customer_falling_to_lead_is_flagged_and_keeps_normal_priority(b
     bot.events.subscribe(on_event)  # type: ignore[arg-type]
 
     def complaint(n: str, text: str) -> InboundMessage:
-        return InboundMessage(channel="discord", external_id=f"l-{n}", author_id="d-9", text=text,
-                              conversation_id=f"conv-{n}", connector="test")  # fmt: skip
+        return InboundMessage(
+            channel="discord",
+            external_id=f"l-{n}",
+            author_id="d-9",
+            text=text,
+            conversation_id=f"conv-{n}",
+            connector="test",
+        )
 
     first = await bot.process(complaint("1", "My order arrived broken"))
     second = await bot.process(complaint("2", "The app crashes, terrible"))

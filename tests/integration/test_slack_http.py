@@ -35,7 +35,7 @@ from tests.fakes.slack_server import (
     block_actions,
     message_event,
     slash_command,
-)  # fmt: skip
+)
 
 CUSTOMERS = "C_CUST"
 TRIAGE = "C_TRIAGE"
@@ -86,15 +86,25 @@ class Desk:
 
 
 def settings_for(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
-    return Settings.model_validate({
-        "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-        "nlp": {"backend": "rules"},
-        "server": {"host": "127.0.0.1", "port": 0},
-        "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-        "slack": {"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "api_url": fake.api_url,
-                  "customer_channels": [CUSTOMERS], "triage_channel": TRIAGE, "sales_channel": SALES,
-                  "staff_user_ids": [LEAD], "sla_check_interval": 3600} | slack,
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
+            "nlp": {"backend": "rules"},
+            "server": {"host": "127.0.0.1", "port": 0},
+            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
+            "slack": {
+                "bot_token": BOT_TOKEN,
+                "signing_secret": SIGNING_SECRET,
+                "api_url": fake.api_url,
+                "customer_channels": [CUSTOMERS],
+                "triage_channel": TRIAGE,
+                "sales_channel": SALES,
+                "staff_user_ids": [LEAD],
+                "sla_check_interval": 3600,
+            }
+            | slack,
+        }
+    )
 
 
 @pytest.fixture
@@ -129,8 +139,15 @@ async def test_complaint_in_customer_channel_posts_a_card_and_acknowledges_in_th
     assert await desk.complaint() == 200
     ts, card = await desk.card()
     dump = json.dumps(card["blocks"])
-    for needle in ("Ann", "Complaint", "never arrived", "First response due", "Claim", "Reclassify",
-                   "https://fake.slack.com/archives/C_CUST/p1700000100000100"):  # fmt: skip
+    for needle in (
+        "Ann",
+        "Complaint",
+        "never arrived",
+        "First response due",
+        "Claim",
+        "Reclassify",
+        "https://fake.slack.com/archives/C_CUST/p1700000100000100",
+    ):
         assert needle in dump, needle
     [ack] = await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)
     assert ack["thread_ts"] == "1700000100.000100" and "ref #" in ack["text"]
@@ -166,8 +183,9 @@ async def test_resolve_snooze_and_reclassify_from_the_card(desk: Desk) -> None:
 async def test_staff_thread_reply_reaches_the_customer_and_is_recorded(desk: Desk) -> None:
     await desk.complaint()
     ts, _ = await desk.card()
-    await desk.slack.event(message_event(TRIAGE, STAFF, "So sorry Ann, a new one ships today.", "1700000200.000100",
-                                         thread_ts=ts))  # fmt: skip
+    await desk.slack.event(
+        message_event(TRIAGE, STAFF, "So sorry Ann, a new one ships today.", "1700000200.000100", thread_ts=ts)
+    )
     sent = await desk.fake.wait_for("chat.postMessage", count=2, channel=CUSTOMERS)
     assert sent[-1]["text"] == "So sorry Ann, a new one ships today."
     assert sent[-1]["thread_ts"] == "1700000100.000100"
@@ -188,8 +206,16 @@ async def test_note_prefixed_thread_message_stays_internal(desk: Desk) -> None:
 
 
 async def test_staff_reply_to_a_discord_customer_goes_out_through_discord(desk: Desk) -> None:
-    await desk.bot.process(InboundMessage(channel="discord", external_id="d-1", author_id="42", text=COMPLAINT,
-                                          conversation_id="chan-9", author_name="Dee"))  # fmt: skip
+    await desk.bot.process(
+        InboundMessage(
+            channel="discord",
+            external_id="d-1",
+            author_id="42",
+            text=COMPLAINT,
+            conversation_id="chan-9",
+            author_name="Dee",
+        )
+    )
     ts, card = await desk.card()
     assert "discord" in json.dumps(card["blocks"])
     await desk.slack.event(message_event(TRIAGE, STAFF, "Refund issued.", "1700000300.000100", thread_ts=ts))
@@ -228,8 +254,13 @@ async def test_a_retried_staff_reply_reaches_the_customer_once(desk: Desk) -> No
 
 @pytest.mark.parametrize("case", ["bad signature", "stale timestamp", "no signature", "no headers", "bad timestamp"])
 async def test_unsigned_or_stale_requests_get_401_and_nothing_happens(desk: Desk, case: str) -> None:
-    body = json.dumps({"type": "event_callback", "event_id": "EvX",
-                       "event": message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000600.000100")})  # fmt: skip
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": "EvX",
+            "event": message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000600.000100"),
+        }
+    )
     if case == "bad signature":
         status, _ = await desk.slack.post(body, secret="not-the-secret")
     elif case == "stale timestamp":
@@ -407,17 +438,27 @@ async def test_sla_reminder_in_the_thread_then_breach_marked_on_the_card(desk: D
 
 
 def reply(**over: Any) -> OutboundReply:
-    base: dict[str, Any] = {"id": 1, "connector": "slack", "channel": "slack", "recipient_id": CUSTOMER,
-                            "conversation_id": "1700000100.000100", "text": "hello", "status": "queued", "attempts": 0,
-                            "created_at": utcnow(), "in_reply_to": f"{CUSTOMERS}:1700000100.000100"}  # fmt: skip
+    base: dict[str, Any] = {
+        "id": 1,
+        "connector": "slack",
+        "channel": "slack",
+        "recipient_id": CUSTOMER,
+        "conversation_id": "1700000100.000100",
+        "text": "hello",
+        "status": "queued",
+        "attempts": 0,
+        "created_at": utcnow(),
+        "in_reply_to": f"{CUSTOMERS}:1700000100.000100",
+    }
     return OutboundReply(**(base | over))
 
 
 async def test_send_threads_in_channels_and_answers_dms_inline(desk: Desk) -> None:
     ts = await desk.connector.send(reply())
     assert ts and desk.fake.calls_to("chat.postMessage")[-1]["thread_ts"] == "1700000100.000100"
-    await desk.connector.send(reply(in_reply_to="D9:1700000900.000100", conversation_id="1700000900.000100",
-                                    direct=True))  # fmt: skip
+    await desk.connector.send(
+        reply(in_reply_to="D9:1700000900.000100", conversation_id="1700000900.000100", direct=True)
+    )
     last = desk.fake.calls_to("chat.postMessage")[-1]
     assert last["channel"] == "D9" and "thread_ts" not in last
 
@@ -431,8 +472,9 @@ async def test_send_threads_in_channels_and_answers_dms_inline(desk: Desk) -> No
         (500, {"ok": False, "error": "internal_error"}, {}, DeliveryFailed),
     ],
 )
-async def test_send_maps_slack_errors_to_ours(desk: Desk, status: int, body: dict[str, Any],
-                                              headers: dict[str, str], error: type[Exception]) -> None:  # fmt: skip
+async def test_send_maps_slack_errors_to_ours(
+    desk: Desk, status: int, body: dict[str, Any], headers: dict[str, str], error: type[Exception]
+) -> None:
     desk.fake.fail_next("chat.postMessage", status, body, headers)
     with pytest.raises(error) as caught:
         await desk.connector.send(reply())
@@ -445,8 +487,11 @@ async def test_send_maps_slack_errors_to_ours(desk: Desk, status: int, body: dic
 async def test_customer_writing_again_in_the_thread_shows_up_under_the_card(desk: Desk) -> None:
     await desk.complaint()
     ts, _ = await desk.card()
-    await desk.slack.event(message_event(CUSTOMERS, CUSTOMER, "Still nothing, this is ridiculous", "1700000150.000100",
-                                         thread_ts="1700000100.000100"))  # fmt: skip
+    await desk.slack.event(
+        message_event(
+            CUSTOMERS, CUSTOMER, "Still nothing, this is ridiculous", "1700000150.000100", thread_ts="1700000100.000100"
+        )
+    )
     [again] = await desk.fake.wait_for("chat.postMessage", channel=TRIAGE, thread_ts=ts)
     assert "wrote again" in again["text"] and "Still nothing" in again["text"]
     assert len(desk.cards()) == 1

@@ -25,20 +25,29 @@ from tests.fakes.slack_server import (
     event_callback,
     message_event,
     slash_command,
-)  # fmt: skip
+)
 
 CUSTOMERS, TRIAGE, STAFF, CUSTOMER, STRANGER = "C_CUST", "C_TRIAGE", "U_STAFF", "U_ANN", "U_EVE"
 COMPLAINT = "The app keeps crashing, this is unacceptable"
 
 
 def socket_settings(tmp_path: Path, fake: FakeSlack) -> Settings:
-    return Settings.model_validate({
-        "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-        "nlp": {"backend": "rules"},
-        "outbox": {"poll_interval": 0.05},
-        "slack": {"mode": "socket", "bot_token": BOT_TOKEN, "app_token": APP_TOKEN, "api_url": fake.api_url.rstrip("/"),
-                  "customer_channels": [CUSTOMERS], "triage_channel": TRIAGE, "sla_check_interval": 3600},
-    })  # fmt: skip
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
+            "nlp": {"backend": "rules"},
+            "outbox": {"poll_interval": 0.05},
+            "slack": {
+                "mode": "socket",
+                "bot_token": BOT_TOKEN,
+                "app_token": APP_TOKEN,
+                "api_url": fake.api_url.rstrip("/"),
+                "customer_channels": [CUSTOMERS],
+                "triage_channel": TRIAGE,
+                "sla_check_interval": 3600,
+            },
+        }
+    )
 
 
 @pytest.fixture

@@ -23,20 +23,34 @@ from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
 def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
     c = fake.credentials
     values: dict[str, Any] = {
-        "bearer_token": SecretStr(c.bearer_token), "consumer_key": SecretStr(c.consumer_key),
-        "consumer_secret": SecretStr(c.consumer_secret), "access_token": SecretStr(c.access_token),
-        "access_token_secret": SecretStr(c.access_token_secret), "user_id": ACCOUNT_ID, "poll_interval": 0.05,
-        "api_url": fake.base_url, **overrides,
-    }  # fmt: skip
+        "bearer_token": SecretStr(c.bearer_token),
+        "consumer_key": SecretStr(c.consumer_key),
+        "consumer_secret": SecretStr(c.consumer_secret),
+        "access_token": SecretStr(c.access_token),
+        "access_token_secret": SecretStr(c.access_token_secret),
+        "user_id": ACCOUNT_ID,
+        "poll_interval": 0.05,
+        "api_url": fake.base_url,
+        **overrides,
+    }
     return XSettings(**values)
 
 
 def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
     values: dict[str, Any] = {
-        "id": 1, "connector": "x", "channel": "x", "recipient_id": message.author_id,
-        "conversation_id": message.conversation_id, "text": text, "status": ReplyStatus.SENDING, "attempts": 0,
-        "created_at": datetime.now(UTC), "in_reply_to": message.external_id, "direct": message.direct, **overrides,
-    }  # fmt: skip
+        "id": 1,
+        "connector": "x",
+        "channel": "x",
+        "recipient_id": message.author_id,
+        "conversation_id": message.conversation_id,
+        "text": text,
+        "status": ReplyStatus.SENDING,
+        "attempts": 0,
+        "created_at": datetime.now(UTC),
+        "in_reply_to": message.external_id,
+        "direct": message.direct,
+        **overrides,
+    }
     return OutboundReply(**values)
 
 
@@ -84,8 +98,12 @@ async def test_reply_is_posted_with_in_reply_to_tweet_id(fake: FakeX, sink: Coll
     [message] = await sink.wait_for(1)
     sent = await connector.send(reply_to(message, "Sorry to hear that, Dana."))
     [post] = fake.posts
-    assert post == {"kind": "tweet", "id": sent, "text": "Sorry to hear that, Dana.",
-                    "in_reply_to_tweet_id": message.external_id}  # fmt: skip
+    assert post == {
+        "kind": "tweet",
+        "id": sent,
+        "text": "Sorry to hear that, Dana.",
+        "in_reply_to_tweet_id": message.external_id,
+    }
 
 
 async def test_since_id_is_kept_across_a_restart(fake: FakeX, state: MemoryState) -> None:

@@ -75,8 +75,8 @@ def test_template_with_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
 
 def test_rule_with_unknown_channel_or_intent_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown channel"):
-        load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={channel=["myspace"]}\n'),
-                      env={})  # fmt: skip
+        load_settings(
+            write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={channel=["myspace"]}\n'), env={}
+        )
     with pytest.raises(ConfigError, match="intent"):
-        load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={intent=["rant"]}\n'),
-                      env={})  # fmt: skip
+        load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={intent=["rant"]}\n'), env={})

@@ -16,13 +16,20 @@ def author(user_id: int = CUSTOMER, **kw: Any) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def message(content: str = "help", *, dm: bool = False, channel: int = SUPPORT, parent: int | None = None,
-            **kw: Any) -> SimpleNamespace:  # fmt: skip
+def message(
+    content: str = "help", *, dm: bool = False, channel: int = SUPPORT, parent: int | None = None, **kw: Any
+) -> SimpleNamespace:
     values: dict[str, Any] = {
-        "id": 555, "content": content, "author": author(), "mentions": [], "attachments": [], "webhook_id": None,
-        "channel": SimpleNamespace(id=channel, parent_id=parent), "created_at": datetime(2026, 1, 2, tzinfo=UTC),
+        "id": 555,
+        "content": content,
+        "author": author(),
+        "mentions": [],
+        "attachments": [],
+        "webhook_id": None,
+        "channel": SimpleNamespace(id=channel, parent_id=parent),
+        "created_at": datetime(2026, 1, 2, tzinfo=UTC),
         "guild": None if dm else SimpleNamespace(id=GUILD),
-    } | kw  # fmt: skip
+    } | kw
     return SimpleNamespace(**values)
 
 

@@ -13,14 +13,17 @@ def settings_from(tmp_path, text: str):  # type: ignore[no-untyped-def]
     return load_settings(path, env={})
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ("[relationships]\nauto_merj = true\n", "relationships.auto_merj: unknown key"),
-    ("[relationships]\ntimezone = \"Mars/Olympus\"\n", "unknown time zone"),
-    ("[relationships]\nquiet_start = \"25:00\"\n", "is not HH:MM"),
-    ("[relationships.tiers]\ngold_value = 9000\n", "platinum thresholds must be at least the gold ones"),
-    ("[relationships.templates]\ncsat_typo = \"hi\"\n", "template 'csat_typo': unknown"),
-    ("[relationships.templates]\ncsat = \"hi {nmae}\"\n", "bad placeholder"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[relationships]\nauto_merj = true\n", "relationships.auto_merj: unknown key"),
+        ('[relationships]\ntimezone = "Mars/Olympus"\n', "unknown time zone"),
+        ('[relationships]\nquiet_start = "25:00"\n', "is not HH:MM"),
+        ("[relationships.tiers]\ngold_value = 9000\n", "platinum thresholds must be at least the gold ones"),
+        ('[relationships.templates]\ncsat_typo = "hi"\n', "template 'csat_typo': unknown"),
+        ('[relationships.templates]\ncsat = "hi {nmae}"\n', "bad placeholder"),
+    ],
+)
 def test_bad_relationship_settings_are_rejected_by_name(tmp_path, toml: str, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):
         settings_from(tmp_path, toml)

@@ -15,8 +15,16 @@ from bot.relationships.stages import infer_stage
 from bot.relationships.tiers import compute_tier, cost_to_serve
 from nlp.types import Intent, Sentiment
 
-T = TierThresholds(platinum_value=5000, platinum_orders=10, gold_value=1000, gold_orders=3, lead_below=0,
-                   complaint_cost=20, escalation_cost=50, handling_hour_cost=30)  # fmt: skip
+T = TierThresholds(
+    platinum_value=5000,
+    platinum_orders=10,
+    gold_value=1000,
+    gold_orders=3,
+    lead_below=0,
+    complaint_cost=20,
+    escalation_cost=50,
+    handling_hour_cost=30,
+)
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CFG = RelationshipSettings()
 
@@ -138,9 +146,22 @@ def test_a_leap_day_birthday_is_celebrated_on_the_28th_in_other_years() -> None:
 # -- CSAT answers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "score"), [("5", 5), (" 4 ", 4), ("3/5", 3), ("2 stars", 2), ("five", 5),
-                                              ("1.", 1), ("0", None), ("6", None), ("great", None),
-                                              ("5 but the app still crashes", None), ("", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("5", 5),
+        (" 4 ", 4),
+        ("3/5", 3),
+        ("2 stars", 2),
+        ("five", 5),
+        ("1.", 1),
+        ("0", None),
+        ("6", None),
+        ("great", None),
+        ("5 but the app still crashes", None),
+        ("", None),
+    ],
+)
 def test_csat_answers_are_1_to_5_only(text: str, score: int | None) -> None:
     assert parse_score(text) == score
 
@@ -149,8 +170,13 @@ def test_csat_answers_are_1_to_5_only(text: str, score: int | None) -> None:
 
 
 def cust(cid: int, *idents: tuple[str, str, str, str], email: str = "") -> Customer:
-    return Customer(cid, idents[0][3] if idents else "", NOW, email=email,
-                    identities=tuple(Identity(ch, uid, cid, h, n) for ch, uid, h, n in idents))  # fmt: skip
+    return Customer(
+        cid,
+        idents[0][3] if idents else "",
+        NOW,
+        email=email,
+        identities=tuple(Identity(ch, uid, cid, h, n) for ch, uid, h, n in idents),
+    )
 
 
 def test_same_handle_on_two_channels_is_suggested_with_its_confidence() -> None:

@@ -38,9 +38,11 @@ def test_a_supplied_encoder_is_used_for_similarity() -> None:
 
 def test_a_topic_counts_its_trend_examples_and_escalations() -> None:
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    members = [Complaint(1, 1, "discord", "box crushed", now - timedelta(days=1), escalation_id=7),
-               Complaint(2, 2, "x", "crushed box", now - timedelta(days=2)),
-               Complaint(3, 3, "slack", "box crushed", now - timedelta(days=9), escalation_id=9)]  # fmt: skip
+    members = [
+        Complaint(1, 1, "discord", "box crushed", now - timedelta(days=1), escalation_id=7),
+        Complaint(2, 2, "x", "crushed box", now - timedelta(days=2)),
+        Complaint(3, 3, "slack", "box crushed", now - timedelta(days=9), escalation_id=9),
+    ]
     topic = describe(5, "box, crushed", members, now)
     assert (topic.count, topic.recent, topic.previous, topic.trend) == (3, 2, 1, "rising")
     assert topic.examples == ("box crushed", "crushed box") and topic.escalation_ids == (7, 9)

@@ -12,8 +12,16 @@ from nlp.types import Analysis, Intent, Sentiment
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def analysis(intent: str = "other", sentiment: str = "neutral", *, urgent: bool = False, abusive: bool = False,
-             language: str = "en", confidence: float = 0.9, low: bool = False) -> Analysis:  # fmt: skip
+def analysis(
+    intent: str = "other",
+    sentiment: str = "neutral",
+    *,
+    urgent: bool = False,
+    abusive: bool = False,
+    language: str = "en",
+    confidence: float = 0.9,
+    low: bool = False,
+) -> Analysis:
     return Analysis(Sentiment(sentiment), Intent(intent), urgent, abusive, language, confidence, low)
 
 
@@ -76,11 +84,17 @@ def test_valuable_tiers_raise_priority_and_lead_is_never_lowered() -> None:
 
 
 def test_first_matching_rule_wins_and_conditions_combine() -> None:
-    rules = Settings.model_validate({"routing": {"rules": [
-        {"name": "x-complaints", "action": "record", "when": {"intent": ["complaint"], "channel": ["x"]}},
-        {"name": "gold-praise", "action": "escalate", "when": {"intent": ["praise"], "tier": ["gold"]}},
-        {"name": "all", "action": "reply", "reply": "thanks"},
-    ]}}).routing.rules  # fmt: skip
+    rules = Settings.model_validate(
+        {
+            "routing": {
+                "rules": [
+                    {"name": "x-complaints", "action": "record", "when": {"intent": ["complaint"], "channel": ["x"]}},
+                    {"name": "gold-praise", "action": "escalate", "when": {"intent": ["praise"], "tier": ["gold"]}},
+                    {"name": "all", "action": "reply", "reply": "thanks"},
+                ]
+            }
+        }
+    ).routing.rules
     assert route(rules, analysis("complaint"), message("x"), customer()).rule == "x-complaints"
     assert route(rules, analysis("complaint"), message("discord"), customer()).rule == "all"
     assert route(rules, analysis("praise"), message(), customer("gold")).rule == "gold-praise"
@@ -88,8 +102,9 @@ def test_first_matching_rule_wins_and_conditions_combine() -> None:
 
 
 def test_confidence_bounds_and_direct_condition() -> None:
-    rule = Rule.model_validate({"name": "r", "action": "record",
-                                "when": {"min_confidence": 0.5, "max_confidence": 0.8, "direct": True}})  # fmt: skip
+    rule = Rule.model_validate(
+        {"name": "r", "action": "record", "when": {"min_confidence": 0.5, "max_confidence": 0.8, "direct": True}}
+    )
     fallback = Rule.model_validate({"name": "other", "action": "reply"})
     rules = (rule, fallback)
     assert route(rules, analysis(confidence=0.6), message(direct=True), customer()).rule == "r"
@@ -98,9 +113,19 @@ def test_confidence_bounds_and_direct_condition() -> None:
 
 
 def test_open_escalation_takes_new_messages_instead_of_automatic_replies() -> None:
-    esc = Escalation(id=7, customer_id=1, opening_message_id=1, channel="discord", conversation_id="c",
-                     status=EscalationStatus.CLAIMED, priority=Priority.HIGH, reason="", intent="complaint",
-                     created_at=NOW, updated_at=NOW)  # fmt: skip
+    esc = Escalation(
+        id=7,
+        customer_id=1,
+        opening_message_id=1,
+        channel="discord",
+        conversation_id="c",
+        status=EscalationStatus.CLAIMED,
+        priority=Priority.HIGH,
+        reason="",
+        intent="complaint",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     decision = route(DEFAULT_RULES, analysis("praise", "positive"), message(), customer(), esc)
     assert decision.action == "attach" and decision.escalation_id == 7
 

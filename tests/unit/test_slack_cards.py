@@ -18,25 +18,52 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def stored(mid: int, text: str, channel: str = "discord", minutes_ago: int = 0) -> StoredMessage:
-    analysis = Analysis(Sentiment.NEGATIVE, Intent.COMPLAINT, urgent=True, abusive=False, language="en",
-                        confidence=0.87, low_confidence=False)  # fmt: skip
-    msg = InboundMessage(channel=channel, external_id=f"m{mid}", author_id="42", text=text, author_handle="annb",
-                         sent_at=NOW - timedelta(minutes=minutes_ago))  # fmt: skip
+    analysis = Analysis(
+        Sentiment.NEGATIVE,
+        Intent.COMPLAINT,
+        urgent=True,
+        abusive=False,
+        language="en",
+        confidence=0.87,
+        low_confidence=False,
+    )
+    msg = InboundMessage(
+        channel=channel,
+        external_id=f"m{mid}",
+        author_id="42",
+        text=text,
+        author_handle="annb",
+        sent_at=NOW - timedelta(minutes=minutes_ago),
+    )
     return StoredMessage(id=mid, message=msg, customer_id=7, analysis=analysis, received_at=msg.sent_at)
 
 
 def make_card(**over: Any) -> EscalationCard:
-    esc = Escalation(id=12, customer_id=7, opening_message_id=5, channel="discord", conversation_id="c1",
-                     status=EscalationStatus.OPEN, priority=Priority.HIGH, reason="complaint", intent="complaint",
-                     created_at=NOW - timedelta(minutes=5), updated_at=NOW, message_ids=(5,))  # fmt: skip
+    esc = Escalation(
+        id=12,
+        customer_id=7,
+        opening_message_id=5,
+        channel="discord",
+        conversation_id="c1",
+        status=EscalationStatus.OPEN,
+        priority=Priority.HIGH,
+        reason="complaint",
+        intent="complaint",
+        created_at=NOW - timedelta(minutes=5),
+        updated_at=NOW,
+        message_ids=(5,),
+    )
     customer = Customer(id=7, display_name="Ann Brown", created_at=NOW, tier="gold", stage="loyal")
     card = EscalationCard(
-        escalation=esc, customer=customer, identity=Identity("discord", "42", 7, handle="annb"),
-        opening=stored(5, "My order never arrived"), analysis=stored(5, "").analysis,
+        escalation=esc,
+        customer=customer,
+        identity=Identity("discord", "42", 7, handle="annb"),
+        opening=stored(5, "My order never arrived"),
+        analysis=stored(5, "").analysis,
         recent=(stored(4, "where is it?", minutes_ago=60), stored(3, "ordered today", "x", 600)),
         sla=SlaState(NOW + timedelta(minutes=55), NOW + timedelta(hours=8), False, False),
         history=(HistoryEntry("bot", "opened", NOW - timedelta(minutes=5)),),
-    )  # fmt: skip
+    )
     return replace(card, **over)
 
 
@@ -51,9 +78,24 @@ def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
 def test_card_shows_customer_channel_tier_message_classification_priority_sla_and_history() -> None:
     text, blocks = cards.render(make_card(), NOW, link="https://discord.com/channels/1/2/3")
     dump = texts(blocks)
-    for needle in ("Ann Brown", "discord", "annb", "https://discord.com/channels/1/2/3", "gold", "loyal",
-                   "My order never arrived", "Complaint (87%)", "negative", "urgent", "high", "First response due",
-                   "Resolution due", "where is it?", "ordered today", "opened"):  # fmt: skip
+    for needle in (
+        "Ann Brown",
+        "discord",
+        "annb",
+        "https://discord.com/channels/1/2/3",
+        "gold",
+        "loyal",
+        "My order never arrived",
+        "Complaint (87%)",
+        "negative",
+        "urgent",
+        "high",
+        "First response due",
+        "Resolution due",
+        "where is it?",
+        "ordered today",
+        "opened",
+    ):
         assert needle in dump, needle
     assert "#12" in text and "Ann Brown" in text
     assert action_ids(blocks) == [cards.CLAIM, cards.RESOLVE, cards.SNOOZE, cards.RECLASSIFY]

@@ -14,8 +14,14 @@ BOT = "UBOT"
 
 
 def event(**over: Any) -> dict[str, Any]:
-    base = {"type": "message", "channel": "C_CUST", "channel_type": "channel", "user": "U1", "text": "my order is late",
-            "ts": "1700000000.000100"}  # fmt: skip
+    base = {
+        "type": "message",
+        "channel": "C_CUST",
+        "channel_type": "channel",
+        "user": "U1",
+        "text": "my order is late",
+        "ts": "1700000000.000100",
+    }
     return {k: v for k, v in (base | over).items() if v is not None}
 
 
@@ -94,11 +100,18 @@ def test_slack_markup_is_turned_into_plain_text() -> None:
 
 
 def test_staff_reply_is_a_human_message_in_a_thread_of_the_triage_channel() -> None:
-    reply = to_staff_reply(event(channel=TRIAGE, ts="1700000009.000100", thread_ts="1700000001.000100",
-                                 text="note: call them"), triage_channel=TRIAGE, bot_user_id=BOT)  # fmt: skip
+    reply = to_staff_reply(
+        event(channel=TRIAGE, ts="1700000009.000100", thread_ts="1700000001.000100", text="note: call them"),
+        triage_channel=TRIAGE,
+        bot_user_id=BOT,
+    )
     assert reply is not None
-    assert (reply.thread_ts, reply.ts, reply.user, reply.text) == ("1700000001.000100", "1700000009.000100", "U1",
-                                                                    "note: call them")  # fmt: skip
+    assert (reply.thread_ts, reply.ts, reply.user, reply.text) == (
+        "1700000001.000100",
+        "1700000009.000100",
+        "U1",
+        "note: call them",
+    )
 
 
 @pytest.mark.parametrize(

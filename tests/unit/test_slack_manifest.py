@@ -27,8 +27,11 @@ def test_events_cover_channels_private_channels_dms_and_app_home(manifest: dict[
 
 def test_every_request_url_is_the_one_endpoint(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
-    urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"],
-            *(c["url"] for c in manifest["features"]["slash_commands"])]  # fmt: skip
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+    ]
     assert all(url.endswith(EVENTS_PATH) for url in urls)
     assert settings["interactivity"]["is_enabled"] is True
 

@@ -55,8 +55,9 @@ def test_429_waits_until_the_window_resets() -> None:
 
 def test_429_for_the_24_hour_post_cap_waits_for_that_reset() -> None:
     headers = limits(10, 120) | {
-        "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(int(NOW + 40_000)),
-    }  # fmt: skip
+        "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(int(NOW + 40_000)),
+    }
     assert reset_wait(headers, NOW) == 40_001
 
 

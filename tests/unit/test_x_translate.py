@@ -13,13 +13,24 @@ USERS = {"100": DANA}
 
 
 def tweet(text: str = "@acme my parcel is lost", **kw: Any) -> dict[str, Any]:
-    return {"id": "500", "text": text, "author_id": "100", "conversation_id": "400",
-            "created_at": "2026-11-22T10:00:00.000Z"} | kw  # fmt: skip
+    return {
+        "id": "500",
+        "text": text,
+        "author_id": "100",
+        "conversation_id": "400",
+        "created_at": "2026-11-22T10:00:00.000Z",
+    } | kw
 
 
 def event(text: str = "charged twice", **kw: Any) -> dict[str, Any]:
-    return {"id": "900", "event_type": "MessageCreate", "text": text, "sender_id": "100",
-            "dm_conversation_id": "1-100", "created_at": "2026-11-22T10:00:00.000Z"} | kw  # fmt: skip
+    return {
+        "id": "900",
+        "event_type": "MessageCreate",
+        "text": text,
+        "sender_id": "100",
+        "dm_conversation_id": "1-100",
+        "created_at": "2026-11-22T10:00:00.000Z",
+    } | kw
 
 
 def test_mention_becomes_an_inbound_message_with_tweet_ids() -> None:

@@ -31,5 +31,6 @@ class RepositoryBase:
 
     @staticmethod
     async def _opted(s: AsyncSession, customer_id: int, channel: str) -> OptOutRow | None:
-        return await s.scalar(select(OptOutRow).where(OptOutRow.customer_id == customer_id,
-                                                      OptOutRow.channel == channel))  # fmt: skip
+        return await s.scalar(
+            select(OptOutRow).where(OptOutRow.customer_id == customer_id, OptOutRow.channel == channel)
+        )

@@ -42,39 +42,55 @@ class AccountStore(RepositoryBase):
         """The customer's account, with the values of customers merged into it added in."""
         async with self._session() as s:
             own = await s.get(CustomerAccountRow, customer_id)
-            merged = (await s.scalars(select(CustomerAccountRow).where(
-                CustomerAccountRow.merged_into == customer_id))).all()  # fmt: skip
+            merged = (
+                await s.scalars(select(CustomerAccountRow).where(CustomerAccountRow.merged_into == customer_id))
+            ).all()
         rows = [r for r in (own, *merged) if r is not None]
         if not rows:
             return Account(customer_id)
         first = own or rows[0]
         return Account(
-            customer_id=customer_id, external_id=own.external_id if own else None,
-            lifetime_value=sum(r.lifetime_value for r in rows), orders=sum(r.orders for r in rows),
+            customer_id=customer_id,
+            external_id=own.external_id if own else None,
+            lifetime_value=sum(r.lifetime_value for r in rows),
+            orders=sum(r.orders for r in rows),
             birthday=next((r.birthday for r in rows if r.birthday), None),
             account_manager=next((r.account_manager for r in rows if r.account_manager), first.account_manager),
             merged_into=own.merged_into if own else None,
-        )  # fmt: skip
+        )
 
     async def stats(self, customer_id: int) -> CustomerStats:
         async with self._session() as s:
-            complaints = await s.scalar(select(func.count()).select_from(MessageRow).where(
-                MessageRow.customer_id == customer_id, MessageRow.intent.in_(_COMPLAINTS)))  # fmt: skip
-            escalations = (await s.execute(select(EscalationRow.created_at, EscalationRow.resolved_at).where(
-                EscalationRow.customer_id == customer_id))).all()  # fmt: skip
+            complaints = await s.scalar(
+                select(func.count())
+                .select_from(MessageRow)
+                .where(MessageRow.customer_id == customer_id, MessageRow.intent.in_(_COMPLAINTS))
+            )
+            escalations = (
+                await s.execute(
+                    select(EscalationRow.created_at, EscalationRow.resolved_at).where(
+                        EscalationRow.customer_id == customer_id
+                    )
+                )
+            ).all()
         hours = sum((_at(done) - _at(opened)).total_seconds() / 3600 for opened, done in escalations if done)
         return CustomerStats(int(complaints or 0), len(escalations), round(hours, 2))
 
     async def signals(self, customer_id: int, limit: int = 50) -> list[Signal]:
         """Classified messages of the customer, oldest first (the last `limit`)."""
         async with self._session() as s:
-            rows = (await s.execute(
-                select(MessageRow.received_at, MessageRow.intent, MessageRow.sentiment)
-                .where(MessageRow.customer_id == customer_id, MessageRow.intent.is_not(None))
-                .order_by(MessageRow.id.desc()).limit(limit)
-            )).all()  # fmt: skip
-        return [Signal(_at(at), Intent(intent or "other"), Sentiment(sentiment or "neutral")) for at, intent, sentiment
-                in reversed(rows)]  # fmt: skip
+            rows = (
+                await s.execute(
+                    select(MessageRow.received_at, MessageRow.intent, MessageRow.sentiment)
+                    .where(MessageRow.customer_id == customer_id, MessageRow.intent.is_not(None))
+                    .order_by(MessageRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Signal(_at(at), Intent(intent or "other"), Sentiment(sentiment or "neutral"))
+            for at, intent, sentiment in reversed(rows)
+        ]
 
     async def standing(self, customer_id: int) -> Standing | None:
         async with self._session() as s:
@@ -89,8 +105,9 @@ class AccountStore(RepositoryBase):
         """Every customer not merged into another, by id."""
         merged = select(CustomerAccountRow.customer_id).where(CustomerAccountRow.merged_into.is_not(None))
         async with self._session() as s:
-            rows = (await s.scalars(select(CustomerRow).where(CustomerRow.id.not_in(merged))
-                                    .order_by(CustomerRow.id))).all()  # fmt: skip
+            rows = (
+                await s.scalars(select(CustomerRow).where(CustomerRow.id.not_in(merged)).order_by(CustomerRow.id))
+            ).all()
             return [self._standing(r) for r in rows]
 
     async def set_tier(self, customer_id: int, tier: Tier, reason: str) -> str:
@@ -127,15 +144,17 @@ class AccountStore(RepositoryBase):
         now = utcnow()
         async with self._session() as s:
             for row in rows:
-                account = await s.scalar(select(CustomerAccountRow).where(
-                    CustomerAccountRow.external_id == row.external_id))  # fmt: skip
+                account = await s.scalar(
+                    select(CustomerAccountRow).where(CustomerAccountRow.external_id == row.external_id)
+                )
                 customer_id = account.customer_id if account else None
                 if account is not None and account.merged_into is not None:
                     customer_id = account.merged_into
                 owners: dict[int, str] = {}
                 for channel, user in row.identities:
-                    ident = await s.scalar(select(IdentityRow).where(
-                        IdentityRow.channel == channel, IdentityRow.platform_user_id == user))  # fmt: skip
+                    ident = await s.scalar(
+                        select(IdentityRow).where(IdentityRow.channel == channel, IdentityRow.platform_user_id == user)
+                    )
                     if ident is not None:
                         owners.setdefault(ident.customer_id, f"{channel}_id {user}")
                 others = [cid for cid in owners if cid != customer_id]
@@ -145,13 +164,16 @@ class AccountStore(RepositoryBase):
                         customer_id, others = others[0], []  # a customer who wrote in before being imported
                 if others:
                     what = owners[others[0]]
-                    problems.append(f"line {row.line}: {what} already belongs to customer #{others[0]}; "
-                                    "link or merge them first (row skipped)")  # fmt: skip
+                    problems.append(
+                        f"line {row.line}: {what} already belongs to customer #{others[0]}; "
+                        "link or merge them first (row skipped)"
+                    )
                     continue
                 created = customer_id is None
                 if customer_id is None:
-                    customer = CustomerRow(display_name=row.name or row.external_id, email=row.email,
-                                           created_at=now, updated_at=now)  # fmt: skip
+                    customer = CustomerRow(
+                        display_name=row.name or row.external_id, email=row.email, created_at=now, updated_at=now
+                    )
                     s.add(customer)
                     await s.flush()
                     customer_id = customer.id
@@ -164,8 +186,9 @@ class AccountStore(RepositoryBase):
                     customer.updated_at = now
                 acc = await s.get(CustomerAccountRow, customer_id)
                 if acc is None:
-                    acc = CustomerAccountRow(customer_id=customer_id, lifetime_value=0.0, orders=0,
-                                             account_manager="", updated_at=now)  # fmt: skip
+                    acc = CustomerAccountRow(
+                        customer_id=customer_id, lifetime_value=0.0, orders=0, account_manager="", updated_at=now
+                    )
                     s.add(acc)
                 acc.external_id = row.external_id
                 if row.lifetime_value is not None:
@@ -178,11 +201,23 @@ class AccountStore(RepositoryBase):
                     acc.account_manager = row.account_manager
                 acc.updated_at = now
                 for channel, user in row.identities:
-                    exists = await s.scalar(select(IdentityRow.id).where(
-                        IdentityRow.channel == channel, IdentityRow.platform_user_id == user))  # fmt: skip
+                    exists = await s.scalar(
+                        select(IdentityRow.id).where(
+                            IdentityRow.channel == channel, IdentityRow.platform_user_id == user
+                        )
+                    )
                     if exists is None:
-                        s.add(IdentityRow(channel=channel, platform_user_id=user, customer_id=customer_id, handle="",
-                                          display_name=row.name, created_at=now, updated_at=now))  # fmt: skip
+                        s.add(
+                            IdentityRow(
+                                channel=channel,
+                                platform_user_id=user,
+                                customer_id=customer_id,
+                                handle="",
+                                display_name=row.name,
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
                 await s.flush()
                 done.append((row.line, customer_id, created))
             await s.commit()
@@ -198,8 +233,9 @@ class AccountStore(RepositoryBase):
 
     # -- purchases ------------------------------------------------------------------------------
 
-    async def add_purchase(self, customer_id: int, reference: str, amount: float, at: datetime,
-                           source: str = "api") -> Purchase | None:  # fmt: skip
+    async def add_purchase(
+        self, customer_id: int, reference: str, amount: float, at: datetime, source: str = "api"
+    ) -> Purchase | None:
         """Record a purchase and add it to the account's value; None if the reference is known."""
         async with self._session() as s:
             if await s.get(CustomerRow, customer_id) is None:
@@ -210,8 +246,9 @@ class AccountStore(RepositoryBase):
             s.add(row)
             acc = await s.get(CustomerAccountRow, customer_id)
             if acc is None:
-                acc = CustomerAccountRow(customer_id=customer_id, lifetime_value=0.0, orders=0, account_manager="",
-                                         updated_at=utcnow())  # fmt: skip
+                acc = CustomerAccountRow(
+                    customer_id=customer_id, lifetime_value=0.0, orders=0, account_manager="", updated_at=utcnow()
+                )
                 s.add(acc)
             acc.lifetime_value = (acc.lifetime_value or 0.0) + amount
             acc.orders = (acc.orders or 0) + 1
@@ -225,8 +262,11 @@ class AccountStore(RepositoryBase):
 
     async def purchases(self, customer_id: int) -> list[Purchase]:
         async with self._session() as s:
-            rows = (await s.scalars(select(PurchaseRow).where(PurchaseRow.customer_id == customer_id)
-                                    .order_by(PurchaseRow.at))).all()  # fmt: skip
+            rows = (
+                await s.scalars(
+                    select(PurchaseRow).where(PurchaseRow.customer_id == customer_id).order_by(PurchaseRow.at)
+                )
+            ).all()
             return [_purchase(r) for r in rows]
 
     async def last_purchase_at(self, customer_id: int) -> datetime | None:

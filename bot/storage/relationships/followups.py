@@ -33,28 +33,55 @@ from bot.storage.tables import (
 
 
 def _followup(row: FollowUpRow) -> FollowUp:
-    return FollowUp(row.id, row.dedupe_key, FollowUpKind(row.kind), row.customer_id, FollowUpStatus(row.status),
-                    _at(row.due_at), row.escalation_id, row.note, row.reply_id)  # fmt: skip
+    return FollowUp(
+        row.id,
+        row.dedupe_key,
+        FollowUpKind(row.kind),
+        row.customer_id,
+        FollowUpStatus(row.status),
+        _at(row.due_at),
+        row.escalation_id,
+        row.note,
+        row.reply_id,
+    )
 
 
 def _survey(row: CsatSurveyRow) -> CsatSurvey:
-    return CsatSurvey(row.id, row.escalation_id, row.customer_id, row.channel, CsatStatus(row.status),
-                      _at(row.asked_at), row.score, row.answer_text, _aware(row.answered_at))  # fmt: skip
+    return CsatSurvey(
+        row.id,
+        row.escalation_id,
+        row.customer_id,
+        row.channel,
+        CsatStatus(row.status),
+        _at(row.asked_at),
+        row.score,
+        row.answer_text,
+        _aware(row.answered_at),
+    )
 
 
 class FollowUpStore(RepositoryBase):
     # -- follow-ups -----------------------------------------------------------------------------
 
-    async def schedule(self, dedupe_key: str, kind: FollowUpKind, customer_id: int, due_at: datetime,
-                       escalation_id: int | None = None) -> FollowUp | None:  # fmt: skip
+    async def schedule(
+        self, dedupe_key: str, kind: FollowUpKind, customer_id: int, due_at: datetime, escalation_id: int | None = None
+    ) -> FollowUp | None:
         """Persist a follow-up; None if one with this key exists (each cause gets one, ever)."""
         now = utcnow()
         async with self._session() as s:
             if await s.scalar(select(FollowUpRow.id).where(FollowUpRow.dedupe_key == dedupe_key)) is not None:
                 return None
-            row = FollowUpRow(dedupe_key=dedupe_key, kind=kind.value, customer_id=customer_id,
-                              escalation_id=escalation_id, status=FollowUpStatus.PENDING.value, due_at=due_at,
-                              note="", created_at=now, updated_at=now)  # fmt: skip
+            row = FollowUpRow(
+                dedupe_key=dedupe_key,
+                kind=kind.value,
+                customer_id=customer_id,
+                escalation_id=escalation_id,
+                status=FollowUpStatus.PENDING.value,
+                due_at=due_at,
+                note="",
+                created_at=now,
+                updated_at=now,
+            )
             s.add(row)
             try:
                 await s.commit()
@@ -65,13 +92,25 @@ class FollowUpStore(RepositoryBase):
 
     async def due_followups(self, now: datetime, limit: int = 100) -> list[FollowUp]:
         async with self._session() as s:
-            rows = (await s.scalars(select(FollowUpRow).where(
-                FollowUpRow.status == FollowUpStatus.PENDING.value, FollowUpRow.due_at <= now)
-                .order_by(FollowUpRow.due_at, FollowUpRow.id).limit(limit))).all()  # fmt: skip
+            rows = (
+                await s.scalars(
+                    select(FollowUpRow)
+                    .where(FollowUpRow.status == FollowUpStatus.PENDING.value, FollowUpRow.due_at <= now)
+                    .order_by(FollowUpRow.due_at, FollowUpRow.id)
+                    .limit(limit)
+                )
+            ).all()
             return [_followup(r) for r in rows]
 
-    async def set_followup(self, followup_id: int, status: FollowUpStatus, *, note: str = "",
-                           due_at: datetime | None = None, reply_id: int | None = None) -> None:  # fmt: skip
+    async def set_followup(
+        self,
+        followup_id: int,
+        status: FollowUpStatus,
+        *,
+        note: str = "",
+        due_at: datetime | None = None,
+        reply_id: int | None = None,
+    ) -> None:
         values: dict[str, Any] = {"status": status.value, "note": note[:500], "updated_at": utcnow()}
         if due_at is not None:
             values["due_at"] = due_at
@@ -91,29 +130,45 @@ class FollowUpStore(RepositoryBase):
     async def resolved_without_csat(self, since: datetime) -> list[tuple[int, int, datetime]]:
         """(escalation id, customer id, resolved at) of escalations resolved since `since` with no survey
         scheduled: what a missed "resolved" event (a restart) left behind."""
-        scheduled = select(FollowUpRow.escalation_id).where(FollowUpRow.kind == FollowUpKind.CSAT.value,
-                                                            FollowUpRow.escalation_id.is_not(None))  # fmt: skip
+        scheduled = select(FollowUpRow.escalation_id).where(
+            FollowUpRow.kind == FollowUpKind.CSAT.value, FollowUpRow.escalation_id.is_not(None)
+        )
         async with self._session() as s:
-            rows = (await s.execute(select(EscalationRow.id, EscalationRow.customer_id, EscalationRow.resolved_at)
-                                    .where(EscalationRow.status == EscalationStatus.RESOLVED.value,
-                                           EscalationRow.resolved_at >= since,
-                                           EscalationRow.id.not_in(scheduled)))).all()  # fmt: skip
+            rows = (
+                await s.execute(
+                    select(EscalationRow.id, EscalationRow.customer_id, EscalationRow.resolved_at).where(
+                        EscalationRow.status == EscalationStatus.RESOLVED.value,
+                        EscalationRow.resolved_at >= since,
+                        EscalationRow.id.not_in(scheduled),
+                    )
+                )
+            ).all()
         return [(i, c, _at(r)) for i, c, r in rows]
 
     async def quiet_customers(self, tiers: Sequence[str], before: datetime) -> list[tuple[int, datetime]]:
         """(customer id, last message at) of customers in `tiers` not heard from since `before`."""
         async with self._session() as s:
             last = func.max(MessageRow.received_at)
-            rows = (await s.execute(
-                select(MessageRow.customer_id, last).join(CustomerRow, CustomerRow.id == MessageRow.customer_id)
-                .where(CustomerRow.tier.in_(list(tiers))).group_by(MessageRow.customer_id).having(last < before)
-            )).all()  # fmt: skip
+            rows = (
+                await s.execute(
+                    select(MessageRow.customer_id, last)
+                    .join(CustomerRow, CustomerRow.id == MessageRow.customer_id)
+                    .where(CustomerRow.tier.in_(list(tiers)))
+                    .group_by(MessageRow.customer_id)
+                    .having(last < before)
+                )
+            ).all()
         return [(int(c), _at(at)) for c, at in rows if c is not None]
 
     async def birthdays(self) -> list[tuple[int, date]]:
         async with self._session() as s:
-            rows = (await s.execute(select(CustomerAccountRow.customer_id, CustomerAccountRow.birthday).where(
-                CustomerAccountRow.birthday.is_not(None), CustomerAccountRow.merged_into.is_(None)))).all()  # fmt: skip
+            rows = (
+                await s.execute(
+                    select(CustomerAccountRow.customer_id, CustomerAccountRow.birthday).where(
+                        CustomerAccountRow.birthday.is_not(None), CustomerAccountRow.merged_into.is_(None)
+                    )
+                )
+            ).all()
         return [(int(c), b) for c, b in rows if b is not None]
 
     # -- CSAT -----------------------------------------------------------------------------------
@@ -122,8 +177,14 @@ class FollowUpStore(RepositoryBase):
         async with self._session() as s:
             if await s.scalar(select(CsatSurveyRow.id).where(CsatSurveyRow.escalation_id == escalation_id)):
                 return None
-            row = CsatSurveyRow(escalation_id=escalation_id, customer_id=customer_id, channel=channel,
-                                status=CsatStatus.ASKED.value, answer_text="", asked_at=utcnow())  # fmt: skip
+            row = CsatSurveyRow(
+                escalation_id=escalation_id,
+                customer_id=customer_id,
+                channel=channel,
+                status=CsatStatus.ASKED.value,
+                answer_text="",
+                asked_at=utcnow(),
+            )
             s.add(row)
             try:
                 await s.commit()
@@ -135,14 +196,26 @@ class FollowUpStore(RepositoryBase):
     async def outstanding_survey(self, customer_id: int, channel: str) -> CsatSurvey | None:
         """The newest survey still waiting for this customer's answer on this channel."""
         async with self._session() as s:
-            row = await s.scalar(select(CsatSurveyRow).where(
-                CsatSurveyRow.customer_id == customer_id, CsatSurveyRow.channel == channel,
-                CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]))
-                .order_by(CsatSurveyRow.id.desc()))  # fmt: skip
+            row = await s.scalar(
+                select(CsatSurveyRow)
+                .where(
+                    CsatSurveyRow.customer_id == customer_id,
+                    CsatSurveyRow.channel == channel,
+                    CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]),
+                )
+                .order_by(CsatSurveyRow.id.desc())
+            )
             return _survey(row) if row else None
 
-    async def update_survey(self, survey_id: int, status: CsatStatus, *, score: int | None = None, text: str = "",
-                            message_id: int | None = None) -> CsatSurvey:  # fmt: skip
+    async def update_survey(
+        self,
+        survey_id: int,
+        status: CsatStatus,
+        *,
+        score: int | None = None,
+        text: str = "",
+        message_id: int | None = None,
+    ) -> CsatSurvey:
         async with self._session() as s:
             row = await s.get(CsatSurveyRow, survey_id)
             if row is None:
@@ -166,9 +239,14 @@ class FollowUpStore(RepositoryBase):
 
     async def expire_surveys(self, asked_before: datetime) -> int:
         async with self._session() as s:
-            result = await s.execute(update(CsatSurveyRow).where(
-                CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]),
-                CsatSurveyRow.asked_at < asked_before).values(status=CsatStatus.UNANSWERED.value))  # fmt: skip
+            result = await s.execute(
+                update(CsatSurveyRow)
+                .where(
+                    CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]),
+                    CsatSurveyRow.asked_at < asked_before,
+                )
+                .values(status=CsatStatus.UNANSWERED.value)
+            )
             await s.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -202,6 +280,7 @@ class FollowUpStore(RepositoryBase):
 
     async def opt_outs(self, customer_id: int) -> list[OptOut]:
         async with self._session() as s:
-            rows = (await s.scalars(select(OptOutRow).where(OptOutRow.customer_id == customer_id)
-                                    .order_by(OptOutRow.id))).all()  # fmt: skip
+            rows = (
+                await s.scalars(select(OptOutRow).where(OptOutRow.customer_id == customer_id).order_by(OptOutRow.id))
+            ).all()
             return [OptOut(r.customer_id, r.channel, _at(r.at)) for r in rows]

@@ -27,8 +27,7 @@ from bot.storage.tables import (
 
 def _merge(row: CustomerMergeRow) -> Merge:
     moved = {k: tuple(int(i) for i in v) for k, v in (row.moved or {}).items()}
-    return Merge(row.id, row.source_id, row.target_id, moved, row.actor, _at(row.at), row.reason,
-                 _aware(row.undone_at))  # fmt: skip
+    return Merge(row.id, row.source_id, row.target_id, moved, row.actor, _at(row.at), row.reason, _aware(row.undone_at))
 
 
 # What a merge moves from one customer to another: table, its customer column, and the row id column.
@@ -49,26 +48,38 @@ class MergeStore(RepositoryBase):
         """Give a platform account (and what it wrote) a customer of its own: (old id, new id)."""
         now = utcnow()
         async with self._session() as s:
-            ident = await s.scalar(select(IdentityRow).where(
-                IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id))  # fmt: skip
+            ident = await s.scalar(
+                select(IdentityRow).where(
+                    IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
+                )
+            )
             if ident is None:
                 raise InputError(f"no identity {channel}:{platform_user_id}")
             old = ident.customer_id
-            others = await s.scalar(select(func.count()).select_from(IdentityRow).where(
-                IdentityRow.customer_id == old, IdentityRow.id != ident.id))  # fmt: skip
+            others = await s.scalar(
+                select(func.count())
+                .select_from(IdentityRow)
+                .where(IdentityRow.customer_id == old, IdentityRow.id != ident.id)
+            )
             if not others:
                 raise InputError(f"{channel}:{platform_user_id} is the only identity of customer #{old}")
-            customer = CustomerRow(display_name=ident.display_name or ident.handle or platform_user_id,
-                                   created_at=now, updated_at=now)  # fmt: skip
+            customer = CustomerRow(
+                display_name=ident.display_name or ident.handle or platform_user_id, created_at=now, updated_at=now
+            )
             s.add(customer)
             await s.flush()
             ident.customer_id, ident.updated_at = customer.id, now
-            mine = (MessageRow.customer_id == old, MessageRow.channel == channel,
-                    MessageRow.author_id == platform_user_id)  # fmt: skip
+            mine = (
+                MessageRow.customer_id == old,
+                MessageRow.channel == channel,
+                MessageRow.author_id == platform_user_id,
+            )
             opened = select(MessageRow.id).where(*mine)
-            await s.execute(update(EscalationRow).where(EscalationRow.customer_id == old,
-                                                        EscalationRow.opening_message_id.in_(opened))
-                            .values(customer_id=customer.id))  # fmt: skip
+            await s.execute(
+                update(EscalationRow)
+                .where(EscalationRow.customer_id == old, EscalationRow.opening_message_id.in_(opened))
+                .values(customer_id=customer.id)
+            )
             await s.execute(update(MessageRow).where(*mine).values(customer_id=customer.id))
             await s.commit()
             return old, customer.id
@@ -102,12 +113,14 @@ class MergeStore(RepositoryBase):
             moved["opt_outs"] = copied
             acc = await s.get(CustomerAccountRow, source_id)
             if acc is None:
-                acc = CustomerAccountRow(customer_id=source_id, lifetime_value=0.0, orders=0, account_manager="",
-                                         updated_at=now)  # fmt: skip
+                acc = CustomerAccountRow(
+                    customer_id=source_id, lifetime_value=0.0, orders=0, account_manager="", updated_at=now
+                )
                 s.add(acc)
             acc.merged_into, acc.updated_at = target_id, now
-            row = CustomerMergeRow(source_id=source_id, target_id=target_id, moved=moved, actor=actor,
-                                   reason=reason, at=now)  # fmt: skip
+            row = CustomerMergeRow(
+                source_id=source_id, target_id=target_id, moved=moved, actor=actor, reason=reason, at=now
+            )
             s.add(row)
             await s.commit()
             return _merge(row)
@@ -121,23 +134,33 @@ class MergeStore(RepositoryBase):
             if row.undone_at is not None:
                 raise InputError(f"merge #{merge_id} was already undone")
             touching = or_(CustomerMergeRow.source_id == row.target_id, CustomerMergeRow.target_id == row.source_id)
-            later = await s.scalar(select(CustomerMergeRow.id).where(
-                CustomerMergeRow.id > row.id, CustomerMergeRow.undone_at.is_(None), touching))  # fmt: skip
+            later = await s.scalar(
+                select(CustomerMergeRow.id).where(
+                    CustomerMergeRow.id > row.id, CustomerMergeRow.undone_at.is_(None), touching
+                )
+            )
             if later is not None:
                 raise InputError(f"undo merge #{later} first")
             moved = {k: [int(i) for i in v] for k, v in (row.moved or {}).items()}
             idents = (await s.scalars(select(IdentityRow).where(IdentityRow.id.in_(moved.get("identities", []))))).all()
             since = [(MessageRow.channel == i.channel) & (MessageRow.author_id == i.platform_user_id) for i in idents]
             if since:
-                later_ids = (await s.scalars(select(MessageRow.id).where(
-                    MessageRow.customer_id == row.target_id, MessageRow.received_at >= row.at, or_(*since)
-                ))).all()  # fmt: skip
+                later_ids = (
+                    await s.scalars(
+                        select(MessageRow.id).where(
+                            MessageRow.customer_id == row.target_id, MessageRow.received_at >= row.at, or_(*since)
+                        )
+                    )
+                ).all()
                 moved["messages"] = sorted(set(moved.get("messages", [])) | set(later_ids))
             for name, owner, key in _MOVABLE:
                 ids = moved.get(name, [])
                 if ids:
-                    await s.execute(update(owner.class_).where(key.in_(ids), owner == row.target_id)
-                                    .values(customer_id=row.source_id))  # fmt: skip
+                    await s.execute(
+                        update(owner.class_)
+                        .where(key.in_(ids), owner == row.target_id)
+                        .values(customer_id=row.source_id)
+                    )
             for opt_id in moved.get("opt_outs", []):
                 opt = await s.get(OptOutRow, opt_id)
                 if opt is not None:
@@ -159,17 +182,30 @@ class MergeStore(RepositoryBase):
     async def email_mentions(self, limit: int = 5000) -> list[tuple[int, str]]:
         """(customer id, text) of recent messages that may contain an email address."""
         async with self._session() as s:
-            rows = (await s.execute(select(MessageRow.customer_id, MessageRow.text).where(
-                MessageRow.customer_id.is_not(None), MessageRow.text.like("%@%.%"))
-                .order_by(MessageRow.id.desc()).limit(limit))).all()  # fmt: skip
+            rows = (
+                await s.execute(
+                    select(MessageRow.customer_id, MessageRow.text)
+                    .where(MessageRow.customer_id.is_not(None), MessageRow.text.like("%@%.%"))
+                    .order_by(MessageRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
         return [(int(c), t) for c, t in rows if c is not None]
 
     async def identity_owner(self, channel: str, platform_user_id: str) -> int | None:
         async with self._session() as s:
-            return await s.scalar(select(IdentityRow.customer_id).where(
-                IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id))  # fmt: skip
+            return await s.scalar(
+                select(IdentityRow.customer_id).where(
+                    IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
+                )
+            )
 
     async def merged_ids(self) -> set[int]:
         async with self._session() as s:
-            return set((await s.scalars(select(CustomerAccountRow.customer_id).where(
-                CustomerAccountRow.merged_into.is_not(None)))).all())  # fmt: skip
+            return set(
+                (
+                    await s.scalars(
+                        select(CustomerAccountRow.customer_id).where(CustomerAccountRow.merged_into.is_not(None))
+                    )
+                ).all()
+            )

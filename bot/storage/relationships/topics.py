@@ -23,11 +23,18 @@ class TopicStore(RepositoryBase):
 
     async def complaints(self, since: datetime, limit: int = 5000) -> list[Complaint]:
         async with self._session() as s:
-            rows = (await s.scalars(select(MessageRow).where(
-                MessageRow.intent.in_(_COMPLAINTS), MessageRow.received_at >= since)
-                .order_by(MessageRow.id.desc()).limit(limit))).all()  # fmt: skip
-        return [Complaint(r.id, r.customer_id, r.channel, r.text, _at(r.received_at), r.escalation_id)
-                for r in reversed(rows)]  # fmt: skip
+            rows = (
+                await s.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.intent.in_(_COMPLAINTS), MessageRow.received_at >= since)
+                    .order_by(MessageRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Complaint(r.id, r.customer_id, r.channel, r.text, _at(r.received_at), r.escalation_id)
+            for r in reversed(rows)
+        ]
 
     async def replace_topics(self, topics: Sequence[tuple[str, dict[str, Any], Sequence[int]]]) -> list[int]:
         """Swap the stored topics for a fresh clustering: [(label, terms, message ids)] -> topic ids."""
@@ -51,10 +58,23 @@ class TopicStore(RepositoryBase):
             topics = (await s.scalars(select(TopicRow).order_by(TopicRow.id))).all()
             out = []
             for t in topics:
-                rows = (await s.scalars(select(MessageRow).join(TopicMessageRow, TopicMessageRow.message_id ==
-                                                                MessageRow.id).where(TopicMessageRow.topic_id == t.id)
-                                        .order_by(MessageRow.id))).all()  # fmt: skip
-                out.append((t.id, t.label, dict(t.terms or {}), [
-                    Complaint(r.id, r.customer_id, r.channel, r.text, _at(r.received_at), r.escalation_id)
-                    for r in rows]))  # fmt: skip
+                rows = (
+                    await s.scalars(
+                        select(MessageRow)
+                        .join(TopicMessageRow, TopicMessageRow.message_id == MessageRow.id)
+                        .where(TopicMessageRow.topic_id == t.id)
+                        .order_by(MessageRow.id)
+                    )
+                ).all()
+                out.append(
+                    (
+                        t.id,
+                        t.label,
+                        dict(t.terms or {}),
+                        [
+                            Complaint(r.id, r.customer_id, r.channel, r.text, _at(r.received_at), r.escalation_id)
+                            for r in rows
+                        ],
+                    )
+                )
             return out
