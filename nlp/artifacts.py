@@ -48,6 +48,8 @@ def save(out: Path, model: nn.Module, heads: Heads, manifest: Manifest) -> None:
     save_file(blocks, str(out / BLOCKS))
     save_file({k: v.detach().contiguous() for k, v in heads.state_dict().items()}, str(out / HEADS_FILE))
     (out / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
+    for name in (BLOCKS, HEADS_FILE):
+        (out / name).chmod(0o644)  # safetensors writes 0600; installed package data must be world-readable
 
 
 def read_manifest(weights: Path) -> Manifest:

@@ -6,10 +6,12 @@ stage 1 lets cross-validation of complaint detection rerun only stage 2 per fold
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +19,30 @@ import torch
 
 from nlp import artifacts
 from nlp.crossval import crossvalidate
-from nlp.data import Corpus, shared_corpus
-from nlp.train import Labels, TrainConfig, calibrate, fit, prepare, training_index
+from nlp.data import Corpus, Example, shared_corpus
+from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
 
 log = logging.getLogger(__name__)
 
 OWN_EXAMPLES = Path(__file__).parent / "data" / "examples.jsonl"
 CV_FILE = "complaint_cv.json"
+
+
+def _stage1(
+    top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig, rows: list[Example]
+) -> None:
+    """Stage 1, or its result from the cache when the same data and settings were trained before."""
+    settings = {k: v for k, v in asdict(cfg).items() if not k.startswith("stage2")}
+    key = hashlib.sha256(json.dumps([settings, [(e.text, e.source) for e in rows]], default=str).encode())
+    path = Path(cfg.cache_dir) / f"stage1-{key.hexdigest()[:16]}.pt"
+    if path.exists():
+        log.info("stage 1 from %s", path)
+        top.load_state_dict(torch.load(path))
+        return
+    log.info("stage 1 on %d examples", len(index))
+    fit(top, states, labels, index, cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(top.state_dict(), path)
 
 
 def corpus(data_root: Path, extra: Sequence[Path] = (OWN_EXAMPLES,)) -> Corpus:
@@ -48,8 +67,7 @@ def train(
     labels = Labels.of(examples)
     cached = round(time.monotonic() - started)
     stage1 = training_index(data.train, cfg.stage1, cfg.seed)
-    log.info("stage 1 on %d examples", len(stage1))
-    fit(top, states, labels, stage1, cfg)
+    _stage1(top, states, labels, stage1, cfg, [data.train[i] for i in stage1])
     if cv_folds:
         cv_started = time.monotonic()
         r = crossvalidate(top, states, examples, n_train, cfg, cv_folds)
