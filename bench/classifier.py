@@ -34,7 +34,7 @@ from nlp.loader import load_classifier  # noqa: E402
 def customer_tweets(data: Path, n: int) -> list[str]:
     """Inbound customer tweets from the Customer Support on Twitter sample (one text holds a bare CR)."""
     raw = (data / "unlabelled_twcs_sample.csv").read_text(encoding="utf-8").replace("\r", " ")
-    rows = [r for r in csv.DictReader(io.StringIO(raw)) if r["inbound"].strip().lower() == "true"]
+    rows = [r for r in csv.DictReader(io.StringIO(raw)) if (r.get("inbound") or "").strip().lower() == "true"]
     return [r["text"] for r in rows][:n]
 
 

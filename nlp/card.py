@@ -22,6 +22,15 @@ LIMITS = """\
 """
 
 
+def _blend(classifier: object) -> str:
+    lexical = getattr(classifier, "_lexical", None)
+    if lexical is None:
+        return "not present in these weights"
+    return ", ".join(
+        f"{h}: weight {b['weight']:.1f}, temperature {b['temperature']:.2f}" for h, b in lexical.blend.items()
+    )
+
+
 def render(classifier: object, results: Results, bench: dict[str, object]) -> str:
     """The model card as markdown."""
     manifest = classifier._manifest  # type: ignore[attr-defined]
@@ -39,7 +48,10 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         "(fp16) and the heads; the rest is read from the installed package. Each head's probabilities are "
         "temperature-scaled on a held-out 5% of the training data "
         f"(temperatures {', '.join(f'{k} {v:.2f}' for k, v in manifest.temperatures.items())}). "
-        f"Inference backend: `{classifier.backend}`.",  # type: ignore[attr-defined]
+        f"Inference backend: `{classifier.backend}`. "  # type: ignore[attr-defined]
+        "Sentiment also blends in a lexical model (word 1-2-gram and character 2-5-gram TF-IDF, logistic "
+        "regression; `lexical.*`): the mix weight and its temperature are chosen on the held-out calibration "
+        f"split ({_blend(classifier)}).",
         "",
         "## Training",
         "",

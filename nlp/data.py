@@ -93,7 +93,8 @@ def read_intents(path: Path, kind: str) -> list[Example]:
     for r in _read(path):
         name = str(r["intent"])
         urgent = int(name in urgent_set) if kind != "bitext" else None
-        out.append(Example(str(r["text"]), kind, intents=_intents(mapper(name)), urgent=urgent))
+        text = str(r["text"])
+        out.append(Example(text, kind, intents=_intents(intent_map.by_wording(text, mapper(name))), urgent=urgent))
     return out
 
 

@@ -7,6 +7,8 @@ model to put its probability somewhere inside that set.
 
 from __future__ import annotations
 
+import re
+
 Q, R = "question", "request"
 COMPLAINT, CANCEL, BUY, PRAISE, OTHER = "complaint", "cancellation", "purchase_interest", "praise", "other"
 
@@ -110,3 +112,27 @@ def clinc(intent: str) -> tuple[str, ...]:
     if intent in CLINC_REQUEST:
         return (R,)
     return (Q,)
+
+
+# Where a source intent allows "question or request", the wording usually decides.
+_ASKS_INFO = re.compile(
+    r"^\s*(?:(?:can|could) you (?:tell|show|explain)|do you know|how|what|when|where|which|why|who|whom|is|are|am|was|"
+    r"do|does|did|(?:can|could|should|may|must) i|is there|are there)\b",
+    re.IGNORECASE,
+)
+_ASKS_ACTION = re.compile(
+    r"^\s*(?:please|pls|(?:can|could|would|will) you|i (?:want|need|would like|'d like)|i'd like|help me|"
+    r"i wanna|let me|i have to|send|change|update|cancel|reset|add|remove|give)\b|\bplease\b",
+    re.IGNORECASE,
+)
+
+
+def by_wording(text: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Narrow "question or request" by wording: "how do I ..." asks; "please ...", "can you ..." request."""
+    if set(allowed) != {Q, R}:
+        return allowed
+    if _ASKS_INFO.search(text):
+        return (Q,)
+    if _ASKS_ACTION.search(text):
+        return (R,)
+    return allowed

@@ -57,6 +57,7 @@ def _load(
 
     from nlp import artifacts
     from nlp.encoder import load_backbone
+    from nlp.lexical import Lexical
     from nlp.model import Pooler, TransformerClassifier, torch_pooler
 
     if threads:
@@ -88,6 +89,7 @@ def _load(
         batch_size=batch_size,
         low_confidence=low_confidence,
         backend=chosen,
+        lexical=Lexical.load(directory),
     )
 
 

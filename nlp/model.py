@@ -13,6 +13,7 @@ from nlp.artifacts import Manifest
 from nlp.heads import Heads
 from nlp.labels import HEADS
 from nlp.language import LanguageGuesser
+from nlp.lexical import Lexical
 from nlp.text import normalise
 from nlp.types import Analysis, Intent, Sentiment
 
@@ -45,6 +46,7 @@ class TransformerClassifier:
         low_confidence: float = 0.5,
         languages: LanguageGuesser | None = None,
         backend: str = "torch",
+        lexical: Lexical | None = None,
     ) -> None:
         self._tokenizer = tokenizer
         self._pooler = pooler
@@ -55,13 +57,14 @@ class TransformerClassifier:
         self.low_confidence = low_confidence
         self.backend = backend
         self._languages = languages or LanguageGuesser()
+        self._lexical = lexical
 
     @property
     def version(self) -> str:
         return f"{self._manifest.version}+{self.backend}"
 
-    def probabilities(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities per head, one row per text, in order."""
+    def probabilities(self, texts: Sequence[str], lexical: bool = True) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head, one row per text, in order (lexical model blended in)."""
         cleaned = [normalise(t) for t in texts]
         out = {h: np.zeros((len(texts), len(labels)), dtype=np.float32) for h, labels in HEADS.items()}
         with torch.inference_mode():
@@ -69,6 +72,8 @@ class TransformerClassifier:
                 probs = self._heads.probabilities(self._pooler(batch.input_ids, batch.attention_mask))
                 for h, p in probs.items():
                     out[h][batch.index] = p.float().numpy()
+        if lexical and self._lexical is not None:
+            out = self._lexical.mix(cleaned, out)
         return out
 
     def classify(self, texts: Sequence[str]) -> list[Analysis]:

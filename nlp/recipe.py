@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from nlp import artifacts
+from nlp import artifacts, lexical_train
 from nlp.crossval import crossvalidate
 from nlp.data import Corpus, Example, shared_corpus
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
@@ -108,5 +108,8 @@ def train(
         },
     )
     artifacts.save(out, top.model, top.heads, manifest)
-    log.info("saved to %s in %ds", out, seconds)
+    lexical_train.train(data, out)
+    manifest.trained["seconds"] = round(time.monotonic() - started)
+    artifacts.save(out, top.model, top.heads, manifest)
+    log.info("saved to %s in %ds", out, manifest.trained["seconds"])
     return manifest

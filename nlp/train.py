@@ -47,10 +47,10 @@ class TrainConfig:
         ("sentiment", 1.0), ("abuse", 0.5), ("bitext", 1.0), ("banking77", 0.5), ("clinc150", 0.5), ("own", 3.0),
     )  # fmt: skip
     stage2: tuple[tuple[str, float], ...] = (
-        ("complaints", 2.0), ("own", 2.0), ("bitext", 0.25), ("banking77", 0.15), ("clinc150", 0.15),
-        ("sentiment", 0.08), ("abuse", 0.1),
+        ("complaints", 4.0), ("own", 3.0), ("bitext", 0.25), ("banking77", 0.15), ("clinc150", 0.15),
+        ("sentiment", 0.1), ("abuse", 0.1),
     )  # fmt: skip
-    stage2_lr_scale: float = 0.5
+    stage2_lr_scale: float = 1.0
     cache_dir: str = "/tmp/rapport-cache"
 
 
