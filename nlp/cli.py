@@ -53,11 +53,11 @@ def evaluate(
     """Print per-data-set metrics and confusion matrices on validation data; write the model card."""
     from nlp import evaluate as ev
     from nlp.card import render
-    from nlp.loader import _load
+    from nlp.loader import load_transformer
     from nlp.recipe import CV_FILE
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    classifier = _load(model, str(weights), backend, 128, threads, 32, 0.5)
+    classifier = load_transformer(model=model, weights=str(weights), backend=backend, threads=threads)
     results = ev.evaluate(classifier, data)
     # Cross-validation retrains per fold, so `rapport train` runs it and leaves the scores here.
     results.complaint_cv = ev.load_cv(weights / CV_FILE)

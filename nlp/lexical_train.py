@@ -28,15 +28,13 @@ def _labelled(rows: Sequence[Example], head: str) -> tuple[list[str], np.ndarray
 
 def train(data: Corpus, weights: Path) -> lexical.Lexical:
     """Fit on the training split, pick blend weights and temperatures on the calibration split, save."""
-    from nlp.loader import _load
-    from nlp.model import TransformerClassifier
+    from nlp.loader import load_transformer
 
     texts, labels = {}, {}
     for head in lexical.HEADS:
         texts[head], labels[head] = _labelled(data.train, head)
     model = lexical.fit(texts, labels)
-    classifier = _load(None, str(weights), "torch", 128, None, 32, 0.5)
-    assert isinstance(classifier, TransformerClassifier)
+    classifier = load_transformer(weights=str(weights), backend="torch")
     for head in lexical.HEADS:
         cal = [e for e in data.calibration if getattr(e, head) is not None]
         truth = np.array([getattr(e, head) for e in cal])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nlp.types import Classifier
+
+if TYPE_CHECKING:
+    from nlp.model import TransformerClassifier
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,15 @@ def load_classifier(
     `weights` a directory written by `rapport train` (None: the shipped nlp/weights/).
     """
     try:
-        return _load(model, weights, backend, max_length, threads, batch_size, low_confidence)
+        return load_transformer(
+            model=model,
+            weights=weights,
+            backend=backend,
+            max_length=max_length,
+            threads=threads,
+            batch_size=batch_size,
+            low_confidence=low_confidence,
+        )
     except Exception as exc:  # any failure must leave the bot running on the fallback
         from nlp.rules import RuleClassifier
 
@@ -41,15 +52,17 @@ def load_classifier(
         return RuleClassifier(low_confidence=low_confidence)
 
 
-def _load(
-    model: str | None,
-    weights: str | None,
-    backend: str,
-    max_length: int,
-    threads: int | None,
-    batch_size: int,
-    low_confidence: float,
-) -> Classifier:
+def load_transformer(
+    *,
+    model: str | None = None,
+    weights: str | None = None,
+    backend: str = "auto",
+    max_length: int = 128,
+    threads: int | None = None,
+    batch_size: int = 32,
+    low_confidence: float = 0.5,
+) -> TransformerClassifier:
+    """Like `load_classifier`, but raises instead of falling back (for training and evaluation)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
