@@ -68,8 +68,14 @@ class Rapport:
             # Load lazily-built parts (language models, the encoder's first pass) now, not on the
             # first customer message: Slack wants its events acknowledged within 3 seconds.
             await asyncio.to_thread(classifier.classify, ["Warming up: is my order on its way?"])
+        # Root-cause topics cluster complaints on the classifier's own encoder when it has one.
         self.relationships = RelationshipService(
-            self.repo, self.db, self.settings.relationships, self.events, wake=self.outbox.poke
+            self.repo,
+            self.db,
+            self.settings.relationships,
+            self.events,
+            wake=self.outbox.poke,
+            embed=getattr(classifier, "embed", None),
         )
         self.desk.linker = self.relationships.identities.link
         services = Services(

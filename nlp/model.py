@@ -76,6 +76,18 @@ class TransformerClassifier:
             out = self._lexical.mix(cleaned, out)
         return out
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean-pooled sentence vectors, one row per text: what root-cause topics cluster on."""
+        cleaned = [normalise(t) for t in texts]
+        out: np.ndarray | None = None
+        with torch.inference_mode():
+            for batch in enc.batches(self._tokenizer, cleaned, self.max_length, self.batch_size):
+                vectors = self._pooler(batch.input_ids, batch.attention_mask).float().numpy()
+                if out is None:
+                    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[batch.index] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
     def classify(self, texts: Sequence[str]) -> list[Analysis]:
         if not texts:
             return []

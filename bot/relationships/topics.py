@@ -133,7 +133,11 @@ class RootCauses:
         """Cluster the complaints of the window afresh and store the topics; largest first."""
         complaints = await self.rel.complaints(now - timedelta(days=self.settings.topic_window_days))
         drafts = await asyncio.to_thread(
-            group_complaints, [c.text for c in complaints], self.settings.topic_min_similarity, self.embed
+            group_complaints,
+            [c.text for c in complaints],
+            # Sentence vectors of related texts sit much closer than TF-IDF ones: each has its threshold.
+            self.settings.topic_min_similarity_encoder if self.embed else self.settings.topic_min_similarity,
+            self.embed,
         )
         stored = [(d.label, {"terms": list(d.terms)}, [complaints[i].message_id for i in d.members]) for d in drafts]
         ids = await self.rel.replace_topics(stored)
