@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.sinks import serve_local
+
 DISCORD_EPOCH_MS = 1420070400000
 MESSAGE_CONTENT = 1 << 15
 
@@ -129,11 +131,7 @@ class FakeDiscord:
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._create_message)
         app.router.add_post("/api/v10/users/@me/channels", self._create_dm)
         app.router.add_get("/gateway", self._gateway)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_local(app)
         self.base_url = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:

@@ -1,10 +1,43 @@
-"""Test doubles for the connector protocol's other side: an in-memory StateStore and a collecting sink."""
+"""Test doubles for the connector protocol's other side: an in-memory StateStore, a collecting sink, and
+the outbox's replies as the core would hand them to `send`."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
-from bot.domain import InboundMessage
+from aiohttp import web
+
+from bot.domain import InboundMessage, OutboundReply, ReplyStatus
+
+
+def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
+    """The reply the outbox would send to `message` through the connector that received it."""
+    values: dict[str, Any] = {
+        "id": 1,
+        "connector": message.via,
+        "channel": message.channel,
+        "recipient_id": message.author_id,
+        "conversation_id": message.conversation_id,
+        "text": text,
+        "status": ReplyStatus.SENDING,
+        "attempts": 0,
+        "created_at": datetime.now(UTC),
+        "in_reply_to": message.external_id,
+        "direct": message.direct,
+        **overrides,
+    }
+    return OutboundReply(**values)
+
+
+async def serve_local(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Serve a fake platform on 127.0.0.1 on a free port; returns the runner (to clean up) and the port."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
 
 class MemoryState:

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import ClientSession, WSMsgType, web
 
+from tests.fakes.sinks import serve_local
+
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
@@ -75,11 +77,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._ws)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_local(app)
         return self.api_url
 
     async def stop(self) -> None:

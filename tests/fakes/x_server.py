@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.sinks import serve_local
+
 TWITTER_EPOCH_MS = 1288834974657
 
 ACCOUNT_ID = "1500000000000000001"
@@ -75,11 +77,7 @@ class FakeX:
         app.router.add_post("/2/tweets", self._create_tweet)
         app.router.add_post("/2/dm_conversations/with/{participant}/messages", self._create_dm)
         app.router.add_post("/2/dm_conversations/{conversation}/messages", self._create_dm)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_local(app)
         self.base_url = f"http://127.0.0.1:{port}"
         return self
 

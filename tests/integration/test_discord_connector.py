@@ -6,14 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from bot.config import DiscordSettings
-from bot.domain import InboundMessage, OutboundReply, ReplyStatus
+from bot.domain import InboundMessage
 from bot.errors import AuthFailed, ConnectorError, DeliveryFailed, RateLimited
 from connectors.discord import DiscordConnector
 from tests.fakes.discord_server import (
@@ -28,7 +27,7 @@ from tests.fakes.discord_server import (
     FakeDiscord,
     user,
 )
-from tests.fakes.sinks import Collector, MemoryState
+from tests.fakes.sinks import Collector, MemoryState, reply_to
 
 
 def settings_for(fake: FakeDiscord, **overrides: Any) -> DiscordSettings:
@@ -39,24 +38,6 @@ def settings_for(fake: FakeDiscord, **overrides: Any) -> DiscordSettings:
         **overrides,
     }
     return DiscordSettings(**values)
-
-
-def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
-    values: dict[str, Any] = {
-        "id": 1,
-        "connector": "discord",
-        "channel": "discord",
-        "recipient_id": message.author_id,
-        "conversation_id": message.conversation_id,
-        "text": text,
-        "status": ReplyStatus.SENDING,
-        "attempts": 0,
-        "created_at": datetime.now(UTC),
-        "in_reply_to": message.external_id,
-        "direct": message.direct,
-        **overrides,
-    }
-    return OutboundReply(**values)
 
 
 @pytest.fixture

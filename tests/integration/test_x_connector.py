@@ -6,17 +6,16 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from bot.config import XSettings
-from bot.domain import InboundMessage, OutboundReply, ReplyStatus
+from bot.domain import InboundMessage
 from bot.errors import AuthFailed, RateLimited
 from connectors.x import XConnector
-from tests.fakes.sinks import Collector, MemoryState
+from tests.fakes.sinks import Collector, MemoryState, reply_to
 from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
 
 
@@ -34,24 +33,6 @@ def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
         **overrides,
     }
     return XSettings(**values)
-
-
-def reply_to(message: InboundMessage, text: str, **overrides: Any) -> OutboundReply:
-    values: dict[str, Any] = {
-        "id": 1,
-        "connector": "x",
-        "channel": "x",
-        "recipient_id": message.author_id,
-        "conversation_id": message.conversation_id,
-        "text": text,
-        "status": ReplyStatus.SENDING,
-        "attempts": 0,
-        "created_at": datetime.now(UTC),
-        "in_reply_to": message.external_id,
-        "direct": message.direct,
-        **overrides,
-    }
-    return OutboundReply(**values)
 
 
 @pytest.fixture
