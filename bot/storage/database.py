@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.errors import ConfigError, StorageError
@@ -57,6 +57,16 @@ def upgrade_sync(url: str, revision: str = "head") -> None:
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` (Alembic is synchronous, so it runs in a thread)."""
     await asyncio.to_thread(upgrade_sync, url, revision)
+
+
+async def commit_unique(session: AsyncSession) -> bool:
+    """Commit; False (and rolled back) when a concurrent writer took a unique key first."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
 
 
 def _safe(exc: Exception) -> str:

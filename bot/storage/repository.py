@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
@@ -25,8 +24,8 @@ from bot.domain import (
     StoredMessage,
     utcnow,
 )
-from bot.errors import InputError
-from bot.storage.database import Database
+from bot.errors import InputError, StorageError
+from bot.storage.database import Database, commit_unique
 from bot.storage.tables import (
     AuditRow,
     ConnectorStateRow,
@@ -199,18 +198,15 @@ class Repository:
                 received_at=utcnow(),
             )
             s.add(row)
-            try:
-                await s.commit()
-            except IntegrityError:
+            if not await commit_unique(s):
                 # Two deliveries raced; the other one stored it first.
-                await s.rollback()
                 existing = await s.scalar(
                     select(MessageRow).where(
                         MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id
                     )
                 )
                 if existing is None:
-                    raise
+                    raise StorageError(f"message {msg.channel}:{msg.external_id[:40]} violates a unique key")
                 return _message(existing), False
             return _message(row), True
 
@@ -311,10 +307,7 @@ class Repository:
                     updated_at=now,
                 )
                 s.add(ident)
-                try:
-                    await s.commit()
-                except IntegrityError:
-                    await s.rollback()  # created concurrently: fall through to the lookup
+                if not await commit_unique(s):  # created concurrently: fall through to the lookup
                     return await self.resolve_customer(channel, platform_user_id, handle, name)
                 return _customer(customer, [ident])
             if (handle and handle != ident.handle) or (name and name != ident.display_name):
@@ -538,10 +531,7 @@ class Repository:
                 next_attempt_at=utcnow(),
             )
             s.add(row)
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
+            if not await commit_unique(s):
                 return None
             return _reply(row)
 

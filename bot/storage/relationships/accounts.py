@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Tier, utcnow
 from bot.errors import InputError
@@ -18,6 +17,7 @@ from bot.relationships.models import (
     Signal,
     Standing,
 )
+from bot.storage.database import commit_unique
 from bot.storage.relationships._base import _COMPLAINTS, RepositoryBase, _at
 from bot.storage.repository import _aware
 from bot.storage.tables import (
@@ -253,10 +253,7 @@ class AccountStore(RepositoryBase):
             acc.lifetime_value = (acc.lifetime_value or 0.0) + amount
             acc.orders = (acc.orders or 0) + 1
             acc.updated_at = utcnow()
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
+            if not await commit_unique(s):
                 return None
             return _purchase(row)
 

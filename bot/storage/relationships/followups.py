@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain import EscalationStatus, utcnow
 from bot.errors import InputError
@@ -19,6 +18,7 @@ from bot.relationships.models import (
     FollowUpStatus,
     OptOut,
 )
+from bot.storage.database import commit_unique
 from bot.storage.relationships._base import RepositoryBase, _at
 from bot.storage.repository import _aware
 from bot.storage.tables import (
@@ -83,10 +83,7 @@ class FollowUpStore(RepositoryBase):
                 updated_at=now,
             )
             s.add(row)
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
+            if not await commit_unique(s):
                 return None
             return _followup(row)
 
@@ -186,10 +183,7 @@ class FollowUpStore(RepositoryBase):
                 asked_at=utcnow(),
             )
             s.add(row)
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
+            if not await commit_unique(s):
                 return None
             return _survey(row)
 
@@ -258,10 +252,7 @@ class FollowUpStore(RepositoryBase):
             if await self._opted(s, customer_id, channel):
                 return False
             s.add(OptOutRow(customer_id=customer_id, channel=channel, at=utcnow(), message_id=message_id))
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
+            if not await commit_unique(s):
                 return False
             return True
 
