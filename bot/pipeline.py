@@ -81,10 +81,13 @@ def validate(msg: InboundMessage) -> InboundMessage:
             raise InputError(f"{name} is longer than {MAX_ID} characters")
     if not isinstance(msg.text, str):
         raise InputError("text must be a string")
-    fields = {f: clean(getattr(msg, f))[0] for f in ("text", "author_handle", "author_name", "conversation_id")}
-    fields["author_handle"] = fields["author_handle"][:200]
-    fields["author_name"] = fields["author_name"][:200]
-    return replace(msg, **fields)
+    return replace(
+        msg,
+        text=clean(msg.text)[0],
+        author_handle=clean(msg.author_handle)[0][:200],
+        author_name=clean(msg.author_name)[0][:200],
+        conversation_id=clean(msg.conversation_id)[0],
+    )
 
 
 async def ingest(svc: Services, msg: InboundMessage) -> tuple[StoredMessage, bool]:

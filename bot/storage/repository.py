@@ -333,7 +333,7 @@ class Repository:
 
     async def find_customers(self, query: str = "", limit: int = 100) -> list[Customer]:
         """Customers whose id, name, email, handle or platform id matches `query` (all when empty)."""
-        stmt: Select[tuple[CustomerRow]] = select(CustomerRow)
+        stmt: Select[CustomerRow] = select(CustomerRow)
         q = query.strip().lstrip("@")
         if q:
             like = f"%{q.lower()}%"
