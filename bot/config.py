@@ -268,7 +268,9 @@ class RelationshipSettings(_Section):
     auto_merge_confidence: float = Field(0.95, ge=0, le=1)
     topic_window_days: int = Field(28, ge=1)
     topic_min_similarity: float = Field(0.2, gt=0, le=1)  # cosine, average link
-    topic_min_similarity_encoder: float = Field(0.6, gt=0, le=1)  # the same on the classifier's encoder
+    # The same on the classifier's base encoder (sentence-similarity vectors: related wording scores
+    # 0.45-0.8, unrelated complaints 0.1-0.35).
+    topic_min_similarity_encoder: float = Field(0.45, gt=0, le=1)
     topic_summary_weekday: int = Field(0, ge=0, le=6)  # Monday
     templates: dict[str, str] = RELATIONSHIP_TEMPLATES  # "<name>.<channel>" overrides per channel
 

@@ -68,5 +68,7 @@ def load_into(weights: Path, model: nn.Module) -> tuple[Heads, Manifest]:
     model.load_state_dict({k: v.float() for k, v in blocks.items()}, strict=False)
     heads = Heads(manifest.hidden_size)
     heads.load_state_dict(load_file(str(weights / HEADS_FILE)))
+    if not bool(torch.isfinite(heads.temperature).all()) or bool((heads.temperature <= 0).any()):
+        raise ValueError(f"{weights / HEADS_FILE}: head temperatures {heads.temperature.tolist()} are not all > 0")
     heads.eval()
     return heads, manifest

@@ -22,7 +22,7 @@ def train(
     model: Annotated[
         str | None, typer.Option(help="Encoder path or hub id (default: packaged all-MiniLM-L6-v2).")
     ] = None,
-    layers: Annotated[int, typer.Option(help="Top encoder blocks to fine-tune.")] = 1,
+    layers: Annotated[int, typer.Option(help="Top encoder blocks to fine-tune (6: all of MiniLM's).")] = 6,
     epochs: Annotated[int, typer.Option()] = 1,
     cv: Annotated[int, typer.Option(help="Folds of complaint cross-validation to run (0: none).")] = 5,
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,

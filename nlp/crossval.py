@@ -2,7 +2,8 @@
 
 Stage 1 of training never sees a complaint tweet, so each fold starts from the stage-1 weights,
 runs stage 2 with that fold's complaint tweets held out (from training and calibration alike),
-then scores them: complaint or cancellation vs the data set's label.
+then scores them: complaint or cancellation vs the data set's label. Each fold also fits the
+lexical complaint model without its tweets, so the blend of the two is cross-validated too.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ import copy
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from nlp import lexical
 from nlp.data import Example
-from nlp.labels import INTENTS
+from nlp.labels import COMPLAINT_LIKE
+from nlp.lexical_train import labelled
 from nlp.metrics import Report, report
+from nlp.text import normalise
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, predict_logits, training_index
 
 log = logging.getLogger(__name__)
 
-COMPLAINT_LIKE = [INTENTS.index("complaint"), INTENTS.index("cancellation")]
+BLEND_WEIGHTS = tuple(w / 20 for w in range(13))  # 0 to 0.6
 
 
 def fold_of(group: str, folds: int) -> int:
@@ -30,9 +35,36 @@ def fold_of(group: str, folds: int) -> int:
     return int(hashlib.sha256(group.encode()).hexdigest(), 16) % folds
 
 
-def complaint_probability(intent_probs: np.ndarray) -> np.ndarray:
-    """P(complaint) + P(cancellation): a cancellation is also a complaint in the data set's sense."""
-    return intent_probs[:, COMPLAINT_LIKE].sum(1)
+@dataclass(frozen=True, slots=True)
+class OutOfFold:
+    """Every complaint tweet's probabilities, each from the fold that held it out."""
+
+    folds: np.ndarray
+    truth: np.ndarray
+    encoder: np.ndarray  # P(complaint or cancellation) from the heads
+    lexical_logp: np.ndarray  # log-probabilities (no, yes) of the lexical complaint model
+
+    def blended(self, weight: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        return lexical.binary_mix(self.encoder[rows], self.lexical_logp[rows], weight, 1.0)
+
+    def best_weight(self, rows: np.ndarray) -> float:
+        """The blend weight with the best macro-F1 on `rows` (the first of equals: the least lexical)."""
+        scores = [score(self.truth[rows], self.blended(w, rows)).macro_f1 for w in BLEND_WEIGHTS]
+        return BLEND_WEIGHTS[int(np.argmax(scores))]
+
+    def nested(self) -> tuple[np.ndarray, list[float]]:
+        """Blended probabilities where each fold's weight is chosen on the other folds only."""
+        out = np.zeros(len(self.truth))
+        weights = []
+        for k in sorted(set(self.folds.tolist())):
+            w = self.best_weight(self.folds != k)
+            out[self.folds == k] = self.blended(w, self.folds == k)
+            weights.append(w)
+        return out, weights
+
+
+def score(truth: np.ndarray, p: np.ndarray) -> Report:
+    return report(truth, np.stack([1 - p, p], axis=1), ("no", "yes"))
 
 
 def crossvalidate(
@@ -42,15 +74,19 @@ def crossvalidate(
     n_train: int,
     cfg: TrainConfig,
     folds: int = 5,
-) -> Report:
-    """Complaint-detection scores over all complaint tweets, each predicted by the fold that held it out.
+) -> OutOfFold:
+    """Out-of-fold complaint probabilities of the heads and of the lexical model, for every complaint tweet.
 
     `top` holds the stage-1 weights; `examples[:n_train]` train and the rest calibrate.
     """
     labels = Labels.of(examples)
     stage1 = copy.deepcopy(top.state_dict())
+    # The lexical vocabulary is built over the sentiment tweets too, as in the shipped model.
+    sentiment_texts, _ = labelled(examples[:n_train], "sentiment")
+    fold_ids: list[int] = []
     truth: list[int] = []
-    scores: list[float] = []
+    encoder: list[float] = []
+    lexical_logp: list[np.ndarray] = []
     for fold in range(folds):
         held = {i for i, e in enumerate(examples) if e.source == "complaints" and fold_of(e.group, folds) == fold}
         top.load_state_dict(stage1)
@@ -61,13 +97,15 @@ def crossvalidate(
         order = sorted(held)
         t = float(top.heads.temperature[list(top.heads.linear).index("intent")])
         intent = torch.softmax(predict_logits(top, [states[i] for i in order])["intent"] / t, -1).numpy()
+        encoder += lexical.complaint_probability(intent).tolist()
+
+        texts, y = labelled([e for i, e in enumerate(examples[:n_train]) if i not in held], lexical.COMPLAINT)
+        words = lexical.fit({lexical.COMPLAINT: texts}, {lexical.COMPLAINT: y}, vocabulary_only=sentiment_texts)
+        lexical_logp.append(words.log_probabilities([normalise(examples[i].text) for i in order])[lexical.COMPLAINT])
+
+        fold_ids += [fold] * len(order)
         truth += [int(bool(set(examples[i].intents) & set(COMPLAINT_LIKE))) for i in order]
-        scores += complaint_probability(intent).tolist()
-        r = report(np.array(truth), _two_way(np.array(scores)), ("no", "yes"))
-        log.info("fold %d done: running complaint macro-F1 %.3f over %d tweets", fold, r.macro_f1, r.n)
+        running = score(np.array(truth), np.array(encoder)).macro_f1
+        log.info("fold %d done: running complaint macro-F1 of the heads %.3f", fold, running)
     top.load_state_dict(stage1)
-    return report(np.array(truth), _two_way(np.array(scores)), ("no", "yes"))
-
-
-def _two_way(p: np.ndarray) -> np.ndarray:
-    return np.stack([1 - p, p], axis=1)
+    return OutOfFold(np.array(fold_ids), np.array(truth), np.array(encoder), np.concatenate(lexical_logp))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -38,16 +40,38 @@ def set_nll(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     return -torch.logsumexp(log_p.masked_fill(allowed == 0, float("-inf")), dim=-1)
 
 
+# Temperatures outside this range mean the calibration data is degenerate (separable, or tiny),
+# not that the model needs them.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
+
+
 def fit_temperature(logits: torch.Tensor, allowed: torch.Tensor) -> float:
-    """The temperature that minimises held-out negative log-likelihood (Guo et al. 2017)."""
-    log_t = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+    """The temperature that minimises held-out negative log-likelihood (Guo et al. 2017).
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = set_nll(logits / log_t.exp(), allowed).mean()
-        loss.backward()
-        return loss
+    A bounded search, not gradient descent: on separable calibration data the likelihood keeps
+    improving as the temperature falls, and an unbounded optimiser walked off to NaN, which then
+    turned every probability the model gave into NaN. A coarse grid over log-temperature finds the
+    best bracket (the partial-label loss need not be convex), golden sections refine it.
+    """
+    z = logits.detach().double()
 
-    opt.step(closure)
-    return float(log_t.detach().exp().clamp(0.05, 20.0))
+    def nll(log_t: float) -> float:
+        return float(set_nll(z / math.exp(log_t), allowed).mean())
+
+    lo, hi = math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)
+    grid = [lo + (hi - lo) * i / 60 for i in range(61)]
+    losses = [nll(t) for t in grid]
+    best = min(range(len(grid)), key=lambda i: (losses[i], abs(grid[i])))
+    a, b = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(30):
+        c, d = b - ratio * (b - a), a + ratio * (b - a)
+        if nll(c) <= nll(d):
+            b = d
+        else:
+            a = c
+    found = (a + b) / 2
+    # A flat or non-finite loss (no usable calibration rows) leaves the logits as they are.
+    if not math.isfinite(nll(found)) or nll(found) > nll(0.0):
+        return 1.0
+    return math.exp(found)

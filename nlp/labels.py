@@ -14,3 +14,6 @@ HEADS: dict[str, tuple[str, ...]] = {
     "urgent": BINARY,
     "abusive": BINARY,
 }
+
+# What the complaint data set calls a complaint: a cancellation is a complaint too (and takes precedence).
+COMPLAINT_LIKE: tuple[int, ...] = (INTENTS.index("complaint"), INTENTS.index("cancellation"))

@@ -1,8 +1,9 @@
 """A lexical model (word and character n-gram TF-IDF, logistic regression) blended with the heads.
 
-Tweets carry much of their sentiment and offence in spelling, slang and profanity that a small
-encoder with one fine-tuned block misses; n-grams catch them. The featuriser is ours (no sklearn
-at run time); training uses scikit-learn's logistic regression.
+Tweets carry much of their sentiment and complaint in spelling, slang and brand-specific wording
+that a small encoder misses; n-grams catch them, and their errors differ from the encoder's, so
+the mix beats either. The featuriser is ours (no sklearn at run time); training uses
+scikit-learn's logistic regression.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from nlp.labels import COMPLAINT_LIKE
+
 VOCAB = "lexical.json"  # vocabulary and blend settings
 WEIGHTS = "lexical.safetensors"
-# Only sentiment: blending into `abusive` gained nothing on held-out OffensEval data.
-HEADS = ("sentiment",)
+# Blending into `abusive` gained nothing on held-out OffensEval data, so it has no lexical head.
+# "complaint" is binary (complaint or cancellation vs the other intents) and is blended into the
+# intent head by moving probability mass between those two intents and the other five.
+COMPLAINT = "complaint"
+HEADS = ("sentiment", COMPLAINT)
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACE = re.compile(r"\s+")
@@ -63,13 +69,16 @@ class Lexical:
 
     def matrix(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR parts (data, indices, indptr) of the l2-normalised sublinear TF-IDF rows."""
+        return self._matrix(features(t) for t in texts)
+
+    def _matrix(self, grams: Iterable[Counter[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         data: list[float] = []
         indices: list[int] = []
         indptr = [0]
-        for text in texts:
+        for counts in grams:
             row = [
                 (self.index[g], (1.0 + math.log(c)) * self.idf[self.index[g]])
-                for g, c in features(text).items()
+                for g, c in counts.items()
                 if g in self.index
             ]
             norm = math.sqrt(sum(v * v for _, v in row)) or 1.0
@@ -109,6 +118,10 @@ class Lexical:
         meta = json.loads((directory / VOCAB).read_text())
         heads = {k.split(".")[0] for k in t if k.endswith(".coef")}
         coef = {h: t[f"{h}.coef"].astype(np.float32) for h in heads}
+        for head, b in meta["blend"].items():
+            # A NaN here would turn every probability the model gives into NaN, silently.
+            if not (0.0 <= b["weight"] <= 1.0 and math.isfinite(b["temperature"]) and b["temperature"] > 0):
+                raise ValueError(f"{directory / VOCAB}: {head} blend {b} needs a weight in [0, 1], a temperature > 0")
         return cls(meta["vocab"], t["idf"], coef, {h: t[f"{h}.bias"] for h in heads}, meta["blend"])
 
     def mix(self, texts: Sequence[str], probs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -118,7 +131,10 @@ class Lexical:
         lexical = self.log_probabilities(texts)
         out = dict(probs)
         for head, b in self.blend.items():
-            out[head] = mixed(probs[head], lexical[head], b["weight"], b["temperature"])
+            if head == COMPLAINT:
+                out["intent"] = shifted(probs["intent"], lexical[head], b["weight"], b["temperature"])
+            else:
+                out[head] = mixed(probs[head], lexical[head], b["weight"], b["temperature"])
         return out
 
 
@@ -130,23 +146,66 @@ def mixed(p: np.ndarray, lexical_logp: np.ndarray, weight: float, temperature: f
     return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
 
+def complaint_probability(intent_probs: np.ndarray) -> np.ndarray:
+    """P(complaint) + P(cancellation): a cancellation is also a complaint in the data set's sense."""
+    return intent_probs[:, list(COMPLAINT_LIKE)].sum(1)
+
+
+def binary_mix(p: np.ndarray, lexical_logp: np.ndarray, weight: float, temperature: float) -> np.ndarray:
+    """Mix a probability with a binary lexical model's in log-odds: the binary case of `mixed`."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    z = ((1 - weight) * np.log(p / (1 - p)) + weight * (lexical_logp[:, 1] - lexical_logp[:, 0])) / temperature
+    return np.exp(-np.logaddexp(0.0, -z))  # the logistic function, without overflow at large |z|
+
+
+def shifted(intent: np.ndarray, lexical_logp: np.ndarray, weight: float, temperature: float) -> np.ndarray:
+    """The intent distribution with its complaint-or-cancellation mass set to the mixed probability.
+
+    Within each side the intents keep their proportions, so the lexical model only decides how
+    much of a complaint a message is, never which of the other five intents it is.
+    """
+    c = binary_mix(complaint_probability(intent), lexical_logp, weight, temperature)
+    like = np.zeros(intent.shape[1], dtype=bool)
+    like[list(COMPLAINT_LIKE)] = True
+    # Each side renormalised on its own, an empty side spread evenly: dividing by the side's mass
+    # gives 0/0 when the heads put (float32) zero on it and the mix moves mass there.
+    out = np.zeros_like(intent, dtype=np.float64)
+    for side, mass in ((like, c), (~like, 1 - c)):
+        part = intent[:, side].astype(np.float64)
+        total = part.sum(1, keepdims=True)
+        share = np.divide(part, total, out=np.full_like(part, 1 / side.sum()), where=total > 0)
+        out[:, side] = share * mass[:, None]
+    return out.astype(np.float32)
+
+
 def fit(
-    texts: dict[str, list[str]], labels: dict[str, np.ndarray], max_features: int = 100_000, min_df: int = 3
+    texts: dict[str, list[str]],
+    labels: dict[str, np.ndarray],
+    max_features: int = 100_000,
+    min_df: int = 3,
+    vocabulary_only: Sequence[str] = (),
 ) -> Lexical:
-    """Build the vocabulary over all heads' texts and fit a balanced logistic regression per head."""
+    """Build the vocabulary over all heads' texts and fit a balanced logistic regression per head.
+
+    `vocabulary_only` texts shape the vocabulary and idf without training a head: cross-validation
+    fits one head but must build the same vocabulary as the full model.
+    """
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    everything = [t for ts in texts.values() for t in ts]
+    grams = {head: [features(t) for t in ts] for head, ts in texts.items()}
     df: Counter[str] = Counter()
-    for t in everything:
+    for rows in grams.values():
+        for g in rows:
+            df.update(g.keys())
+    for t in vocabulary_only:
         df.update(features(t).keys())
     vocab = [g for g, c in df.most_common(max_features) if c >= min_df]
-    n = len(everything)
+    n = sum(len(ts) for ts in texts.values()) + len(vocabulary_only)
     idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in vocab], dtype=np.float32)
     model = Lexical(vocab, idf, {}, {})
     for head, ts in texts.items():
-        data, indices, indptr = model.matrix(ts)
+        data, indices, indptr = model._matrix(grams[head])
         x = csr_matrix((data, indices, indptr), shape=(len(ts), len(vocab)))
         lr = LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced").fit(x, labels[head])
         coef = lr.coef_ if lr.coef_.shape[0] > 1 else np.vstack([-lr.coef_, lr.coef_]) / 2

@@ -103,6 +103,7 @@ def load_transformer(
         low_confidence=low_confidence,
         backend=chosen,
         lexical=Lexical.load(directory),
+        base_pooler=lambda: torch_pooler(load_backbone(model)[1]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -47,6 +48,7 @@ class TransformerClassifier:
         languages: LanguageGuesser | None = None,
         backend: str = "torch",
         lexical: Lexical | None = None,
+        base_pooler: Callable[[], Pooler] | None = None,
     ) -> None:
         self._tokenizer = tokenizer
         self._pooler = pooler
@@ -58,6 +60,9 @@ class TransformerClassifier:
         self.backend = backend
         self._languages = languages or LanguageGuesser()
         self._lexical = lexical
+        self._base_factory = base_pooler
+        self._base: Pooler | None = None
+        self._base_lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -77,16 +82,31 @@ class TransformerClassifier:
         return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean-pooled sentence vectors, one row per text: what root-cause topics cluster on."""
+        """Sentence vectors, one row per text: what root-cause topics cluster on.
+
+        They come from the base encoder as shipped, not the fine-tuned one: training for the heads
+        pulls every complaint towards every other (a cracked screen and a crashing app end up at
+        cosine 0.8), while all-MiniLM-L6-v2 was trained for sentence similarity. The base encoder
+        is loaded on first use, so a bot that never clusters topics doesn't pay its memory.
+        """
+        pooler = self._base_pooler()
         cleaned = [normalise(t) for t in texts]
         out: np.ndarray | None = None
         with torch.inference_mode():
             for batch in enc.batches(self._tokenizer, cleaned, self.max_length, self.batch_size):
-                vectors = self._pooler(batch.input_ids, batch.attention_mask).float().numpy()
+                vectors = pooler(batch.input_ids, batch.attention_mask).float().numpy()
                 if out is None:
                     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
                 out[batch.index] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _base_pooler(self) -> Pooler:
+        if self._base_factory is None:
+            return self._pooler
+        with self._base_lock:  # topics may be computed from several threads at once
+            if self._base is None:
+                self._base = self._base_factory()
+            return self._base
 
     def classify(self, texts: Sequence[str]) -> list[Analysis]:
         if not texts:

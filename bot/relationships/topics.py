@@ -1,7 +1,8 @@
 """Root causes: complaints from every channel grouped into topics, each with its count, trend, examples
 and escalations, and a weekly summary for Slack.
 
-Texts become vectors through the classifier's encoder when it offers one (`embed(texts)`), else TF-IDF;
+Texts become vectors through the classifier's base sentence encoder when it offers one
+(`embed(texts)`), else TF-IDF;
 topics are average-link clusters by cosine similarity, labelled with their most telling words.
 """
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nlp.artifacts import read_manifest
+from nlp.crossval import BLEND_WEIGHTS
+from nlp.lexical import Lexical
 from nlp.loader import load_classifier
 from nlp.model import TransformerClassifier
 from nlp.recipe import CV_FILE, train
@@ -47,21 +49,41 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_train_writes_weights_that_load_and_classify(tiny_encoder: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """ROWS laid out like ../shared/data."""
+    root = tmp_path / "data"
     for name, rows in ROWS.items():
-        (data / name).parent.mkdir(parents=True, exist_ok=True)
-        (data / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_train_writes_weights_that_load_and_classify(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
     out = tmp_path / "weights"
-    cfg = TrainConfig(model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"))
+    cfg = TrainConfig(model=str(tiny_encoder), trainable_layers=1, batch_size=8, cache_dir=str(tmp_path / "cache"))
     manifest = train(data, out, extra=(), cfg=cfg, cv_folds=2)
 
     assert read_manifest(out) == manifest
     assert manifest.split == 1 and manifest.base_model == str(tiny_encoder)
-    assert json.loads((out / CV_FILE).read_text())["n"] == len(ROWS["complaints/train.jsonl"])
+    cv = json.loads((out / CV_FILE).read_text())
+    assert cv["n"] == len(ROWS["complaints/train.jsonl"])
+    assert cv["shipped_blend_weight"] in BLEND_WEIGHTS and len(cv["fold_blend_weights"]) == 2
+    lexical = Lexical.load(out)
+    assert lexical is not None and set(lexical.blend) == {"sentiment", "complaint"}
     assert sum(f.stat().st_size for f in out.iterdir()) < 1_000_000
 
     classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
     assert isinstance(classifier, TransformerClassifier)
     (a,) = classifier.classify(["my order is broken"])
     assert sum(a.head("intent").values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_default_recipe_fine_tunes_every_block(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "weights"
+    manifest = train(
+        data, out, extra=(), cfg=TrainConfig(model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"))
+    )
+    assert manifest.split == 0  # the default asks for more blocks than the tiny encoder has: all of them
+    classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
+    assert isinstance(classifier, TransformerClassifier)
