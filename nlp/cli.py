@@ -26,6 +26,9 @@ def train(
     epochs: Annotated[int, typer.Option()] = 1,
     cv: Annotated[int, typer.Option(help="Folds of complaint cross-validation to run (0: none).")] = 5,
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
+    complaint_blend: Annotated[
+        bool, typer.Option(help="Blend the lexical complaint model into intent (see nlp/README.md).")
+    ] = False,
 ) -> None:
     """Fine-tune the classifier on labelled JSON lines and write the weights."""
     import torch
@@ -37,7 +40,7 @@ def train(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if threads:
         torch.set_num_threads(threads)
-    cfg = TrainConfig(model=model, trainable_layers=layers, epochs=epochs)
+    cfg = TrainConfig(model=model, trainable_layers=layers, epochs=epochs, complaint_blend=complaint_blend)
     manifest = run(data, out, extra or [OWN_EXAMPLES], cfg, cv_folds=cv)
     typer.echo(f"wrote {out} ({manifest.version}) in {manifest.trained['seconds']}s")
 

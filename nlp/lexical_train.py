@@ -46,7 +46,9 @@ def labelled(rows: Sequence[Example], head: str) -> tuple[list[str], np.ndarray]
     return [t for t, _ in pairs], np.array([y for _, y in pairs])
 
 
-def train(data: Corpus, weights: Path, complaint_weight: float | None = None) -> lexical.Lexical:
+def train(
+    data: Corpus, weights: Path, complaint_weight: float | None = None, heads: Sequence[str] = lexical.HEADS
+) -> lexical.Lexical:
     """Fit on the training split, pick blend weights and temperatures on the calibration split, save.
 
     `complaint_weight`, when given, is the complaint blend weight chosen by cross-validation (a
@@ -56,11 +58,11 @@ def train(data: Corpus, weights: Path, complaint_weight: float | None = None) ->
     from nlp.loader import load_transformer
 
     texts, labels = {}, {}
-    for head in lexical.HEADS:
+    for head in heads:
         texts[head], labels[head] = labelled(data.train, head)
     model = lexical.fit(texts, labels)
     classifier = load_transformer(weights=str(weights), backend="torch")
-    for head in lexical.HEADS:
+    for head in heads:
         cal = [e for e in data.calibration if _label(e, head) is not None]
         truth = np.array([_label(e, head) for e in cal])
         q = model.log_probabilities([normalise(e.text) for e in cal])[head]

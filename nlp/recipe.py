@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nlp import artifacts, lexical_train
+from nlp import artifacts, lexical, lexical_train
 from nlp.crossval import OutOfFold, crossvalidate, score
 from nlp.data import Corpus, Example, shared_corpus
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
@@ -46,24 +46,26 @@ def _stage1(
     torch.save(top.state_dict(), path)
 
 
-def _cv_summary(oof: OutOfFold, folds: int) -> tuple[dict[str, object], float]:
-    """The scores `rapport eval` puts in the model card, and the blend weight to ship.
+def _cv_summary(oof: OutOfFold, folds: int, blend: bool) -> tuple[dict[str, object], float | None]:
+    """The scores `rapport eval` puts in the model card, and the complaint blend weight to ship.
 
-    The headline figure is the shipped recipe's: heads blended with the lexical model, each fold's
-    weight chosen on the other folds, so no tweet helps choose the weight it is scored with.
+    The headline figure is the shipped recipe's: the heads alone, or with `blend` the heads blended
+    with the lexical model, each fold's weight chosen on the other folds, so no tweet helps choose
+    the weight it is scored with. The other is reported beside it.
     """
     blended, fold_weights = oof.nested()
-    r = score(oof.truth, blended)
+    r = score(oof.truth, blended if blend else oof.encoder)
     everything = np.ones(len(oof.truth), dtype=bool)
     lexical_only = np.exp(oof.lexical_logp[:, 1])
     cv: dict[str, object] = {"folds": folds, "n": r.n, "macro_f1": r.macro_f1, "macro_recall": r.macro_recall}
-    cv |= {"accuracy": r.accuracy, "confusion": r.confusion.tolist()}
+    cv |= {"accuracy": r.accuracy, "confusion": r.confusion.tolist(), "complaint_blend": blend}
     cv |= {
         "heads_only_macro_f1": score(oof.truth, oof.encoder).macro_f1,
+        "blended_macro_f1": score(oof.truth, blended).macro_f1,
         "lexical_only_macro_f1": score(oof.truth, lexical_only).macro_f1,
         "fold_blend_weights": fold_weights,
     }
-    weight = oof.best_weight(everything)
+    weight = oof.best_weight(everything) if blend else None
     cv["shipped_blend_weight"] = weight
     return cv, weight
 
@@ -95,7 +97,7 @@ def train(
     if cv_folds:
         cv_started = time.monotonic()
         oof = crossvalidate(top, states, examples, n_train, cfg, cv_folds)
-        cv, complaint_weight = _cv_summary(oof, cv_folds)
+        cv, complaint_weight = _cv_summary(oof, cv_folds, cfg.complaint_blend)
         cv["seconds"] = round(time.monotonic() - cv_started)
         out.mkdir(parents=True, exist_ok=True)
         (out / CV_FILE).write_text(json.dumps(cv, indent=2) + "\n")
@@ -131,7 +133,8 @@ def train(
         },
     )
     artifacts.save(out, top.model, top.heads, manifest)
-    lexical_train.train(data, out, complaint_weight)
+    heads = lexical.HEADS if cfg.complaint_blend else tuple(h for h in lexical.HEADS if h != lexical.COMPLAINT)
+    lexical_train.train(data, out, complaint_weight, heads)
     manifest.trained["seconds"] = round(time.monotonic() - started)
     artifacts.save(out, top.model, top.heads, manifest)
     log.info("saved to %s in %ds", out, manifest.trained["seconds"])

@@ -59,18 +59,33 @@ def data(tmp_path: Path) -> Path:
     return root
 
 
-def test_train_writes_weights_that_load_and_classify(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("complaint_blend", [False, True])
+def test_train_writes_weights_that_load_and_classify(
+    tiny_encoder: Path, data: Path, tmp_path: Path, complaint_blend: bool
+) -> None:
     out = tmp_path / "weights"
-    cfg = TrainConfig(model=str(tiny_encoder), trainable_layers=1, batch_size=8, cache_dir=str(tmp_path / "cache"))
+    cfg = TrainConfig(
+        model=str(tiny_encoder),
+        trainable_layers=1,
+        batch_size=8,
+        cache_dir=str(tmp_path / "cache"),
+        complaint_blend=complaint_blend,
+    )
     manifest = train(data, out, extra=(), cfg=cfg, cv_folds=2)
 
     assert read_manifest(out) == manifest
     assert manifest.split == 1 and manifest.base_model == str(tiny_encoder)
     cv = json.loads((out / CV_FILE).read_text())
-    assert cv["n"] == len(ROWS["complaints/train.jsonl"])
-    assert cv["shipped_blend_weight"] in BLEND_WEIGHTS and len(cv["fold_blend_weights"]) == 2
+    assert cv["n"] == len(ROWS["complaints/train.jsonl"]) and len(cv["fold_blend_weights"]) == 2
+    assert cv["complaint_blend"] is complaint_blend
+    headline = "blended_macro_f1" if complaint_blend else "heads_only_macro_f1"
+    assert cv["macro_f1"] == cv[headline]
     lexical = Lexical.load(out)
-    assert lexical is not None and set(lexical.blend) == {"sentiment", "complaint"}
+    assert lexical is not None
+    if complaint_blend:
+        assert cv["shipped_blend_weight"] in BLEND_WEIGHTS and set(lexical.blend) == {"sentiment", "complaint"}
+    else:
+        assert cv["shipped_blend_weight"] is None and set(lexical.blend) == {"sentiment"}
     assert sum(f.stat().st_size for f in out.iterdir()) < 1_000_000
 
     classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
