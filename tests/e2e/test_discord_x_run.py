@@ -247,8 +247,7 @@ triage_channel = "{triage}"
 
         complaint = await discord.message_create(COMPLAINT, author=ANN)
         await discord.wait_for_posts(1, within=60)  # the acknowledgement
-        await slack.wait_for("chat.postMessage", channel=triage, wait=30)
-        card_ts = next(ts for (ch, ts) in slack.messages if ch == triage)
+        card_ts = await slack.wait_for_card(triage)
 
         # Staff answer in the card's thread -> the customer gets it on Discord, replying to their message.
         said = message_event(triage, staff, "A replacement ships today.", "1700000200.000100", thread_ts=card_ts)

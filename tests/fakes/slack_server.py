@@ -112,6 +112,30 @@ class FakeSlack:
             except TimeoutError:
                 pass
 
+    def card_ts(self, channel: str) -> str | None:
+        """The ts of the first escalation card (a message with a Claim button) posted in `channel`.
+
+        Not simply the first message there: on the summary weekday `rapport run` posts the weekly
+        root-cause summary to the triage channel first.
+        """
+        for (ch, ts), message in self.messages.items():
+            if ch == channel and "rapport.claim" in json.dumps(message.get("blocks", [])):
+                return ts
+        return None
+
+    async def wait_for_card(self, channel: str, wait: float = 30.0) -> str:
+        deadline = asyncio.get_running_loop().time() + wait
+        while (ts := self.card_ts(channel)) is None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no escalation card in {channel}; calls: {[c.method for c in self.calls]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+        return ts
+
     def fail_next(
         self, method: str, status: int = 200, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
     ) -> None:

@@ -303,8 +303,7 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         assert connector.http is not None
         sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
         await sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"))
-        await fake.wait_for("chat.postMessage", channel=TRIAGE)
-        card_ts = next(ts for (ch, ts) in fake.messages if ch == TRIAGE)
+        card_ts = await fake.wait_for_card(TRIAGE)
         await sender.event(message_event(TRIAGE, STRANGER, "hi from a guest", "1700000700.000100", thread_ts=card_ts))
         await fake.wait_for("chat.postEphemeral", user=STRANGER)
         assert [r for r in await bot.repo.replies(escalation_id=1) if r.kind == "staff"] == []

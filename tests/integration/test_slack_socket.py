@@ -99,8 +99,7 @@ async def test_socket_mode_claim_and_slash_command(socket_bot: tuple[FakeSlack, 
     fake, _ = socket_bot
     complaint = message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100")
     await fake.send_envelope("events_api", event_callback(complaint))
-    await fake.wait_for("chat.postMessage", channel=TRIAGE)
-    ts = next(ts for (ch, ts) in fake.messages if ch == TRIAGE)
+    ts = await fake.wait_for_card(TRIAGE)
     await fake.send_envelope("interactive", block_actions(STAFF, TRIAGE, ts, CLAIM, value="1"))
     [update] = await fake.wait_for("chat.update", ts=ts)
     assert f"Claimed by <@{STAFF}>" in json.dumps(update["blocks"])
