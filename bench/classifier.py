@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -122,6 +123,18 @@ def peak_rss_mb(texts: Sequence[str], threads: int, backend: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def cpu() -> str:
+    """The CPU model and its widest vector units: int8 speed in particular depends on them."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    units = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_int8") if f in flags]
+    return f"{name or platform.machine()} ({', '.join(units) or 'no AVX2'})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -152,7 +165,7 @@ def main() -> None:
     header = f"{'model':<42}" + "".join(f"{c:>{w}}" for c, w in columns) + f"{'RSS MB':>8}"
     lines = [
         f"{len(texts)} customer tweets (TWCS sample), {args.threads} threads, "
-        f"batch {args.batch_size}, max length {args.max_length}",
+        f"batch {args.batch_size}, max length {args.max_length}, CPU: {cpu()}",
         header,
     ]
     for name, r in rows.items():
