@@ -14,6 +14,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -97,20 +98,14 @@ class FakeSlack:
 
     async def wait_for(self, method: str, count: int = 1, wait: float = 15.0, **match: Any) -> list[dict[str, Any]]:
         """Wait until `method` was called `count` times with args matching `match`; return those calls."""
-        deadline = asyncio.get_running_loop().time() + wait
-        while True:
-            found = [a for a in self.calls_to(method) if all(a.get(k) == v for k, v in match.items())]
-            if len(found) >= count:
-                return found
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                seen = [c.method for c in self.calls]
-                raise AssertionError(f"{method} {match} called {len(found)} times, wanted {count}; calls: {seen}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
+
+        def found() -> list[dict[str, Any]]:
+            return [a for a in self.calls_to(method) if all(a.get(k) == v for k, v in match.items())]
+
+        await self._until(
+            lambda: len(found()) >= count, wait, lambda: f"{method} {match} called {len(found())} times, wanted {count}"
+        )
+        return found()
 
     def card_ts(self, channel: str) -> str | None:
         """The ts of the first escalation card (a message with a Claim button) posted in `channel`.
@@ -124,17 +119,21 @@ class FakeSlack:
         return None
 
     async def wait_for_card(self, channel: str, wait: float = 30.0) -> str:
+        await self._until(lambda: self.card_ts(channel) is not None, wait, lambda: f"no escalation card in {channel}")
+        return self.card_ts(channel)  # type: ignore[return-value]
+
+    async def _until(self, done: Callable[[], bool], wait: float, failure: Callable[[], str]) -> None:
+        """Wake on every recorded call until `done()`, or fail after `wait` seconds saying what was seen."""
         deadline = asyncio.get_running_loop().time() + wait
-        while (ts := self.card_ts(channel)) is None:
+        while not done():
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"no escalation card in {channel}; calls: {[c.method for c in self.calls]}")
+                raise AssertionError(f"{failure()}; calls: {[c.method for c in self.calls]}")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 pass
-        return ts
 
     def fail_next(
         self, method: str, status: int = 200, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
