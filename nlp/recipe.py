@@ -21,6 +21,7 @@ import torch
 from nlp import artifacts, lexical, lexical_train
 from nlp.crossval import OutOfFold, crossvalidate, score
 from nlp.data import Corpus, Example, shared_corpus
+from nlp.text import normalise
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,11 @@ def _stage1(
     top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig, rows: list[Example]
 ) -> None:
     """Stage 1, or its result from the cache when the same data and settings were trained before."""
-    settings = {k: v for k, v in asdict(cfg).items() if not k.startswith("stage2")}
-    key = hashlib.sha256(json.dumps([settings, [(e.text, e.source) for e in rows]], default=str).encode())
+    # Only what stage 1 depends on: the texts as the model sees them (a change to normalise() must
+    # not reuse a stale stage 1) and the settings other than stage 2's, the blend and the cache's place.
+    later = ("complaint_blend", "cache_dir")
+    settings = {k: v for k, v in asdict(cfg).items() if not k.startswith("stage2") and k not in later}
+    key = hashlib.sha256(json.dumps([settings, [(normalise(e.text), e.source) for e in rows]], default=str).encode())
     path = Path(cfg.cache_dir) / f"stage1-{key.hexdigest()[:16]}.pt"
     if path.exists():
         log.info("stage 1 from %s", path)

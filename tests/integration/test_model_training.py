@@ -102,3 +102,18 @@ def test_default_recipe_fine_tunes_every_block(tiny_encoder: Path, data: Path, t
     assert manifest.split == 0  # the default asks for more blocks than the tiny encoder has: all of them
     classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
     assert isinstance(classifier, TransformerClassifier)
+
+
+def test_stage_one_is_reused_when_only_later_steps_change(
+    tiny_encoder: Path, data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = {"model": str(tiny_encoder), "trainable_layers": 1, "batch_size": 8, "cache_dir": str(tmp_path / "cache")}
+    train(data, tmp_path / "a", extra=(), cfg=TrainConfig(**base))
+    caplog.clear()
+    with caplog.at_level("INFO", logger="nlp.recipe"):
+        train(data, tmp_path / "b", extra=(), cfg=TrainConfig(**base, complaint_blend=True))
+    assert any(r.getMessage().startswith("stage 1 from") for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="nlp.recipe"):
+        train(data, tmp_path / "c", extra=(), cfg=TrainConfig(**base | {"lr_layers": 5e-5}))
+    assert not any(r.getMessage().startswith("stage 1 from") for r in caplog.records)
