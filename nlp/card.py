@@ -40,7 +40,7 @@ def _blend(classifier: object) -> str:
     if lexical is None:
         return "not present in these weights"
     return ", ".join(
-        f"{h}: weight {b['weight']:.1f}, temperature {b['temperature']:.2f}" for h, b in lexical.blend.items()
+        f"{h}: weight {b['weight']:.2f}, temperature {b['temperature']:.2f}" for h, b in lexical.blend.items()
     )
 
 

@@ -53,7 +53,11 @@ def fit_temperature(logits: torch.Tensor, allowed: torch.Tensor) -> float:
     turned every probability the model gave into NaN. A coarse grid over log-temperature finds the
     best bracket (the partial-label loss need not be convex), golden sections refine it.
     """
-    z = logits.detach().double()
+    # Rows with no allowed label or a non-finite logit would make every loss inf or NaN.
+    usable = (allowed.sum(-1) > 0) & torch.isfinite(logits).all(-1)
+    z, allowed = logits.detach().double()[usable], allowed[usable]
+    if len(z) == 0:
+        return 1.0
 
     def nll(log_t: float) -> float:
         return float(set_nll(z / math.exp(log_t), allowed).mean())
@@ -71,7 +75,7 @@ def fit_temperature(logits: torch.Tensor, allowed: torch.Tensor) -> float:
         else:
             a = c
     found = (a + b) / 2
-    # A flat or non-finite loss (no usable calibration rows) leaves the logits as they are.
-    if not math.isfinite(nll(found)) or nll(found) > nll(0.0):
+    # A flat loss (logits that say nothing) or one no better than T = 1 leaves the logits as they are.
+    if not math.isfinite(nll(found)) or nll(found) >= nll(0.0) - 1e-9:
         return 1.0
     return math.exp(found)

@@ -118,6 +118,8 @@ class Lexical:
         meta = json.loads((directory / VOCAB).read_text())
         heads = {k.split(".")[0] for k in t if k.endswith(".coef")}
         coef = {h: t[f"{h}.coef"].astype(np.float32) for h in heads}
+        if missing := set(meta["blend"]) - heads:
+            raise ValueError(f"{directory / WEIGHTS}: no coefficients for the blended head(s) {sorted(missing)}")
         for head, b in meta["blend"].items():
             # A NaN here would turn every probability the model gives into NaN, silently.
             if not (0.0 <= b["weight"] <= 1.0 and math.isfinite(b["temperature"]) and b["temperature"] > 0):

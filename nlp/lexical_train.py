@@ -47,7 +47,7 @@ def labelled(rows: Sequence[Example], head: str) -> tuple[list[str], np.ndarray]
 
 
 def train(
-    data: Corpus, weights: Path, complaint_weight: float | None = None, heads: Sequence[str] = lexical.HEADS
+    data: Corpus, weights: Path, complaint_weight: float | None = None, heads: Sequence[str] = ("sentiment",)
 ) -> lexical.Lexical:
     """Fit on the training split, pick blend weights and temperatures on the calibration split, save.
 

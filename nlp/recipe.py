@@ -34,11 +34,13 @@ def _stage1(
     top: Top, states: list[torch.Tensor], labels: Labels, index: list[int], cfg: TrainConfig, rows: list[Example]
 ) -> None:
     """Stage 1, or its result from the cache when the same data and settings were trained before."""
-    # Only what stage 1 depends on: the texts as the model sees them (a change to normalise() must
-    # not reuse a stale stage 1) and the settings other than stage 2's, the blend and the cache's place.
+    # Only what stage 1 depends on: its rows as the model sees them (a change to normalise() or a
+    # relabelled example must not reuse a stale stage 1) and the settings other than stage 2's, the
+    # blend and the cache's place.
     later = ("complaint_blend", "cache_dir")
     settings = {k: v for k, v in asdict(cfg).items() if not k.startswith("stage2") and k not in later}
-    key = hashlib.sha256(json.dumps([settings, [(normalise(e.text), e.source) for e in rows]], default=str).encode())
+    seen = [(normalise(e.text), e.source, e.sentiment, e.intents, e.urgent, e.abusive) for e in rows]
+    key = hashlib.sha256(json.dumps([settings, seen], default=str).encode())
     path = Path(cfg.cache_dir) / f"stage1-{key.hexdigest()[:16]}.pt"
     if path.exists():
         log.info("stage 1 from %s", path)
@@ -98,6 +100,8 @@ def train(
     stage1 = training_index(data.train, cfg.stage1, cfg.seed)
     _stage1(top, states, labels, stage1, cfg, [data.train[i] for i in stage1])
     complaint_weight = None
+    # Scores from an earlier run must not be read as these weights' (rapport eval prints the file).
+    (out / CV_FILE).unlink(missing_ok=True)
     if cv_folds:
         cv_started = time.monotonic()
         oof = crossvalidate(top, states, examples, n_train, cfg, cv_folds)

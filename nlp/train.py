@@ -56,8 +56,8 @@ class TrainConfig:
     stage2_lr_scale: float = 1.0
     # Blend the lexical complaint model into the intent head. Off: it adds 0.01 to complaint
     # macro-F1 in cross-validation on the complaint data set, but on our hand-labelled real
-    # customer tweets (nlp/data/twcs_complaints.jsonl) it cut complaint macro-F1 from 0.81 to
-    # 0.70: its n-grams fit that data set, not customers in general.
+    # customer tweets (nlp/data/twcs_complaints.jsonl) it cut complaint macro-F1 from 0.80 to
+    # 0.65: its n-grams fit that data set, not customers in general.
     complaint_blend: bool = False
     cache_dir: str = "/tmp/rapport-cache"
 

@@ -96,10 +96,13 @@ def test_train_writes_weights_that_load_and_classify(
 
 def test_default_recipe_fine_tunes_every_block(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
     out = tmp_path / "weights"
+    out.mkdir()
+    (out / CV_FILE).write_text('{"macro_f1": 0.99}')  # an earlier run's scores, not these weights'
     manifest = train(
         data, out, extra=(), cfg=TrainConfig(model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"))
     )
     assert manifest.split == 0  # the default asks for more blocks than the tiny encoder has: all of them
+    assert not (out / CV_FILE).exists()  # no cross-validation ran, so none is reported
     classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
     assert isinstance(classifier, TransformerClassifier)
 

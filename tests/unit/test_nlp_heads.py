@@ -56,3 +56,18 @@ def test_probabilities_sum_to_one_per_head() -> None:
     assert set(probs) == set(HEADS)
     for p in probs.values():
         assert torch.allclose(p.sum(-1), torch.ones(5))
+
+
+def test_temperature_of_logits_that_say_nothing_is_one() -> None:
+    truth = torch.arange(30) % 3
+    assert fit_temperature(torch.zeros(30, 3), F.one_hot(truth, 3)) == 1.0
+
+
+def test_temperature_ignores_rows_it_cannot_use() -> None:
+    torch.manual_seed(2)
+    truth = torch.randint(0, 3, (200,))
+    logits = torch.randn(200, 3) + 2 * F.one_hot(truth, 3)
+    clean = fit_temperature(logits, F.one_hot(truth, 3))
+    dirty_logits = torch.cat([logits, torch.tensor([[float("nan"), 0.0, 0.0]])])
+    dirty_allowed = torch.cat([F.one_hot(truth, 3), torch.zeros(1, 3, dtype=torch.long)])
+    assert fit_temperature(dirty_logits, dirty_allowed) == pytest.approx(clean)

@@ -103,3 +103,11 @@ def test_nested_blend_chooses_each_folds_weight_without_that_fold() -> None:
     assert oof.best_weight(folds == 0) == 0.0
     _, weights = oof.nested()
     assert weights[0] > 0.0
+
+
+def test_a_blend_for_a_head_without_coefficients_is_refused_on_load(tmp_path) -> None:
+    model = _fitted()  # a complaint head only
+    model.blend = {"sentiment": {"weight": 0.2, "temperature": 1.0}}
+    model.save(tmp_path)
+    with pytest.raises(ValueError, match="no coefficients"):
+        lexical.Lexical.load(tmp_path)
