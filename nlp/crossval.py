@@ -21,7 +21,7 @@ from nlp import lexical
 from nlp.data import Example
 from nlp.labels import COMPLAINT_LIKE
 from nlp.lexical_train import labelled
-from nlp.metrics import Report, report
+from nlp.metrics import binary_report
 from nlp.text import normalise
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, predict_logits, training_index
 
@@ -49,7 +49,7 @@ class OutOfFold:
 
     def best_weight(self, rows: np.ndarray) -> float:
         """The blend weight with the best macro-F1 on `rows` (the first of equals: the least lexical)."""
-        scores = [score(self.truth[rows], self.blended(w, rows)).macro_f1 for w in BLEND_WEIGHTS]
+        scores = [binary_report(self.truth[rows], self.blended(w, rows)).macro_f1 for w in BLEND_WEIGHTS]
         return BLEND_WEIGHTS[int(np.argmax(scores))]
 
     def nested(self) -> tuple[np.ndarray, list[float]]:
@@ -61,10 +61,6 @@ class OutOfFold:
             out[self.folds == k] = self.blended(w, self.folds == k)
             weights.append(w)
         return out, weights
-
-
-def score(truth: np.ndarray, p: np.ndarray) -> Report:
-    return report(truth, np.stack([1 - p, p], axis=1), ("no", "yes"))
 
 
 def crossvalidate(
@@ -83,6 +79,7 @@ def crossvalidate(
     stage1 = copy.deepcopy(top.state_dict())
     # The lexical vocabulary is built over the sentiment tweets too, as in the shipped model.
     sentiment_texts, _ = labelled(examples[:n_train], "sentiment")
+    sentiment_counts = lexical.document_frequencies(sentiment_texts)
     fold_ids: list[int] = []
     truth: list[int] = []
     encoder: list[float] = []
@@ -100,12 +97,12 @@ def crossvalidate(
         encoder += lexical.complaint_probability(intent).tolist()
 
         texts, y = labelled([e for i, e in enumerate(examples[:n_train]) if i not in held], lexical.COMPLAINT)
-        words = lexical.fit({lexical.COMPLAINT: texts}, {lexical.COMPLAINT: y}, vocabulary_only=sentiment_texts)
+        words = lexical.fit({lexical.COMPLAINT: texts}, {lexical.COMPLAINT: y}, vocabulary_only=sentiment_counts)
         lexical_logp.append(words.log_probabilities([normalise(examples[i].text) for i in order])[lexical.COMPLAINT])
 
         fold_ids += [fold] * len(order)
         truth += [int(bool(set(examples[i].intents) & set(COMPLAINT_LIKE))) for i in order]
-        running = score(np.array(truth), np.array(encoder)).macro_f1
+        running = binary_report(np.array(truth), np.array(encoder)).macro_f1
         log.info("fold %d done: running complaint macro-F1 of the heads %.3f", fold, running)
     top.load_state_dict(stage1)
     return OutOfFold(np.array(fold_ids), np.array(truth), np.array(encoder), np.concatenate(lexical_logp))

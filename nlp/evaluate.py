@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from nlp import data as d
-from nlp.labels import BINARY, COMPLAINT_LIKE, INTENTS, SENTIMENTS
-from nlp.metrics import Report, report
+from nlp.labels import BINARY, INTENTS, SENTIMENTS
+from nlp.lexical import complaint_probability
+from nlp.metrics import Report, binary_report, report
 
 OWN_TEST = Path(__file__).parent / "data" / "intent_test.jsonl"
 # Our complaint labels (1/0, by the complaint data set's definition) for 185 inbound tweets of the
@@ -75,11 +76,8 @@ def evaluate(classifier: object, data_root: Path, log: object = print) -> Result
     twcs = labelled_twcs(data_root / TWCS_SAMPLE)
     if twcs:
         p = _probabilities(classifier, [text for text, _ in twcs])
-        complaint = p["intent"][:, list(COMPLAINT_LIKE)].sum(1)
         truth = np.array([y for _, y in twcs])
-        res.reports["complaint: hand-labelled TWCS tweets"] = report(
-            truth, np.stack([1 - complaint, complaint], axis=1), BINARY
-        )
+        res.reports["complaint: hand-labelled TWCS tweets"] = binary_report(truth, complaint_probability(p["intent"]))
 
     for name, path, kind in (
         ("Banking77 test", "intents/banking77_test.jsonl", "banking77"),

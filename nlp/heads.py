@@ -68,14 +68,20 @@ def fit_temperature(logits: torch.Tensor, allowed: torch.Tensor) -> float:
     best = min(range(len(grid)), key=lambda i: (losses[i], abs(grid[i])))
     a, b = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
     ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(30):
-        c, d = b - ratio * (b - a), a + ratio * (b - a)
-        if nll(c) <= nll(d):
-            b = d
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    at_c, at_d = nll(c), nll(d)
+    for _ in range(30):  # each step keeps one probe and evaluates one new point
+        if at_c <= at_d:
+            b, d, at_d = d, c, at_c
+            c = b - ratio * (b - a)
+            at_c = nll(c)
         else:
-            a = c
+            a, c, at_c = c, d, at_d
+            d = a + ratio * (b - a)
+            at_d = nll(d)
     found = (a + b) / 2
+    at_found = nll(found)
     # A flat loss (logits that say nothing) or one no better than T = 1 leaves the logits as they are.
-    if not math.isfinite(nll(found)) or nll(found) >= nll(0.0) - 1e-9:
+    if not math.isfinite(at_found) or at_found >= losses[len(grid) // 2] - 1e-9:  # grid[30] is log T = 0
         return 1.0
     return math.exp(found)

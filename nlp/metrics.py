@@ -81,3 +81,8 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 5) -> l
                 )
             )
     return rows
+
+
+def binary_report(truth: np.ndarray, p: np.ndarray) -> Report:
+    """Scores of yes-probabilities `p` (thresholded at 0.5) against 0/1 labels `truth`."""
+    return report(truth, np.stack([1 - p, p], axis=1), ("no", "yes"))

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from nlp import artifacts, lexical, lexical_train
-from nlp.crossval import OutOfFold, crossvalidate, score
+from nlp.crossval import OutOfFold, crossvalidate
 from nlp.data import Corpus, Example, shared_corpus
+from nlp.metrics import binary_report
 from nlp.text import normalise
 from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
 
@@ -60,15 +61,15 @@ def _cv_summary(oof: OutOfFold, folds: int, blend: bool) -> tuple[dict[str, obje
     the weight it is scored with. The other is reported beside it.
     """
     blended, fold_weights = oof.nested()
-    r = score(oof.truth, blended if blend else oof.encoder)
+    r = binary_report(oof.truth, blended if blend else oof.encoder)
     everything = np.ones(len(oof.truth), dtype=bool)
     lexical_only = np.exp(oof.lexical_logp[:, 1])
     cv: dict[str, object] = {"folds": folds, "n": r.n, "macro_f1": r.macro_f1, "macro_recall": r.macro_recall}
     cv |= {"accuracy": r.accuracy, "confusion": r.confusion.tolist(), "complaint_blend": blend}
     cv |= {
-        "heads_only_macro_f1": score(oof.truth, oof.encoder).macro_f1,
-        "blended_macro_f1": score(oof.truth, blended).macro_f1,
-        "lexical_only_macro_f1": score(oof.truth, lexical_only).macro_f1,
+        "heads_only_macro_f1": binary_report(oof.truth, oof.encoder).macro_f1,
+        "blended_macro_f1": binary_report(oof.truth, blended).macro_f1,
+        "lexical_only_macro_f1": binary_report(oof.truth, lexical_only).macro_f1,
         "fold_blend_weights": fold_weights,
     }
     weight = oof.best_weight(everything) if blend else None
@@ -141,8 +142,7 @@ def train(
         },
     )
     artifacts.save(out, top.model, top.heads, manifest)
-    heads = lexical.HEADS if cfg.complaint_blend else tuple(h for h in lexical.HEADS if h != lexical.COMPLAINT)
-    lexical_train.train(data, out, complaint_weight, heads)
+    lexical_train.train(data, out, complaint_weight, lexical.HEADS if cfg.complaint_blend else ("sentiment",))
     manifest.trained["seconds"] = round(time.monotonic() - started)
     artifacts.save(out, top.model, top.heads, manifest)
     log.info("saved to %s in %ds", out, manifest.trained["seconds"])

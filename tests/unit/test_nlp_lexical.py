@@ -28,7 +28,10 @@ def test_vocabulary_only_texts_shape_the_vocabulary_but_train_no_head() -> None:
     y = np.array([1] * len(COMPLAINTS) + [0] * len(OTHERS))
     extra = ["zebra crossing"] * 5
     model = lexical.fit(
-        {lexical.COMPLAINT: COMPLAINTS + OTHERS}, {lexical.COMPLAINT: y}, min_df=2, vocabulary_only=extra
+        {lexical.COMPLAINT: COMPLAINTS + OTHERS},
+        {lexical.COMPLAINT: y},
+        min_df=2,
+        vocabulary_only=lexical.document_frequencies(extra),
     )
     assert "w:zebra" in model.index and set(model.coef) == {lexical.COMPLAINT}
 
