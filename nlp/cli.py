@@ -29,6 +29,7 @@ def train(
     complaint_blend: Annotated[
         bool, typer.Option(help="Blend the lexical complaint model into intent (see nlp/README.md).")
     ] = False,
+    device: Annotated[str, typer.Option(help='Where to train: "cpu", or "cuda" on a machine with a GPU.')] = "cpu",
 ) -> None:
     """Fine-tune the classifier on labelled JSON lines and write the weights."""
     import torch
@@ -40,7 +41,9 @@ def train(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if threads:
         torch.set_num_threads(threads)
-    cfg = TrainConfig(model=model, trainable_layers=layers, epochs=epochs, complaint_blend=complaint_blend)
+    cfg = TrainConfig(
+        model=model, trainable_layers=layers, epochs=epochs, complaint_blend=complaint_blend, device=device
+    )
     manifest = run(data, out, extra or [OWN_EXAMPLES], cfg, cv_folds=cv)
     typer.echo(f"wrote {out} ({manifest.version}) in {manifest.trained['seconds']}s")
 

@@ -23,7 +23,7 @@ from nlp.labels import COMPLAINT_LIKE
 from nlp.lexical_train import labelled
 from nlp.metrics import binary_report
 from nlp.text import normalise
-from nlp.train import Labels, Top, TrainConfig, calibrate, fit, predict_logits, training_index
+from nlp.train import Labels, Top, TrainConfig, calibrate, predict_logits, stage2
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def crossvalidate(
     for fold in range(folds):
         held = {i for i, e in enumerate(examples) if e.source == "complaints" and fold_of(e.group, folds) == fold}
         top.load_state_dict(stage1)
-        index = training_index(examples[:n_train], cfg.stage2, cfg.seed + 1, skip=held)
-        fit(top, states, labels, index, cfg, lr_scale=cfg.stage2_lr_scale)
+        stage2(top, states, labels, examples[:n_train], cfg, skip=held)
         calib = [i for i in range(n_train, len(examples)) if i not in held]
         calibrate(top, [states[i] for i in calib], labels.take(calib))
         order = sorted(held)

@@ -23,7 +23,7 @@ from nlp.crossval import OutOfFold, crossvalidate
 from nlp.data import Corpus, Example, shared_corpus
 from nlp.metrics import binary_report
 from nlp.text import normalise
-from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, training_index
+from nlp.train import Labels, Top, TrainConfig, calibrate, fit, prepare, stage2, training_index
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ def train(
     examples = data.train + data.calibration
     n_train = len(data.train)
     top, states = prepare(examples, cfg)
+    top.to(cfg.device)
     labels = Labels.of(examples)
     cached = round(time.monotonic() - started)
     stage1 = training_index(data.train, cfg.stage1, cfg.seed)
@@ -111,11 +112,10 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
         (out / CV_FILE).write_text(json.dumps(cv, indent=2) + "\n")
         log.info("complaint CV macro-F1 %.3f (heads alone %.3f)", cv["macro_f1"], cv["heads_only_macro_f1"])
-    stage2 = training_index(data.train, cfg.stage2, cfg.seed + 1)
-    log.info("stage 2 on %d examples", len(stage2))
-    fit(top, states, labels, stage2, cfg, lr_scale=cfg.stage2_lr_scale)
+    stage2_examples = stage2(top, states, labels, data.train, cfg)
     temps = calibrate(top, states[n_train:], labels.take(list(range(n_train, len(examples)))))
     log.info("temperatures %s", temps)
+    top.to("cpu")
     seconds = round(time.monotonic() - started)
     packaged = cfg.model is None
     manifest = artifacts.Manifest(
@@ -131,7 +131,8 @@ def train(
             "data": [str(data_root)] + [str(p) for p in extra],
             "examples": n_train,
             "stage1_examples": len(stage1),
-            "stage2_examples": len(stage2),
+            "stage2_examples": stage2_examples,
+            "stage2_runs": cfg.stage2_runs,
             "calibration_examples": len(data.calibration),
             "epochs": cfg.epochs,
             "trainable_layers": cfg.trainable_layers,
@@ -139,6 +140,7 @@ def train(
             "caching_seconds": cached,
             "cv_folds": cv_folds,
             "threads": torch.get_num_threads(),
+            "device": cfg.device,
         },
     )
     artifacts.save(out, top.model, top.heads, manifest)

@@ -120,3 +120,31 @@ def test_stage_one_is_reused_when_only_later_steps_change(
     with caplog.at_level("INFO", logger="nlp.recipe"):
         train(data, tmp_path / "c", extra=(), cfg=TrainConfig(**base | {"lr_layers": 5e-5}))
     assert not any(r.getMessage().startswith("stage 1 from") for r in caplog.records)
+
+
+def test_stage_two_ships_the_average_of_its_runs(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import torch
+
+    from nlp.recipe import corpus
+    from nlp.train import Labels, fit, prepare, stage2, training_index
+
+    cfg = TrainConfig(model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"), stage2_runs=2)
+    examples = corpus(data, extra=()).train
+    top, states = prepare(examples, cfg)
+    labels = Labels.of(examples)
+    start = {k: v.clone() for k, v in top.state_dict().items()}
+    runs = []
+    for seed in (0, 1):
+        top.load_state_dict(start)
+        fit(top, states, labels, training_index(examples, cfg.stage2, seed + 1), replace(cfg, seed=seed))
+        runs.append({k: v.clone() for k, v in top.state_dict().items()})
+
+    top.load_state_dict(start)
+    stage2(top, states, labels, examples, cfg)
+
+    block = "model.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(runs[0][block], runs[1][block])  # two seeds, two different models
+    for name in (block, "heads.linear.intent.weight"):
+        assert torch.allclose(top.state_dict()[name], (runs[0][name] + runs[1][name]) / 2, atol=1e-6)
