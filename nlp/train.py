@@ -56,9 +56,9 @@ class TrainConfig:
     )  # fmt: skip
     stage2_lr_scale: float = 1.0
     # Stage 2 runs this many times from the stage-1 weights, with different seeds, and ships the
-    # average of their weights (a model soup). On the GPU sweep (5-fold CV, seeds 0-2) one run
-    # scored complaint macro-F1 0.859/0.861/0.856 and their average 0.863; it also scored higher on
-    # our hand-labelled TWCS tweets than the runs' mean (0.821 vs 0.815), at one model's size and speed.
+    # average of their weights (a model soup). In 5-fold CV of complaints the runs of seeds 0-2
+    # scored 0.859/0.861/0.856 and their soup 0.863; seeds 3-5 0.861/0.857/0.862 and soup 0.864.
+    # Both soups also beat their runs' mean on our hand-labelled TWCS tweets (nlp/README.md).
     stage2_runs: int = 3
     # Blend the lexical complaint model into the intent head. Off: it adds 0.01 to complaint
     # macro-F1 in cross-validation on the complaint data set, but on our hand-labelled real
