@@ -38,6 +38,9 @@ def train(
     from nlp.recipe import train as run
     from nlp.train import TrainConfig
 
+    if device != "cpu" and not (device.partition(":")[0] == "cuda" and torch.cuda.is_available()):
+        hint = 'use "cpu", or "cuda" on a machine with a CUDA GPU'
+        raise typer.BadParameter(f'"{device}": {hint}', param_hint="--device")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if threads:
         torch.set_num_threads(threads)

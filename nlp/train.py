@@ -264,7 +264,7 @@ def stage2(
 
     Runs fine-tuned from the same weights with a small learning rate stay in one basin, so their
     average predicts about as well as an ensemble of them (Wortsman et al., 2022) at one model's
-    cost. Returns the examples one run trains on.
+    cost. Returns how many examples one run trains on.
     """
     start = copy.deepcopy(top.state_dict())
     total: dict[str, torch.Tensor] = {}

@@ -28,3 +28,12 @@ def test_register_adds_train_and_eval() -> None:
     app = typer.Typer()
     register(app)
     assert {c.name for c in app.registered_commands} == {"train", "eval"}
+
+
+@pytest.mark.parametrize("device", ["gpu", "tpu:0"])
+def test_train_refuses_an_unknown_device_before_reading_any_data(tmp_path: Path, device: str) -> None:
+    from nlp.cli import train
+
+    with pytest.raises(typer.BadParameter, match='use "cpu"'):
+        train(data=tmp_path / "absent", out=tmp_path / "out", device=device)
+    assert not (tmp_path / "out").exists()
