@@ -19,8 +19,7 @@ import torch
 
 from nlp import lexical
 from nlp.data import Example
-from nlp.labels import COMPLAINT_LIKE
-from nlp.lexical_train import labelled
+from nlp.lexical_train import complaint_label, labelled
 from nlp.metrics import binary_report
 from nlp.text import normalise
 from nlp.train import Labels, Top, TrainConfig, calibrate, predict_logits, stage2
@@ -91,8 +90,7 @@ def crossvalidate(
         calib = [i for i in range(n_train, len(examples)) if i not in held]
         calibrate(top, [states[i] for i in calib], labels.take(calib))
         order = sorted(held)
-        t = float(top.heads.temperature[list(top.heads.linear).index("intent")])
-        intent = torch.softmax(predict_logits(top, [states[i] for i in order])["intent"] / t, -1).numpy()
+        intent = top.heads.calibrated(predict_logits(top, [states[i] for i in order]))["intent"].numpy()
         encoder += lexical.complaint_probability(intent).tolist()
 
         texts, y = labelled([e for i, e in enumerate(examples[:n_train]) if i not in held], lexical.COMPLAINT)
@@ -100,7 +98,7 @@ def crossvalidate(
         lexical_logp.append(words.log_probabilities([normalise(examples[i].text) for i in order])[lexical.COMPLAINT])
 
         fold_ids += [fold] * len(order)
-        truth += [int(bool(set(examples[i].intents) & set(COMPLAINT_LIKE))) for i in order]
+        truth += [int(complaint_label(examples[i]) == 1) for i in order]
         running = binary_report(np.array(truth), np.array(encoder)).macro_f1
         log.info("fold %d done: running complaint macro-F1 of the heads %.3f", fold, running)
     top.load_state_dict(stage1)

@@ -29,7 +29,10 @@ class Heads(nn.Module):
 
     def probabilities(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
         """Calibrated probabilities per head."""
-        logits = self.forward(pooled)
+        return self.calibrated(self.forward(pooled))
+
+    def calibrated(self, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Raw logits per head turned into calibrated probabilities."""
         temps = dict(zip(HEADS, self.temperature.tolist(), strict=True))
         return {name: torch.softmax(z / temps[name], dim=-1) for name, z in logits.items()}
 

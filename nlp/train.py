@@ -275,9 +275,10 @@ def stage2(
         index = training_index(examples, cfg.stage2, seeded.seed + 1, skip=skip)
         log.info("stage 2, run %d of %d, on %d examples", run + 1, cfg.stage2_runs, len(index))
         fit(top, states, labels, index, seeded, lr_scale=cfg.stage2_lr_scale)
-        for k, v in top.state_dict().items():
-            if v.is_floating_point():
-                total[k] = total[k] + v if k in total else v.clone()
+        # Only what fit() trains differs between runs; the frozen embeddings need no averaging.
+        for k, v in top.named_parameters():
+            if v.requires_grad:
+                total[k] = total[k] + v.detach() if k in total else v.detach().clone()
     top.load_state_dict({k: v / cfg.stage2_runs for k, v in total.items()}, strict=False)
     return len(index)
 

@@ -114,9 +114,13 @@ class FakeSlack:
         root-cause summary to the triage channel first.
         """
         for (ch, ts), message in self.messages.items():
-            if ch == channel and "rapport.claim" in json.dumps(message.get("blocks", [])):
+            if ch == channel and _is_card(message):
                 return ts
         return None
+
+    def cards(self, channel: str) -> list[dict[str, Any]]:
+        """Every chat.postMessage call that posted an escalation card in `channel`."""
+        return [c for c in self.calls_to("chat.postMessage") if c.get("channel") == channel and _is_card(c)]
 
     async def wait_for_card(self, channel: str, wait: float = 30.0) -> str:
         await self._until(lambda: self.card_ts(channel) is not None, wait, lambda: f"no escalation card in {channel}")
@@ -383,3 +387,8 @@ class SlackSender:
     async def command(self, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
         status, text = await self.post(urlencode(fields), "application/x-www-form-urlencoded")
         return status, (json.loads(text) if text.startswith("{") else {"text": text})
+
+
+def _is_card(message: dict[str, Any]) -> bool:
+    """An escalation card is the message with a Claim button."""
+    return "rapport.claim" in json.dumps(message.get("blocks", []))
