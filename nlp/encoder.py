@@ -87,15 +87,20 @@ def layers(encoder: nn.Module) -> nn.ModuleList:
 
 
 def layer_mask(encoder: nn.Module, mask: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor | None:
-    """The attention mask in the form the model's own blocks expect (it depends on the attention backend)."""
-    self_mask, _ = encoder._create_attention_masks(  # type: ignore[operator]
-        attention_mask=mask,
-        encoder_attention_mask=None,
-        embedding_output=hidden,
-        encoder_hidden_states=None,
-        past_key_values=None,
-    )
-    return self_mask  # type: ignore[no-any-return]
+    """The attention mask in the form the model's own blocks expect (it depends on the attention backend).
+
+    `create_bidirectional_mask` is the public function the model's forward calls for this; arguments are
+    positional because transformers renamed the second one between releases (`input_embeds`, `inputs_embeds`).
+    """
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(encoder.config, hidden, mask)  # type: ignore[no-any-return]
+
+
+def run_block(block: nn.Module, hidden: torch.Tensor, attn: torch.Tensor | None) -> torch.Tensor:
+    """One transformer block; older releases returned a one-element tuple, newer ones the tensor."""
+    out = block(hidden, attention_mask=attn)
+    return out[0] if isinstance(out, tuple) else out  # type: ignore[no-any-return]
 
 
 def run_lower(encoder: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor, stop: int) -> torch.Tensor:
@@ -103,7 +108,7 @@ def run_lower(encoder: nn.Module, input_ids: torch.Tensor, mask: torch.Tensor, s
     hidden = encoder.embeddings(input_ids=input_ids)  # type: ignore[operator]
     attn = layer_mask(encoder, mask, hidden)
     for block in layers(encoder)[:stop]:
-        hidden = block(hidden, attn)
+        hidden = run_block(block, hidden, attn)
     return hidden  # type: ignore[no-any-return]
 
 
@@ -111,5 +116,5 @@ def run_upper(encoder: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, star
     """Blocks [start, end) and mean pooling: the part training fine-tunes."""
     attn = layer_mask(encoder, mask, hidden)
     for block in layers(encoder)[start:]:
-        hidden = block(hidden, attn)
+        hidden = run_block(block, hidden, attn)
     return mean_pool(hidden, mask)

@@ -147,7 +147,7 @@ def _run_blocks(model: nn.Module, states: list[torch.Tensor], start: int, stop: 
             hidden, mask = _pad([states[i] for i in chunk])
             attn = enc.layer_mask(model, mask, hidden)
             for block in enc.layers(model)[start:stop]:
-                hidden = block(hidden, attn)
+                hidden = enc.run_block(block, hidden, attn)
             for row, i in enumerate(chunk):
                 out[i] = hidden[row, : states[i].shape[0]].to(torch.float16).clone()
             if s % 6400 == 0:

@@ -43,10 +43,9 @@ class HttpReceiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        # With port 0 the OS picks one; the runner's public `addresses` says which.
+        if self._runner.addresses:
+            self.port = self._runner.addresses[0][1]
         log.info("slack: listening on http://%s:%s%s", self._host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:

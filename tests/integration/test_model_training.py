@@ -148,3 +148,22 @@ def test_stage_two_ships_the_average_of_its_runs(tiny_encoder: Path, data: Path,
     assert not torch.equal(runs[0][block], runs[1][block])  # two seeds, two different models
     for name in (block, "heads.linear.intent.weight"):
         assert torch.allclose(top.state_dict()[name], (runs[0][name] + runs[1][name]) / 2, atol=1e-6)
+
+
+def test_blocks_run_in_two_parts_match_the_models_own_forward(tiny_encoder: Path) -> None:
+    """Training caches blocks [0, split) and fine-tunes the rest: together they must equal BertModel's forward,
+    padding masked, so a change in how transformers builds attention masks fails here."""
+    import torch
+
+    from nlp import encoder as enc
+
+    tokenizer, model = enc.load_backbone(str(tiny_encoder))
+    texts = ["short", "a much longer message about a parcel that never arrived at all"]
+    (batch,) = enc.batches(tokenizer, texts, max_length=64, batch_size=8)
+    assert batch.attention_mask.min() == 0  # the batch is padded, so the mask matters
+    with torch.inference_mode():
+        whole = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        expected = enc.mean_pool(whole, batch.attention_mask)
+        lower = enc.run_lower(model, batch.input_ids, batch.attention_mask, 1)
+        parts = enc.run_upper(model, lower, batch.attention_mask, 1)
+    torch.testing.assert_close(parts, expected, rtol=1e-4, atol=1e-5)
