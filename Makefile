@@ -42,14 +42,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/classifier.py
 
-# Resolve every runtime, train and dev dependency for CPython 3.11 on Linux x86_64, torch held at
+# Resolve every runtime dependency and every extra (train, onnx, dev) for CPython 3.11 on Linux x86_64, torch held at
 # TORCH_VERSION. Run it after changing a range in pyproject.toml and commit the result; existing pins
 # are kept unless `make lock UPGRADE=1`.
 TORCH_VERSION ?= 2.13.0
 lock:
 	test -x $(BIN)/uv || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet uv)
 	echo "torch==$(TORCH_VERSION)" > $(VENV)/torch-constraint.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra train --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 --constraint $(VENV)/torch-constraint.txt \
 		$(foreach p,$(CUDA_PACKAGES),--no-emit-package $(p)) \
 		--custom-compile-command "$(LOCK_COMMAND)" $(if $(UPGRADE),--upgrade) -o $(LOCK)

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bot import __version__
 from bot.app import Rapport, load_classifier
@@ -31,7 +34,9 @@ app = typer.Typer(
     help="Rapport: hear every customer on every channel.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 escalations_app = typer.Typer(help="Escalations: list, show, resolve.", no_args_is_help=True)
-customers_app = typer.Typer(help="Customers: list, show.", no_args_is_help=True)
+customers_app = typer.Typer(
+    help="Customers: profiles, identities and merges, imports, purchases, CSAT, exports.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(customers_app, name="customers")
@@ -40,6 +45,8 @@ app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True)
 DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"
+DEMO_DATABASE = Path("rapport-demo.db")
+NO_CONNECTOR = "no connector is configured: set the [slack], [discord] or [x] tokens (see README)"
 T = TypeVar("T")
 
 ConfigOption = Annotated[
@@ -98,12 +105,14 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Show the vers
 def run(config: ConfigOption = None) -> None:
     """Run the bot: every configured connector, the outbox, until Ctrl-C or SIGTERM."""
     settings = _settings(config)
+    if not (settings.slack.enabled or settings.discord.enabled or settings.x.enabled):
+        # Checked before the model loads: idling with nothing to listen to helps nobody.
+        err.print(NO_CONNECTOR, markup=False, highlight=False)
+        raise typer.Exit(2)
 
     async def main() -> None:
         async with Rapport(settings) as bot:
             connectors = bot.build_connectors()
-            if not connectors:
-                err.print("no connector is configured: set [slack], [discord] or [x] tokens (see README)")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -165,28 +174,38 @@ def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False)
 
 
 @app.command()
-def demo(config: ConfigOption = None) -> None:
-    """Replay the bundled sample of customer messages and show what Rapport did with each."""
-    settings = _settings(config)
+def demo(
+    config: ConfigOption = None,
+    database: Annotated[
+        Path, typer.Option(help="SQLite file the demo writes; recreated on every run, never the configured database.")
+    ] = DEMO_DATABASE,
+) -> None:
+    """Replay the bundled sample of customer messages into a fresh database and show what Rapport did with each."""
+    configured = _settings(config)
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        stale.unlink(missing_ok=True)
+    settings = configured.model_copy(
+        update={"database": configured.database.model_copy(update={"url": f"sqlite:///{database}"})}
+    )
 
     async def main() -> None:
         connector = ReplayConnector.from_file(DEMO_FILE)
         async with Rapport(settings) as bot:
-            out.print(
-                f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, "
-                f"database {bot.db.engine.url.render_as_string()}"
-            )
+            out.print(f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, database {database}")
             outcomes = await _replay(bot, connector)
             replies = {r.message_id: r for r in connector.sent}
-            table = Table(title="Messages", show_lines=False)
-            for col in ("#", "channel", "from", "message", "intent", "sentiment", "flags", "action", "reply"):
-                table.add_column(col, overflow="fold")
+            table = Table(title="Messages", box=box.SIMPLE_HEAD, padding=(0, 1), expand=True)
+            # Short columns never wrap; the message column takes the rest and wraps at spaces, so the table
+            # stays readable in an 80-column terminal.
+            table.add_column("#", no_wrap=True, justify="right")
+            table.add_column("message → reply", ratio=1, overflow="ellipsis")
+            table.add_column("understood → action", no_wrap=True, overflow="ellipsis")
             for o in outcomes:
                 stored = await bot.repo.get_message(o.message_id)
                 if stored is None:
                     continue
                 m, a = stored.message, stored.analysis
-                flags = " ".join(
+                flags = [
                     f
                     for f, on in (
                         ("urgent", a and a.urgent),
@@ -194,22 +213,19 @@ def demo(config: ConfigOption = None) -> None:
                         (a.language if a else "", a and not a.english),
                     )
                     if on
-                )
+                ]
                 action = "duplicate (ignored)" if o.duplicate else (o.decision.action if o.decision else "error")
                 if o.escalation_id:
                     action += f" #{o.escalation_id}"
                 reply = replies.get(o.message_id)
-                table.add_row(
-                    str(o.message_id),
-                    m.channel,
-                    m.author_name or m.author_id,
-                    _short(m.text, 60),
-                    a.intent.value if a else "",
-                    a.sentiment.value if a else "",
-                    flags,
-                    action,
-                    _short(reply.text, 50) if reply and not o.duplicate else "",
-                )
+                said = Text(f"{m.author_name or m.author_id} ({m.channel}): ", style="bold")
+                said.append(_short(m.text, 160), style="")
+                if reply and not o.duplicate:
+                    said.append(f"\n→ {_short(reply.text, 120)}", style="dim")
+                understood = f"{a.intent.value}, {a.sentiment.value}" if a else ""
+                if flags:
+                    understood += "\n" + " ".join(flags)
+                table.add_row(str(o.message_id), said, f"{understood}\n→ {action}")
             out.print(table)
             out.print(
                 _escalation_table(await bot.repo.escalations(), {c.id: c for c in await bot.repo.find_customers()})
@@ -217,7 +233,10 @@ def demo(config: ConfigOption = None) -> None:
             out.print(_customer_table(await bot.repo.find_customers()))
             out.print(
                 f"{len(outcomes)} messages, {sum(o.duplicate for o in outcomes)} duplicate, "
-                f"{len(connector.sent)} replies sent; everything is in {bot.db.engine.url.database}"
+                f"{len(connector.sent)} replies sent; everything is in {database}. Look around with:\n"
+                f"  export RAPPORT_DATABASE_URL=sqlite:///{database}\n  .venv/bin/rapport escalations list",
+                markup=False,
+                highlight=False,
             )
             for problem in connector.report.errors:
                 err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
@@ -375,29 +394,36 @@ def _short(text: str, width: int) -> str:
 
 
 def _escalation_table(items: list[Escalation], customers: dict[int, Customer]) -> Table:
-    table = Table(title="Escalations")
-    for col in ("#", "status", "priority", "customer", "channel", "intent", "reason", "assignee", "opened"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Escalations", box=box.SIMPLE_HEAD, padding=(0, 1), expand=True)
+    table.add_column("#", no_wrap=True, justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("customer", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("intent", no_wrap=True, overflow="ellipsis", max_width=12)
+    table.add_column("reason", ratio=1, overflow="ellipsis")
+    table.add_column("opened", no_wrap=True)
     for e in items:
         who = customers.get(e.customer_id)
+        status = f"{e.status.value}\n{e.priority.value}" + (" ⚑" if e.flagged else "")
+        if e.assignee:
+            status += f"\n{e.assignee}"
         table.add_row(
             str(e.id),
-            e.status.value,
-            e.priority.value + (" ⚑" if e.flagged else ""),
-            who.display_name if who else str(e.customer_id),
-            e.channel,
+            status,
+            f"{who.display_name if who else e.customer_id}\n{e.channel}",
             e.intent,
-            _short(e.reason, 40),
-            e.assignee,
-            e.created_at.strftime("%Y-%m-%d %H:%M"),
+            _short(e.reason, 120),
+            e.created_at.strftime("%m-%d %H:%M"),
         )
     return table
 
 
 def _customer_table(items: list[Customer]) -> Table:
-    table = Table(title="Customers")
-    for col in ("#", "name", "tier", "stage", "identities"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Customers", box=box.SIMPLE_HEAD, padding=(0, 1), expand=True)
+    table.add_column("#", no_wrap=True, justify="right")
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("identities", ratio=1, overflow="ellipsis")
     for c in items:
         idents = ", ".join(f"{i.channel}:{i.handle or i.platform_user_id}" for i in c.identities)
         table.add_row(str(c.id), c.display_name, c.tier, c.stage, idents)
@@ -458,15 +484,18 @@ def escalations_show(escalation_id: int, config: ConfigOption = None, as_json: J
             return
         out.print(
             f"[bold]Escalation #{esc.id}[/bold] {esc.status.value}, priority {esc.priority.value}"
-            f"{' (flagged)' if esc.flagged else ''}: {esc.reason}"
+            f"{' (flagged)' if esc.flagged else ''}: {escape(esc.reason)}"
         )
         out.print(f"customer #{esc.customer_id} on {esc.channel}; assignee {esc.assignee or '-'}")
         for m in messages:
-            out.print(f"  [{m.received_at:%H:%M}] {m.message.author_name or m.message.author_id}: {m.message.text}")
+            out.print(
+                f"  [{m.received_at:%H:%M}] {escape(m.message.author_name or m.message.author_id)}: "
+                f"{escape(m.message.text)}"
+            )
         for r in replies:
-            out.print(f"  [dim]reply ({r.kind}, {r.status.value}):[/dim] {r.text}")
+            out.print(f"  [dim]reply ({r.kind}, {r.status.value}):[/dim] {escape(r.text)}")
         for n in esc.notes:
-            out.print(f"  [dim]note by {n.author}:[/dim] {n.text}")
+            out.print(f"  [dim]note by {escape(n.author)}:[/dim] {escape(n.text)}")
         for h in history:
             out.print(f"  [dim]{h.at:%Y-%m-%d %H:%M} {h.actor} {h.kind}[/dim]")
 
@@ -527,14 +556,15 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
             data.update(await bot.relationships.profile_json(c.id))
             _print_json(data)
             return
-        out.print(f"[bold]{c.display_name}[/bold] (#{c.id}) tier {c.tier}, stage {c.stage}")
+        out.print(f"[bold]{escape(c.display_name)}[/bold] (#{c.id}) tier {c.tier}, stage {c.stage}")
         for i in c.identities:
-            out.print(f"  {i.channel}: {i.handle or '-'} ({i.platform_user_id}) {i.display_name}")
+            who = f"{i.handle or '-'} ({i.platform_user_id}) {i.display_name}"
+            out.print(f"  {i.channel}: {escape(who)}")
         for e in profile.escalations:
-            out.print(f"  escalation #{e.id} {e.status.value} {e.priority.value}: {e.reason}")
+            out.print(f"  escalation #{e.id} {e.status.value} {e.priority.value}: {escape(e.reason)}")
         for m in profile.recent:
             intent = m.analysis.intent.value if m.analysis else "?"
-            out.print(f"  [{m.received_at:%Y-%m-%d %H:%M}] ({intent}) {_short(m.message.text, 80)}")
+            out.print(f"  [{m.received_at:%Y-%m-%d %H:%M}] ({intent}) {escape(_short(m.message.text, 80))}")
 
     _with_bot(config, body)
 
@@ -544,11 +574,14 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     """Apply database migrations (run and demo do this on start)."""
     settings = _settings(config)
     try:
-        upgrade_sync(settings.database.url, revision)
+        before, after = upgrade_sync(settings.database.url, revision)
     except RapportError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    out.print(f"database at {revision}")
+    if before == after:
+        out.print(f"database already at {after}", markup=False)
+    else:
+        out.print(f"database upgraded from {before or 'empty'} to {after}", markup=False)
 
 
 def _register_plugins() -> None:

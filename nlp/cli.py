@@ -13,6 +13,17 @@ DEFAULT_DATA = Path("../shared/data")
 WEIGHTS = Path(__file__).parent / "weights"
 
 
+def _require_data(data: Path) -> None:
+    """One line, not a traceback, when the labelled data is not where the command looks."""
+    if not data.is_dir():
+        typer.echo(
+            f"no labelled data at {data}: pass --data DIR, a folder laid out as nlp/README.md describes "
+            "(sentiment/, complaints/, abuse/, intents/ from the public data sets it names)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 def train(
     data: Annotated[Path, typer.Option(help="The shared labelled data (see ../shared/data/README.md).")] = DEFAULT_DATA,
     out: Annotated[Path, typer.Option(help="Where to write the weights.")] = WEIGHTS,
@@ -32,6 +43,7 @@ def train(
     device: Annotated[str, typer.Option(help='Where to train: "cpu", or "cuda" on a machine with a GPU.')] = "cpu",
 ) -> None:
     """Fine-tune the classifier on labelled JSON lines and write the weights."""
+    _require_data(data)
     import torch
 
     from nlp.recipe import OWN_EXAMPLES
@@ -60,6 +72,7 @@ def evaluate(
     card: Annotated[bool, typer.Option(help="Write MODEL_CARD.md beside the weights.")] = True,
 ) -> None:
     """Print per-data-set metrics and confusion matrices on validation data; write the model card."""
+    _require_data(data)
     from nlp import evaluate as ev
     from nlp.card import render
     from nlp.loader import load_transformer

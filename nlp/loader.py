@@ -89,7 +89,11 @@ def load_transformer(
 
             pooler = onnx_pooler(encoder, threads)
         except Exception as exc:  # no `onnx` package to export with, or an export failure
-            log.warning("ONNX backend unavailable (%s: %s); using PyTorch", type(exc).__name__, exc)
+            log.warning(
+                "ONNX backend unavailable (%s: %s); using PyTorch. Install it with: pip install 'rapport[onnx]'",
+                type(exc).__name__,
+                exc,
+            )
             chosen = "torch"
     if chosen == "int8":
         encoder = _quantize(encoder)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -15,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.errors import ConfigError, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic reports every step at INFO, on every command that opens the database; `rapport db upgrade`
+# says itself what it migrated.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _parse(url: str) -> URL:
@@ -47,11 +52,38 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade_sync(url: str, revision: str = "head") -> None:
+def upgrade_sync(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; the revisions before and after (None: an empty database)."""
+    _check_sqlite_folder(url)
     try:
+        before = current_revision(url)
         command.upgrade(alembic_config(url), revision)
+        return before, current_revision(url)
     except Exception as exc:  # driver errors carry the URL; say what failed without it
-        raise StorageError(f"database migration failed: {type(exc).__name__}: {_safe(exc)}") from None
+        where = f" {_sqlite_file(url)}" if _sqlite_file(url) else ""
+        raise StorageError(f"database migration failed{where}: {type(exc).__name__}: {_safe(exc)}") from None
+
+
+def current_revision(url: str) -> str | None:
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _sqlite_file(url: str) -> str | None:
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def _check_sqlite_folder(url: str) -> None:
+    path = _sqlite_file(url)
+    if path is not None and not Path(path).expanduser().resolve().parent.is_dir():
+        raise StorageError(f"cannot open SQLite database {path}: the folder {Path(path).parent} does not exist")
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -42,12 +43,34 @@ def counts(db: Path) -> dict[str, int]:
         }
 
 
-def test_demo_fills_the_database_and_exits_0(tmp_path: Path) -> None:
+def test_demo_fills_its_own_database_and_exits_0(tmp_path: Path) -> None:
     result = rapport("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Escalations" in result.stdout and "Customers" in result.stdout and "duplicate (ignored)" in result.stdout
-    got = counts(tmp_path / "rapport.db")
+    got = counts(tmp_path / "rapport-demo.db")
     assert got["messages"] == 48 and got["escalations"] > 5 and got["replies"] > 10 and got["customers"] == 44
+    assert not (tmp_path / "rapport.db").exists()  # the configured database is never the demo's
+
+
+def test_demo_run_twice_shows_the_same_results(tmp_path: Path) -> None:
+    first = rapport("demo", cwd=tmp_path)
+    second = rapport("demo", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    summary = [line for line in first.stdout.splitlines() if " messages, " in line]
+    assert summary and summary == [line for line in second.stdout.splitlines() if " messages, " in line]
+    assert "50 messages, 2 duplicate" in summary[0]
+
+
+def test_demo_tables_never_break_a_word_at_80_columns(tmp_path: Path) -> None:
+    """Every word in the 80-column demo output is whole: a word of a demo text, a reply or a heading."""
+    result = rapport("demo", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    wide = rapport("demo", "--database", "wide.db", cwd=tmp_path, env={"COLUMNS": "400"}).stdout
+    words = set(re.findall(r"\w+", wide))
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    broken = sorted({w for line in lines for w in re.findall(r"\w+(?!…)\b", line) if w not in words})
+    assert broken == []
 
 
 def test_replaying_the_same_file_twice_adds_no_reply_and_no_escalation(tmp_path: Path) -> None:
@@ -176,3 +199,38 @@ def test_chat_answers_in_the_terminal(tmp_path: Path) -> None:
     result = rapport("chat", "--name", "tess", cwd=tmp_path, stdin="thank you, great service\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "bot> Thank you, tess!" in result.stdout and "praise" in result.stdout
+
+
+def test_run_with_no_connector_says_which_tokens_and_exits_nonzero(tmp_path: Path) -> None:
+    result = rapport("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "no connector is configured: set the [slack], [discord] or [x] tokens (see README)"
+    )
+
+
+def test_read_only_commands_print_no_migration_log(tmp_path: Path) -> None:
+    result = rapport("escalations", "list", "--json", cwd=tmp_path)
+    assert result.returncode == 0 and json.loads(result.stdout) == []
+    assert "alembic" not in result.stderr.lower() and result.stderr == ""
+
+
+def test_db_upgrade_says_what_it_migrated(tmp_path: Path) -> None:
+    first = rapport("db", "upgrade", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("database upgraded from empty to ")
+    second = rapport("db", "upgrade", cwd=tmp_path)
+    assert second.returncode == 0 and second.stdout.startswith("database already at ")
+
+
+def test_a_bad_sqlite_path_is_named(tmp_path: Path) -> None:
+    config = RULES + '[database]\nurl = "sqlite:///no/such/folder/rapport.db"\n'
+    result = rapport("escalations", "list", cwd=tmp_path, config=config)
+    assert result.returncode == 1 and "no/such/folder/rapport.db" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_without_data_say_what_is_missing(tmp_path: Path, command: str) -> None:
+    result = rapport(command, "--data", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "no labelled data at" in result.stderr

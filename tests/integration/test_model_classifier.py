@@ -109,10 +109,11 @@ def test_version_names_model_and_backend(classifier: TransformerClassifier) -> N
 def test_other_backends_agree_with_torch(
     classifier: TransformerClassifier, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ONNX (or PyTorch when the `onnx` exporter is missing) and int8 give the same clear-cut answers."""
+    """ONNX and int8 give the same clear-cut answers (the `onnx` exporter is in the dev and onnx extras)."""
     monkeypatch.setenv("RAPPORT_CACHE", str(tmp_path))
     other = load_classifier(backend=backend, threads=2)
     assert isinstance(other, TransformerClassifier)
+    assert other.backend == backend  # not a silent fall-back to PyTorch
     texts = ["thank you, great service", "how do I reset my password?"]
     for a, b in zip(classifier.classify(texts), other.classify(texts), strict=True):
         assert (a.intent, a.sentiment) == (b.intent, b.sentiment)

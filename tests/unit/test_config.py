@@ -1,10 +1,13 @@
 """Config: defaults without a file, typos and wrong types named, secrets from the environment."""
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 
 
@@ -80,3 +83,37 @@ def test_rule_with_unknown_channel_or_intent_is_rejected(tmp_path: Path) -> None
         )
     with pytest.raises(ConfigError, match="intent"):
         load_settings(write(tmp_path, '[[routing.rules]]\nname="r"\naction="record"\nwhen={intent=["rant"]}\n'), env={})
+
+
+def _example_keys() -> dict[str, set[str]]:
+    """Keys per section in config.example.toml, commented-out ones included."""
+    sections: dict[str, set[str]] = {"": set()}
+    current = ""
+    for line in (Path(__file__).parents[2] / "config.example.toml").read_text().splitlines():
+        text = line.strip().lstrip("#").strip()
+        header = re.match(r"^\[\[?([a-z_.]+)\]\]?", text)
+        if header:
+            current = header.group(1)
+            sections.setdefault(current, set())
+            continue
+        key = re.match(r'^"?([a-z_][a-z0-9_.]*)"?\s*=', text)
+        if key:  # a dotted key (targets.urgent = ...) documents its first part
+            sections.setdefault(current, set()).add(key.group(1).split(".")[0])
+    return sections
+
+
+def _setting_keys(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str]]:
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            yield from _setting_keys(kind, f"{prefix}{name}.")
+        elif not (prefix == "" and name == "templates"):
+            yield prefix.rstrip("."), name
+
+
+@pytest.mark.parametrize(("section", "key"), sorted(set(_setting_keys(Settings))))
+def test_example_config_lists_every_setting(section: str, key: str) -> None:
+    """config.example.toml names every setting (commented out where it has no sensible example value)."""
+    keys = _example_keys()
+    documented = key in keys.get(section, set()) or f"{section}.{key}".lstrip(".") in keys  # a table of its own
+    assert documented, f"[{section}] {key} missing from config.example.toml"
