@@ -43,7 +43,6 @@ def train(
     device: Annotated[str, typer.Option(help='Where to train: "cpu", or "cuda" on a machine with a GPU.')] = "cpu",
 ) -> None:
     """Fine-tune the classifier on labelled JSON lines and write the weights."""
-    _require_data(data)
     import torch
 
     from nlp.recipe import OWN_EXAMPLES
@@ -53,6 +52,7 @@ def train(
     if device != "cpu" and not (device.partition(":")[0] == "cuda" and torch.cuda.is_available()):
         hint = 'use "cpu", or "cuda" on a machine with a CUDA GPU'
         raise typer.BadParameter(f'"{device}": {hint}', param_hint="--device")
+    _require_data(data)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if threads:
         torch.set_num_threads(threads)

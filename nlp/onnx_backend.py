@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -38,19 +39,26 @@ class _Pooled(nn.Module):
 def export(model: nn.Module, path: Path) -> None:
     """Write the encoder plus mean pooling as ONNX with dynamic batch and length."""
     ids = torch.ones((2, 8), dtype=torch.long)
+    # The example batch is padded so the one path tracing records surely applies the attention mask
+    # (transformers may skip building a mask when nothing is padded).
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     dynamic = {0: "batch", 1: "length"}
-    torch.onnx.export(
-        _Pooled(model).eval(),
-        (ids, torch.ones_like(ids)),
-        str(tmp),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["pooled"],
-        dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "pooled": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # The tracer's notes on Python-side branches are expected here: the mask path is the one traced.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Pooled(model).eval(),
+            (ids, mask),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["pooled"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "pooled": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
     tmp.replace(path)  # readers never see a half-written file
 
 

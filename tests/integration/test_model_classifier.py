@@ -117,3 +117,15 @@ def test_other_backends_agree_with_torch(
     texts = ["thank you, great service", "how do I reset my password?"]
     for a, b in zip(classifier.classify(texts), other.classify(texts), strict=True):
         assert (a.intent, a.sentiment) == (b.intent, b.sentiment)
+
+
+def test_onnx_matches_torch_on_a_padded_batch(
+    classifier: TransformerClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exported graph masks padding: a short and a long text in one batch score as with PyTorch."""
+    monkeypatch.setenv("RAPPORT_CACHE", str(tmp_path))
+    onnx = load_classifier(backend="onnx", threads=2)
+    texts = ["refund?", "my parcel was due last week, the tracking has not moved since and nobody answers my emails"]
+    for a, b in zip(classifier.classify(texts), onnx.classify(texts), strict=True):
+        worst = max(abs(a.scores[k] - b.scores[k]) for k in a.scores)
+        assert worst < 0.01, worst
