@@ -15,10 +15,11 @@ from bot.events import EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
+from bot.ports import Connector, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
 from bot.storage.repository import RepositoryState
-from connectors.base import Connector
+from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
 
@@ -51,7 +52,7 @@ class Rapport:
 
     def __init__(self, settings: Settings, *, classifier: Classifier | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.database.url)
+        self.db = Database(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.repo = Repository(self.db)
         self.events = EventBus()
         self.desk = Desk(self.repo, self.events, settings.sla)
@@ -59,6 +60,7 @@ class Rapport:
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
         self.pipeline: Pipeline | None = None
+        self.queue: WorkQueue = LocalQueue()
         self.status: dict[str, str] = {}
 
     async def __aenter__(self) -> Rapport:
@@ -92,6 +94,9 @@ class Rapport:
             observers=self.relationships.observers,
         )
         self.pipeline = Pipeline(services)
+        self.worker = Worker(
+            self.pipeline, self.queue, batch_size=self.settings.nlp.batch_size, on_replies=self.outbox.poke
+        )
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -113,8 +118,12 @@ class Rapport:
         return outcome
 
     async def sink(self, message: InboundMessage) -> None:
-        """What connectors call. Raises only when the message could not be stored."""
-        await self.process(message)
+        """What connectors call: store, announce to the worker, return. Raises StorageError when the
+        message could not be stored (the connector then makes the platform retry)."""
+        assert self.pipeline is not None, "use `async with Rapport(...)`"
+        stored, created = await self.pipeline.store(message)
+        if created:
+            await self.queue.put(stored.id)
 
     async def attach(self, connector: Connector) -> None:
         """Start a connector and let the outbox deliver through it."""
@@ -187,6 +196,7 @@ class Rapport:
             log.info("recovered %d interrupted replies and %d unprocessed messages", requeued, resumed)
         tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
         outbox = asyncio.create_task(self.outbox.run(stop), name="outbox")
+        worker = asyncio.create_task(self.worker.run(stop), name="worker")
         followups = asyncio.create_task(self.relationships.scheduler.run(stop), name="followups")
         try:
             await stop.wait()
@@ -197,6 +207,7 @@ class Rapport:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox
+            await worker
             await followups
 
     def state_for(self, namespace: str) -> RepositoryState:

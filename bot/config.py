@@ -27,6 +27,9 @@ class _Section(BaseModel):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///rapport.db"
+    # Seconds SQLite waits for another writer's lock before the write fails (and the platform is told to
+    # retry): below Slack's 3 s acknowledgement limit.
+    busy_timeout: float = Field(2.0, gt=0, le=60)
 
 
 class NlpSettings(_Section):

@@ -96,23 +96,28 @@ class Desk:
         await self.events.publish(EscalationChanged(esc.id, change, staff))
 
     async def claim(self, escalation_id: int, staff: str) -> Escalation:
-        esc = await self._get(escalation_id)
-        if not esc.status.active:
-            raise InputError(f"escalation #{esc.id} is {esc.status.value}")
-        esc = await self.repo.update_escalation(
-            esc.id, status=EscalationStatus.CLAIMED, assignee=staff, claimed_at=utcnow()
-        )
-        await self._changed(esc, "claimed", staff)
+        async with self.events.held(), self.repo.unit():
+            esc = await self.repo.update_escalation(
+                escalation_id,
+                only_if=(EscalationStatus.OPEN,),
+                status=EscalationStatus.CLAIMED,
+                assignee=staff,
+                claimed_at=utcnow(),
+            )
+            await self._changed(esc, "claimed", staff)
         return esc
 
     async def resolve(self, escalation_id: int, staff: str) -> Escalation:
-        esc = await self._get(escalation_id)
-        if not esc.status.active:
-            raise InputError(f"escalation #{esc.id} is already {esc.status.value}")
-        esc = await self.repo.update_escalation(
-            esc.id, status=EscalationStatus.RESOLVED, resolved_at=utcnow(), assignee=esc.assignee or staff
-        )
-        await self._changed(esc, "resolved", staff)
+        async with self.events.held(), self.repo.unit():
+            esc = await self._get(escalation_id)
+            esc = await self.repo.update_escalation(
+                esc.id,
+                only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+                status=EscalationStatus.RESOLVED,
+                resolved_at=utcnow(),
+                assignee=esc.assignee or staff,
+            )
+            await self._changed(esc, "resolved", staff)
         return esc
 
     async def reopen(self, escalation_id: int, staff: str) -> Escalation:

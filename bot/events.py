@@ -8,7 +8,9 @@ replace this bus later without changing the publishers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,26 @@ class EventBus:
 
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
+        self._held: ContextVar[list[Event] | None] = ContextVar("held_events", default=None)
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Events published inside wait until the block ends, and are dropped if it raises.
+
+        A unit of work publishes inside its transaction; subscribers (the Slack desk) read what the
+        event points at, so they must run after the commit, never against rows that may roll back.
+        """
+        if self._held.get() is not None:
+            yield
+            return
+        pending: list[Event] = []
+        token = self._held.set(pending)
+        try:
+            yield
+        finally:
+            self._held.reset(token)
+        for event in pending:
+            await self.publish(event)
 
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -48,6 +70,10 @@ class EventBus:
             self._handlers.remove(handler)
 
     async def publish(self, event: Event) -> None:
+        held = self._held.get()
+        if held is not None:
+            held.append(event)
+            return
         for handler in list(self._handlers):
             try:
                 await handler(event)

@@ -10,8 +10,8 @@ from datetime import timedelta
 from bot.config import OutboxSettings
 from bot.domain import OutboundReply, ReplyStatus, utcnow
 from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.ports import Connector
 from bot.storage import Repository
-from connectors.base import Connector
 
 log = logging.getLogger(__name__)
 

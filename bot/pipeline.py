@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config import Rule
 from bot.domain import CHANNELS, Customer, InboundMessage, StoredMessage
-from bot.errors import InputError, RapportError
+from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, SalesAlert
 from bot.faq import Faq
 from bot.routing import Decision, route
@@ -91,16 +91,12 @@ def validate(msg: InboundMessage) -> InboundMessage:
 
 
 async def ingest(svc: Services, msg: InboundMessage) -> tuple[StoredMessage, bool]:
-    """Persist first: (stored message, created). A duplicate delivery is recorded and goes no further."""
-    stored, created = await svc.repo.store_inbound(msg)
-    if created:
-        await svc.repo.audit(
-            "message.stored", {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id
-        )
-    else:
-        await svc.repo.audit(
-            "message.duplicate", {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id
-        )
+    """Persist first, in one transaction with its audit row: (stored message, created). A duplicate
+    delivery is recorded and goes no further. Raises StorageError when nothing could be stored."""
+    async with svc.repo.unit():
+        stored, created = await svc.repo.store_inbound(msg)
+        kind = "message.stored" if created else "message.duplicate"
+        await svc.repo.audit(kind, {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id)
     return stored, created
 
 
@@ -111,22 +107,23 @@ async def identify(svc: Services, stored: StoredMessage) -> Customer:
     return customer
 
 
-async def classify(svc: Services, stored: StoredMessage) -> Analysis:
-    """The configured classifier, or the rule fallback if it fails on this message."""
-    text = stored.message.text
+async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | None], str | None]:
+    """One batched call to the configured classifier; the rule fallback (and the error's name) if it fails,
+    and no analyses at all if the fallback fails too (each message then records the failure)."""
+    if not texts:
+        return [], None
     try:
-        analysis = (await asyncio.to_thread(svc.classifier.classify, [text]))[0]
+        return list(await asyncio.to_thread(svc.classifier.classify, texts)), None
     except Exception as exc:
+        failure = type(exc).__name__
         log.warning(
-            "classifier %s failed on message %s: %s; using fallback",
-            svc.classifier.version,
-            stored.id,
-            type(exc).__name__,
+            "classifier %s failed on a batch of %d: %s; using fallback", svc.classifier.version, len(texts), failure
         )
-        await svc.repo.audit("classify.fallback", {"error": type(exc).__name__}, message_id=stored.id)
-        analysis = (await asyncio.to_thread(svc.fallback.classify, [text]))[0]
-    await svc.repo.update_message(stored.id, analysis=analysis)
-    return analysis
+    try:
+        return list(await asyncio.to_thread(svc.fallback.classify, texts)), failure
+    except Exception as exc:
+        log.warning("fallback classifier failed too: %s", type(exc).__name__)
+        return [None] * len(texts), type(exc).__name__
 
 
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
@@ -188,10 +185,12 @@ async def act(
                 escalation_id=escalation_id,
             )
 
-    async def escalate(reason: str) -> None:
+    async def escalate(reason: str) -> bool:
+        """Open an escalation; False when a concurrent message of the conversation opened one first and
+        this message joined it (then it gets no second acknowledgement)."""
         nonlocal escalation_id
         intent = analysis.intent.value if analysis else "unknown"
-        esc = await repo.open_escalation(
+        esc, opened = await repo.open_escalation(
             customer_id=customer.id,
             message=stored,
             priority=decision.priority,
@@ -200,6 +199,12 @@ async def act(
             flagged=decision.flag,
         )
         escalation_id = esc.id
+        if not opened:
+            await repo.audit(
+                "escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc.id
+            )
+            await svc.events.publish(EscalationChanged(esc.id, "attached"))
+            return False
         await repo.audit(
             "escalation.opened",
             {"priority": esc.priority.value, "reason": reason, "flagged": esc.flagged},
@@ -208,6 +213,7 @@ async def act(
             escalation_id=esc.id,
         )
         await svc.events.publish(EscalationChanged(esc.id, "opened"))
+        return True
 
     action = decision.action
     if action == "attach" and decision.escalation_id is not None:
@@ -218,8 +224,9 @@ async def act(
         )
         await svc.events.publish(EscalationChanged(escalation_id, "attached"))
     elif action == "escalate":
-        await escalate(decision.reason)
-        if decision.reply:
+        if not await escalate(decision.reason):
+            action = "attach"
+        elif decision.reply:
             await reply(decision.reply, ticket=str(escalation_id))
     elif action == "answer":
         match = svc.faq.best(m.text)
@@ -234,9 +241,8 @@ async def act(
             action = "faq"
         else:
             best = f" (best match {match.entry.id} at {match.score:.2f})" if match else ""
-            await escalate("question without a close FAQ answer" + best)
-            action = "escalate"
-            if decision.reply:
+            action = "escalate" if await escalate("question without a close FAQ answer" + best) else "attach"
+            if action == "escalate" and decision.reply:
                 await reply(decision.reply, ticket=str(escalation_id))
     elif action == "sales_alert":
         await repo.audit("sales.alert", {"reason": decision.reason}, message_id=stored.id, customer_id=customer.id)
@@ -257,7 +263,8 @@ async def act(
 
 
 class Pipeline:
-    """Runs the steps for one message. Call it with an InboundMessage; it is the connectors' sink."""
+    """Stores messages and processes stored ones. `process` does both for one message (replays, chat,
+    tests); connectors only store (`ingest`), and a worker calls `process_stored` on batches."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -265,52 +272,83 @@ class Pipeline:
     async def __call__(self, msg: InboundMessage) -> None:
         await self.process(msg)
 
+    async def store(self, msg: InboundMessage) -> tuple[StoredMessage, bool]:
+        """Validate and store: the step a platform's acknowledgement waits for."""
+        return await ingest(self.services, validate(msg))
+
     async def process(self, msg: InboundMessage) -> Outcome:
         """Store, then understand and act. Raises only when the message could not be stored."""
-        svc = self.services
-        msg = validate(msg)
-        stored, created = await ingest(svc, msg)
+        stored, created = await self.store(msg)
         if not created:
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
-        return await self.finish(stored)
+        (outcome,) = await self.process_stored([stored])
+        return outcome
 
-    async def resume(self) -> int:
-        """Finish messages stored by a process that stopped before acting on them; returns how many."""
-        pending = await self.services.repo.unfinished_messages()
-        for stored in pending:
-            await self.finish(stored)
-        return len(pending)
+    async def resume(self, batch_size: int = 32) -> int:
+        """Process every stored message still waiting (left by a stopped process, or queued); how many."""
+        done = 0
+        while pending := await self.services.repo.unfinished_messages(limit=batch_size):
+            outcomes = await self.process_stored(pending)
+            done += len(outcomes)
+            if any(o.error.startswith("storage:") for o in outcomes):
+                break  # the database refuses writes: leave the rest for the next pass
+        return done
 
-    async def finish(self, stored: StoredMessage) -> Outcome:
-        """Everything after storage. Never raises: failures are recorded on the message."""
+    async def process_stored(self, batch: list[StoredMessage]) -> list[Outcome]:
+        """Classify a batch in one call, then process each message in a unit of work of its own."""
+        svc = self.services
+        analyses, failure = await classify(svc, [m.message.text for m in batch])
+        return [await self.finish(stored, analysis, failure) for stored, analysis in zip(batch, analyses, strict=True)]
+
+    async def finish(self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None = None) -> Outcome:
+        """Everything after storage and classification, in one transaction. Never raises: a storage
+        failure leaves the message waiting for another try; any other failure is recorded on it."""
         svc = self.services
         customer: Customer | None = None
         try:
-            customer = await identify(svc, stored)
-            for intercept in svc.interceptors:
-                handled = await intercept(stored, customer)
-                if handled:
-                    await svc.repo.update_message(stored.id, action=handled)
-                    return Outcome(
-                        stored.id, customer_id=customer.id, decision=Decision(handled, "interceptor", handled)
-                    )
-            analysis = await classify(svc, stored)
-            decision = await decide(svc, stored, customer, analysis)
-            outcome = await act(svc, stored, customer, analysis, decision)
+            async with svc.events.held(), svc.repo.unit():
+                if not await svc.repo.start_processing(stored.id):
+                    return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
+                outcome, customer = await self._steps(stored, analysis, fallback)
+        except StorageError as exc:
+            log.warning("message %s stays queued: %s", stored.id, exc)
+            return Outcome(stored.id, error=f"storage: {exc}")
         except Exception as exc:
-            # The message is stored; whatever failed after that is recorded, not raised, so one bad
-            # message never stops a connector.
+            # Whatever failed rolled back; the failure is recorded, not raised, so one bad message never
+            # stops a connector or the worker.
             detail = str(exc) if isinstance(exc, RapportError) else type(exc).__name__
             log.exception("pipeline failed on message %s", stored.id)
-            await svc.repo.update_message(stored.id, action="error", error=detail)
-            await svc.repo.audit(
-                "pipeline.error", {"error": detail}, message_id=stored.id, customer_id=customer.id if customer else None
-            )
-            return Outcome(stored.id, customer_id=customer.id if customer else None, error=detail)
-        for observe in svc.observers:
             try:
-                await observe(stored, customer, outcome)
-            except Exception as exc:
-                log.exception("observer failed on message %s", stored.id)
-                await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+                async with svc.repo.unit():
+                    await svc.repo.update_message(stored.id, action="error", error=detail)
+                    await svc.repo.audit("pipeline.error", {"error": detail}, message_id=stored.id)
+            except StorageError:
+                log.warning("could not record the failure of message %s", stored.id)
+            return Outcome(stored.id, error=detail)
+        if customer is not None and outcome.decision is not None and outcome.decision.rule != "interceptor":
+            for observe in svc.observers:
+                try:
+                    await observe(stored, customer, outcome)
+                except Exception as exc:
+                    log.exception("observer failed on message %s", stored.id)
+                    await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
         return outcome
+
+    async def _steps(
+        self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None
+    ) -> tuple[Outcome, Customer]:
+        svc = self.services
+        customer = await identify(svc, stored)
+        for intercept in svc.interceptors:
+            handled = await intercept(stored, customer)
+            if handled:
+                await svc.repo.update_message(stored.id, action=handled)
+                decision = Decision(handled, "interceptor", handled)
+                return Outcome(stored.id, customer_id=customer.id, decision=decision), customer
+        if analysis is None:
+            raise ClassificationError(fallback or "classification failed")  # recorded as the message's error
+        if fallback:
+            await svc.repo.audit("classify.fallback", {"error": fallback}, message_id=stored.id)
+        await svc.repo.update_message(stored.id, analysis=analysis)
+        decision = await decide(svc, stored, customer, analysis)
+        return await act(svc, stored, customer, analysis, decision), customer

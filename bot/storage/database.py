@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.errors import ConfigError, StorageError
@@ -91,13 +95,18 @@ async def upgrade(url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade_sync, url, revision)
 
 
-async def commit_unique(session: AsyncSession) -> bool:
-    """Commit; False (and rolled back) when a concurrent writer took a unique key first."""
+async def commit_unique(s: AsyncSession, *rows: object) -> bool:
+    """Insert `rows` and commit; False when a concurrent writer took a unique key first.
+
+    The rows go in under a savepoint, so a lost race undoes only them: inside a unit of work the rest
+    of the unit stands (there "commit" is a flush; the unit commits once at its end).
+    """
     try:
-        await session.commit()
+        async with s.begin_nested():
+            s.add_all(rows)
     except IntegrityError:
-        await session.rollback()
         return False
+    await s.commit()
     return True
 
 
@@ -106,36 +115,114 @@ def _safe(exc: Exception) -> str:
     return text[:300]
 
 
-class Database:
-    """Owns the async engine and hands out sessions."""
+# The session of the unit of work open in this task, if any (see Database.unit).
+_unit: ContextVar[AsyncSession | None] = ContextVar("rapport_unit_of_work", default=None)
 
-    def __init__(self, url: str) -> None:
+
+class _UnitSession:
+    """The unit's session as a repository method sees it: `commit()` only flushes, so that every
+    method's writes land in the one transaction the unit commits at its end."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def commit(self) -> None:
+        await self._session.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+class Database:
+    """Owns the async engine and hands out sessions; maps every driver error to StorageError."""
+
+    def __init__(self, url: str, *, busy_timeout: float = 2.0) -> None:
         self.url = url
         target = async_url(url)
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, object] = {"hide_parameters": True}  # a failed statement's log never holds customer data
         if target.get_backend_name() == "sqlite":
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": busy_timeout}
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if target.get_backend_name() == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """The open unit of work's session, or a session of its own; driver errors become StorageError."""
+        shared = _unit.get()
+        if shared is not None:
+            yield _UnitSession(shared)  # type: ignore[misc]
+            return
+        async with _mapped(), self.sessions() as s:
+            yield s
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        """One transaction for everything the repositories do inside it: all of it commits, or none.
+
+        Nested units join the outer one. Work inside must not start tasks that touch the database:
+        they would share the session.
+        """
+        if _unit.get() is not None:
+            yield
+            return
+        async with _mapped(), self.sessions() as s:
+            token = _unit.set(s)
+            try:
+                yield
+                await s.commit()
+            finally:
+                _unit.reset(token)
+
     async def close(self) -> None:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    # WAL lets `rapport escalations list` read while `rapport run` writes; foreign keys are off by
-    # default in SQLite. synchronous=NORMAL is the WAL setting SQLite recommends: a commit survives a
-    # crash of the process (the guarantee "stored before acknowledged" needs) and only a power cut can
-    # lose the last commits; FULL costs an fsync per commit, several per message.
-    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+@asynccontextmanager
+async def _mapped() -> AsyncIterator[None]:
+    """Every SQLAlchemy and driver error leaves storage as StorageError, whatever the database."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"database error: {type(getattr(exc, 'orig', exc)).__name__}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    # The driver's own message ("database is locked"), never the statement or its parameters.
+    orig = getattr(exc, "orig", None) or exc
+    return _safe(orig)[:200] if isinstance(orig, Exception) else ""
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # SQLAlchemy's recipe for pysqlite/aiosqlite: the driver opens no transactions of its own (see the
+    # connect hook), we BEGIN here, so savepoints and a unit's reads and writes share one transaction.
+    # IMMEDIATE takes the write lock at the start: with several connections, a deferred transaction
+    # that read first could not upgrade to a writer later without failing at once.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_pragmas(busy_timeout: float) -> Any:
+    def connect(dbapi_conn: Any, _record: object) -> None:
+        # WAL lets `rapport escalations list` read while `rapport run` writes; foreign keys are off by
+        # default in SQLite. synchronous=NORMAL is the WAL setting SQLite recommends: a commit survives a
+        # crash of the process (the guarantee "stored before acknowledged" needs) and only a power cut can
+        # lose the last commits; FULL costs an fsync per commit, several per message. The busy timeout is
+        # short on purpose: a platform waiting for its acknowledgement is better told "retry" than kept
+        # waiting past its own timeout.
+        dbapi_conn.isolation_level = None  # no driver-opened transactions: _sqlite_begin opens them
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.close()
+
+    return connect

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
@@ -171,8 +173,27 @@ class Repository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _session(self) -> AsyncSession:
-        return self._db.sessions()
+    def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._db.session()
+
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """One transaction for every repository call inside (see Database.unit)."""
+        return self._db.unit()
+
+    async def start_processing(self, message_id: int) -> bool:
+        """Mark a stored message as being processed, inside the caller's unit of work.
+
+        False when it is no longer waiting (processed already, by this process or a concurrent one): the
+        conditional update is what makes processing a redelivered message change nothing.
+        """
+        async with self._session() as s:
+            result = await s.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.action == "")
+                .values(action="processing")
+            )
+            await s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -197,8 +218,7 @@ class Repository:
                 sent_at=msg.sent_at,
                 received_at=utcnow(),
             )
-            s.add(row)
-            if not await commit_unique(s):
+            if not await commit_unique(s, row):
                 # Two deliveries raced; the other one stored it first.
                 existing = await s.scalar(
                     select(MessageRow).where(
@@ -266,10 +286,22 @@ class Repository:
             return [_message(r) for r in rows]
 
     async def unfinished_messages(self, limit: int = 1000) -> list[StoredMessage]:
-        """Messages stored but never acted on (the process stopped in between)."""
+        """Messages stored but not processed yet (waiting in the queue, or left by a process that stopped)."""
         async with self._session() as s:
             rows = (
                 await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id).limit(limit))
+            ).all()
+            return [_message(r) for r in rows]
+
+    async def waiting_messages(self, ids: Sequence[int]) -> list[StoredMessage]:
+        """Those of `ids` that are stored and not processed yet, oldest first."""
+        async with self._session() as s:
+            rows = (
+                await s.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.id.in_(list(ids)), MessageRow.action == "")
+                    .order_by(MessageRow.id)
+                )
             ).all()
             return [_message(r) for r in rows]
 
@@ -287,29 +319,33 @@ class Repository:
     async def resolve_customer(self, channel: str, platform_user_id: str, handle: str, name: str) -> Customer:
         """The customer behind a platform account, created on first contact; handle and name kept current."""
         now = utcnow()
+        account = (IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id)
         async with self._session() as s:
-            ident = await s.scalar(
-                select(IdentityRow).where(
-                    IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
-                )
-            )
+            ident = await s.scalar(select(IdentityRow).where(*account))
             if ident is None:
                 customer = CustomerRow(display_name=name or handle or platform_user_id, created_at=now, updated_at=now)
-                s.add(customer)
-                await s.flush()
-                ident = IdentityRow(
-                    channel=channel,
-                    platform_user_id=platform_user_id,
-                    customer_id=customer.id,
-                    handle=handle,
-                    display_name=name,
-                    created_at=now,
-                    updated_at=now,
-                )
-                s.add(ident)
-                if not await commit_unique(s):  # created concurrently: fall through to the lookup
-                    return await self.resolve_customer(channel, platform_user_id, handle, name)
-                return _customer(customer, [ident])
+                try:
+                    async with s.begin_nested():  # a concurrent first message may create the account first
+                        s.add(customer)
+                        await s.flush()
+                        ident = IdentityRow(
+                            channel=channel,
+                            platform_user_id=platform_user_id,
+                            customer_id=customer.id,
+                            handle=handle,
+                            display_name=name,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                        s.add(ident)
+                except IntegrityError:
+                    ident = await s.scalar(select(IdentityRow).where(*account))
+                    if ident is None:
+                        lost = f"identity {channel}:{platform_user_id[:40]}"
+                        raise StorageError(f"{lost} violates a unique key") from None
+                else:
+                    await s.commit()
+                    return _customer(customer, [ident])
             if (handle and handle != ident.handle) or (name and name != ident.display_name):
                 ident.handle = handle or ident.handle
                 ident.display_name = name or ident.display_name
@@ -412,7 +448,9 @@ class Repository:
         reason: str,
         intent: str,
         flagged: bool = False,
-    ) -> Escalation:
+    ) -> tuple[Escalation, bool]:
+        """Open an escalation for `message`: (escalation, True). When the conversation already has an active
+        one (a concurrent message opened it first), the message joins that one instead: (it, False)."""
         now = utcnow()
         async with self._session() as s:
             row = EscalationRow(
@@ -428,11 +466,16 @@ class Repository:
                 created_at=now,
                 updated_at=now,
             )
-            s.add(row)
-            await s.flush()
+            if not await commit_unique(s, row):
+                m = message.message
+                existing = await self.active_escalation(customer_id, m.channel, m.conversation_id)
+                if existing is None:
+                    raise StorageError(f"escalation for message {message.id} violates a unique key")
+                await self.attach_message(existing.id, message.id)
+                return existing, False
             await s.execute(update(MessageRow).where(MessageRow.id == message.id).values(escalation_id=row.id))
             await s.commit()
-            return _escalation(row, [message.id])
+            return _escalation(row, [message.id]), True
 
     async def attach_message(self, escalation_id: int, message_id: int) -> None:
         async with self._session() as s:
@@ -462,18 +505,29 @@ class Repository:
             rows = (await s.scalars(stmt.order_by(EscalationRow.id).limit(limit))).all()
             return [await self._load_escalation(s, r) for r in rows]
 
-    async def update_escalation(self, escalation_id: int, **values: Any) -> Escalation:
-        """Set columns on an escalation (status, assignee, priority, intent, timestamps) and return it."""
+    async def update_escalation(
+        self, escalation_id: int, *, only_if: Sequence[EscalationStatus] = (), **values: Any
+    ) -> Escalation:
+        """Set columns on an escalation (status, assignee, priority, intent, timestamps) and return it.
+
+        With `only_if`, a conditional update: it changes the row only while its status is one of those,
+        so of two staff acting at once exactly one wins; the other gets an InputError saying why.
+        """
         for key in ("status", "priority"):
             if key in values and hasattr(values[key], "value"):
                 values[key] = values[key].value
         values.setdefault("updated_at", utcnow())
+        stmt = update(EscalationRow).where(EscalationRow.id == escalation_id)
+        if only_if:
+            stmt = stmt.where(EscalationRow.status.in_([st.value for st in only_if]))
         async with self._session() as s:
-            row = await s.get(EscalationRow, escalation_id)
+            changed = (await s.execute(stmt.values(**values).execution_options(synchronize_session=False))).rowcount  # type: ignore[attr-defined]
+            row = await s.get(EscalationRow, escalation_id, populate_existing=True)
             if row is None:
-                raise InputError(f"no escalation {escalation_id}")
-            for key, value in values.items():
-                setattr(row, key, value)
+                raise InputError(f"escalation #{escalation_id} does not exist")
+            if not changed:
+                by = f" by {row.assignee}" if row.assignee and row.status == EscalationStatus.CLAIMED.value else ""
+                raise InputError(f"escalation #{escalation_id} is already {row.status}{by}")
             await s.commit()
             return await self._load_escalation(s, row)
 
@@ -530,8 +584,7 @@ class Repository:
                 created_at=utcnow(),
                 next_attempt_at=utcnow(),
             )
-            s.add(row)
-            if not await commit_unique(s):
+            if not await commit_unique(s, row):
                 return None
             return _reply(row)
 

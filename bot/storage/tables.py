@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -71,7 +84,19 @@ class MessageRow(Base):
 
 class EscalationRow(Base):
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_escalations_customer_status", "customer_id", "status"),
+        # One active (open or claimed) escalation per conversation, whichever process handles its messages.
+        Index(
+            "uq_escalations_active_conversation",
+            "customer_id",
+            "channel",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'claimed')"),
+            postgresql_where=text("status IN ('open', 'claimed')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

@@ -1,13 +1,15 @@
 """Slack redelivers an event when we are slow (`X-Slack-Retry-Num`); each event must act only once.
 
-A retry that arrives while the first delivery is still being processed, or after it finished, is
-acknowledged and dropped. A retry of a delivery that failed is processed: that is what retries are for.
+A retry that arrives after the first delivery finished is acknowledged and dropped; one that arrives
+while it runs waits for its outcome. A retry of a delivery that failed is processed: that is what
+retries are for.
 Finished event ids are kept in the durable state store too, so a restart does not forget them; the
 core's dedupe on (channel, external_id) is the last line behind this one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,30 +24,46 @@ class EventLedger:
 
     def __init__(self, state: StateStore) -> None:
         self._state = state
-        self._in_flight: set[str] = set()
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._done: OrderedDict[str, None] = OrderedDict()
 
     def _key(self, event_id: str) -> str:
         return f"event:{event_id}"
 
     async def once(self, event_id: str, work: Callable[[], Awaitable[Any]]) -> bool:
-        """Run `work` unless this event is in flight or done; True if it ran. Failures are not remembered."""
+        """Run `work` unless this event is done; True if it ran. Failures are not remembered.
+
+        A retry that arrives while the first delivery is still running waits for it: acknowledging the
+        retry at once would lose the event if the first delivery then failed (the database was locked).
+        """
         if not event_id:
             await work()
             return True
-        if event_id in self._in_flight or event_id in self._done:
+        while (running := self._in_flight.get(event_id)) is not None:
+            try:
+                await asyncio.shield(running)
+            except Exception:  # the first delivery failed: this retry does the work (or fails the same)
+                continue
+        if event_id in self._done:
             return False
         # Claim the id before the first await, so a concurrent retry sees it in flight.
-        self._in_flight.add(event_id)
+        running = asyncio.get_running_loop().create_future()
+        self._in_flight[event_id] = running
         try:
             if await self._state.get(self._key(event_id)) is not None:
                 self._done[event_id] = None
+                running.set_result(None)
                 return False
             await work()
             self._done[event_id] = None
             if len(self._done) > _KEEP:
                 self._done.popitem(last=False)
             await self._state.set(self._key(event_id), "1")
+            running.set_result(None)
+        except BaseException as exc:
+            running.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            running.exception()  # retrieved here, so an unawaited failure is not reported as lost
+            raise
         finally:
-            self._in_flight.discard(event_id)
+            del self._in_flight[event_id]
         return True

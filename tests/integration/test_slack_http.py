@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from aiohttp import ClientSession
 from bot.app import Rapport
 from bot.config import Settings
 from bot.domain import InboundMessage, OutboundReply, utcnow
-from bot.errors import AuthFailed, DeliveryFailed, RateLimited, StorageError
+from bot.errors import AuthFailed, DeliveryFailed, InputError, RateLimited
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
 from connectors.base import Sink
@@ -79,6 +80,13 @@ class Desk:
         """Wait for the (only) triage card; returns its ts and current message."""
         await self.fake.wait_for("chat.postMessage", channel=TRIAGE)
         ts = next(ts for (ch, ts), m in self.fake.messages.items() if ch == TRIAGE and m.get("blocks"))
+        # The desk records which message is the card just after posting it (in the background, since
+        # events are relayed after the commit): wait for that too, as Slack's buttons need it.
+        for _ in range(200):
+            refs = [await self.connector.triage.card_ref(e.id) for e in await self.bot.repo.escalations()]
+            if (TRIAGE, ts) in refs:
+                break
+            await asyncio.sleep(0.02)
         return ts, self.fake.messages[(TRIAGE, ts)]
 
     async def complaint(self, ts: str = "1700000100.000100", text: str = COMPLAINT) -> int:
@@ -122,6 +130,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         bot.connected["discord"] = discord
         await bot.attach(connector)
         outbox = asyncio.create_task(bot.outbox.run(stop))
+        worker = asyncio.create_task(bot.worker.run(stop))  # connectors only store; the worker processes
         assert connector.http is not None
         sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
         try:
@@ -129,6 +138,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         finally:
             stop.set()
             await outbox
+            await worker
     await fake.stop()
 
 
@@ -300,6 +310,8 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
     async with Rapport(settings, classifier=RuleClassifier()) as bot:
         connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"))
         await bot.attach(connector)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(bot.worker.run(stop))
         assert connector.http is not None
         sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
         await sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"))
@@ -309,6 +321,8 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         assert [r for r in await bot.repo.replies(escalation_id=1) if r.kind == "staff"] == []
         [refused] = await bot.repo.audit_events(kind="slack.refused")
         assert refused.actor == f"slack:{STRANGER}"
+        stop.set()
+        await worker
     await fake.stop()
 
 
@@ -512,25 +526,60 @@ async def test_the_bots_own_messages_are_never_ingested(desk: Desk) -> None:
     assert await desk.bot.repo.messages(limit=5) == []
 
 
-async def test_a_delivery_that_could_not_be_stored_is_retried_by_slack_and_then_processed_once(desk: Desk) -> None:
-    real_sink = desk.connector.messages.sink
-    assert real_sink is not None
-    calls = 0
-
-    async def flaky(message: InboundMessage) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise StorageError("database is locked")
-        await real_sink(message)
-
-    desk.connector.messages.sink = flaky
+async def test_a_real_database_lock_fails_the_delivery_and_slacks_retry_is_processed_once(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """Another connection holds SQLite's write lock past the busy timeout: Slack gets a 503 (nothing was
+    stored, so nothing is acknowledged); once the lock is gone, Slack's retry is stored and processed."""
+    lock = sqlite3.connect(tmp_path / "rapport.db", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
     event = message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000180.000100")
-    assert await desk.slack.event(event, "EvFLAKY") == 503  # not stored: Slack should try again
-    assert await desk.slack.event(event, "EvFLAKY", retry=1) == 200
-    assert await desk.slack.event(event, "EvFLAKY", retry=2) == 200
+    try:
+        assert await desk.slack.event(event, "EvLOCKED") == 503
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert await desk.slack.event(event, "EvLOCKED", retry=1) == 200
+    assert await desk.slack.event(event, "EvLOCKED", retry=2) == 200
     await desk.card()
-    assert calls == 2 and len(await desk.bot.repo.messages(limit=5)) == 1
+    assert len(await desk.bot.repo.messages(limit=5)) == 1
+    [escalation] = await desk.bot.repo.escalations()
+    assert len(await desk.bot.repo.replies(escalation_id=escalation.id)) == 1
+
+
+async def test_five_concurrent_complaints_in_one_thread_open_one_escalation_with_one_acknowledgement(
+    desk: Desk,
+) -> None:
+    root = "1700000200.000100"
+    assert await desk.complaint(root) == 200
+    events = [
+        message_event(CUSTOMERS, CUSTOMER, f"{COMPLAINT} ({i})", f"1700000201.00010{i}", thread_ts=root)
+        for i in range(5)
+    ]
+    statuses = await asyncio.gather(*(desk.slack.event(e, f"EvCONC{i}") for i, e in enumerate(events)))
+    assert statuses == [200] * 5
+    for _ in range(200):
+        if all(m.action for m in await desk.bot.repo.messages(limit=10)):
+            break
+        await asyncio.sleep(0.05)
+    escalations = await desk.bot.repo.escalations()
+    assert len(escalations) == 1
+    assert len(await desk.bot.repo.replies(escalation_id=escalations[0].id)) == 1
+    assert len(desk.cards()) == 1
+
+
+async def test_two_staff_claiming_at_once_give_one_claimer_and_a_clear_answer_to_the_other(desk: Desk) -> None:
+    await desk.complaint()
+    await desk.card()
+    results = await asyncio.gather(
+        desk.bot.desk.claim(1, "U_ONE"), desk.bot.desk.claim(1, "U_TWO"), return_exceptions=True
+    )
+    won = [r for r in results if not isinstance(r, Exception)]
+    lost = [r for r in results if isinstance(r, Exception)]
+    assert len(won) == 1 and len(lost) == 1
+    assert isinstance(lost[0], InputError) and f"already claimed by {won[0].assignee}" in str(lost[0])
+    claims = [e for e in await desk.bot.repo.audit_events(escalation_id=1) if e.kind == "escalation.claimed"]
+    assert len(claims) == 1
 
 
 async def test_staff_posting_in_a_customer_channel_are_not_taken_for_customers(desk: Desk) -> None:

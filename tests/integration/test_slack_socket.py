@@ -61,11 +61,13 @@ async def socket_bot(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Rapport]]
         assert connector.http is None
         stop = asyncio.Event()
         outbox = asyncio.create_task(bot.outbox.run(stop))
+        worker = asyncio.create_task(bot.worker.run(stop))  # connectors only store; the worker processes
         try:
             yield fake, bot
         finally:
             stop.set()
             await outbox
+            await worker
     await fake.stop()
 
 

@@ -59,7 +59,7 @@ async def test_linking_an_identity_moves_it_to_the_customer(repo: Repository) ->
 async def test_escalation_lifecycle_and_attached_messages(repo: Repository) -> None:
     stored, _ = await repo.store_inbound(msg(conversation_id="c1"))
     customer = await repo.resolve_customer("discord", "u1", "", "")
-    esc = await repo.open_escalation(
+    esc, _ = await repo.open_escalation(
         customer_id=customer.id, message=stored, priority=Priority.HIGH, reason="complaint", intent="complaint"
     )
     later, _ = await repo.store_inbound(msg("2", conversation_id="c1"))

@@ -31,7 +31,7 @@ async def test_second_delivery_of_a_finished_event_does_nothing() -> None:
     assert runs == [1]
 
 
-async def test_retry_while_the_first_delivery_is_still_running_is_dropped() -> None:
+async def test_retry_while_the_first_delivery_runs_waits_for_it_and_then_does_nothing() -> None:
     ledger, release, runs = EventLedger(MemoryState()), asyncio.Event(), []
 
     async def slow() -> None:
@@ -40,10 +40,31 @@ async def test_retry_while_the_first_delivery_is_still_running_is_dropped() -> N
 
     first = asyncio.create_task(ledger.once("Ev1", slow))
     await asyncio.sleep(0)
-    assert not await ledger.once("Ev1", slow)
+    retry = asyncio.create_task(ledger.once("Ev1", slow))
+    await asyncio.sleep(0.01)
+    assert not retry.done()  # not acknowledged while the first delivery's outcome is unknown
     release.set()
-    assert await first
+    assert await first and not await retry
     assert runs == [1]
+
+
+async def test_retry_while_the_first_delivery_runs_does_the_work_when_the_first_fails() -> None:
+    ledger, release, runs = EventLedger(MemoryState()), asyncio.Event(), []
+
+    async def fails_first() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            await release.wait()
+            raise RuntimeError("database is locked")
+
+    first = asyncio.create_task(ledger.once("Ev1", fails_first))
+    await asyncio.sleep(0)
+    retry = asyncio.create_task(ledger.once("Ev1", fails_first))
+    await asyncio.sleep(0.01)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert await retry and len(runs) == 2
 
 
 async def test_a_failed_delivery_is_processed_again_on_retry() -> None:

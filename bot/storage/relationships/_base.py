@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,8 +27,8 @@ class RepositoryBase:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _session(self) -> AsyncSession:
-        return self._db.sessions()
+    def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._db.session()
 
     @staticmethod
     async def _opted(s: AsyncSession, customer_id: int, channel: str) -> OptOutRow | None:

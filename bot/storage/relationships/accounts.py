@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Tier, utcnow
 from bot.errors import InputError
@@ -17,7 +18,6 @@ from bot.relationships.models import (
     Signal,
     Standing,
 )
-from bot.storage.database import commit_unique
 from bot.storage.relationships._base import _COMPLAINTS, RepositoryBase, _at
 from bot.storage.repository import _aware
 from bot.storage.tables import (
@@ -243,7 +243,11 @@ class AccountStore(RepositoryBase):
             if await s.scalar(select(PurchaseRow.id).where(PurchaseRow.reference == reference)) is not None:
                 return None
             row = PurchaseRow(customer_id=customer_id, reference=reference, amount=amount, at=at, source=source)
-            s.add(row)
+            try:
+                async with s.begin_nested():  # the same reference recorded concurrently: count it once
+                    s.add(row)
+            except IntegrityError:
+                return None
             acc = await s.get(CustomerAccountRow, customer_id)
             if acc is None:
                 acc = CustomerAccountRow(
@@ -253,8 +257,7 @@ class AccountStore(RepositoryBase):
             acc.lifetime_value = (acc.lifetime_value or 0.0) + amount
             acc.orders = (acc.orders or 0) + 1
             acc.updated_at = utcnow()
-            if not await commit_unique(s):
-                return None
+            await s.commit()
             return _purchase(row)
 
     async def purchases(self, customer_id: int) -> list[Purchase]:

@@ -82,8 +82,7 @@ class FollowUpStore(RepositoryBase):
                 created_at=now,
                 updated_at=now,
             )
-            s.add(row)
-            if not await commit_unique(s):
+            if not await commit_unique(s, row):
                 return None
             return _followup(row)
 
@@ -182,8 +181,7 @@ class FollowUpStore(RepositoryBase):
                 answer_text="",
                 asked_at=utcnow(),
             )
-            s.add(row)
-            if not await commit_unique(s):
+            if not await commit_unique(s, row):
                 return None
             return _survey(row)
 
@@ -251,10 +249,8 @@ class FollowUpStore(RepositoryBase):
         async with self._session() as s:
             if await self._opted(s, customer_id, channel):
                 return False
-            s.add(OptOutRow(customer_id=customer_id, channel=channel, at=utcnow(), message_id=message_id))
-            if not await commit_unique(s):
-                return False
-            return True
+            row = OptOutRow(customer_id=customer_id, channel=channel, at=utcnow(), message_id=message_id)
+            return await commit_unique(s, row)
 
     async def opt_in(self, customer_id: int, channel: str) -> bool:
         async with self._session() as s:

@@ -1,0 +1,66 @@
+"""The ports the core depends on. Connectors and queues implement them; the core never imports one.
+
+- `Connector`: a platform adapter (ingests into a `Sink`, delivers replies);
+- `StateStore`: durable key/value state a connector keeps (X's since_id, the Slack event ledger);
+- `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
+  a Redis stream when several processes share the work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from bot.domain import InboundMessage, OutboundReply
+
+# The core's entry point. It returns once the message is stored (processing happens after, from the
+# work queue), so a connector acknowledges a platform event only after `await sink(message)` returns,
+# and treats `bot.errors.StorageError` from it as "not stored: make the platform retry".
+Sink = Callable[[InboundMessage], Awaitable[None]]
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A platform adapter: ingests messages into the sink and delivers replies."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def start(self, sink: Sink) -> None:
+        """Begin ingesting. Returns once the connector is listening (long-running work goes in tasks)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    # Optional: `async def wait(self) -> None` returning when the connector has ended and raising the
+    # bot.errors exception that ended it. The supervisor in bot/app.py uses it to restart a connector
+    # that dies after starting (a revoked token, a closed gateway); without it, only failed starts are
+    # retried. `status` (a short string) is shown by `rapport run` when present.
+
+    async def send(self, reply: OutboundReply) -> str:
+        """Deliver one reply and return the platform's id for it.
+
+        Raises `bot.errors.RateLimited`, `DeliveryFailed` or `AuthFailed`; never a platform SDK error.
+        """
+        ...
+
+
+class StateStore(Protocol):
+    """Durable key/value state for a connector (e.g. X's since_id), kept in the database."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class WorkQueue(Protocol):
+    """The work list of stored, unprocessed message ids. The database stays the source of truth: a
+    queue may lose an entry (a restart) and the worker still finds the message by its stored state."""
+
+    async def put(self, message_id: int) -> None:
+        """Announce a stored message (after its commit)."""
+        ...
+
+    async def take(self, limit: int, wait_seconds: float) -> list[int]:
+        """Up to `limit` announced ids, waiting at most `wait_seconds` for the first; may be empty."""
+        ...
