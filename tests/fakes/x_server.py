@@ -28,6 +28,11 @@ CUSTOMER = {"id": "1500000000000000100", "username": "dana_k", "name": "Dana K"}
 _seq = itertools.count()
 
 
+def x_escape(text: str) -> str:
+    """Text as X API v2 serves it: &, < and > as HTML entities (quotes are left alone)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def snowflake() -> str:
     """A fresh X id carrying the current time, as X's are (so later ids are bigger)."""
     return str(((int(time.time() * 1000) - TWITTER_EPOCH_MS) << 22) + (next(_seq) % 4096))
@@ -90,12 +95,12 @@ class FakeX:
     def mention(
         self, text: str, *, author: dict[str, Any] = CUSTOMER, conversation_id: str | None = None, **extra: Any
     ) -> dict[str, Any]:
-        """A new tweet mentioning the account; returns it."""
+        """A new tweet mentioning the account, whose author wrote `text`; returns it as X serves it (escaped)."""
         self.users[author["id"]] = author
         tweet_id = snowflake()
         tweet = {
             "id": tweet_id,
-            "text": text,
+            "text": x_escape(text),
             "author_id": author["id"],
             "conversation_id": conversation_id or tweet_id,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -106,12 +111,12 @@ class FakeX:
         return tweet
 
     def dm(self, text: str, *, sender: dict[str, Any] = CUSTOMER) -> dict[str, Any]:
-        """A new DM to the account; returns the event."""
+        """A new DM to the account whose sender wrote `text`; returns the event as X serves it (escaped)."""
         self.users[sender["id"]] = sender
         event = {
             "id": snowflake(),
             "event_type": "MessageCreate",
-            "text": text,
+            "text": x_escape(text),
             "sender_id": sender["id"],
             "dm_conversation_id": f"{min(sender['id'], ACCOUNT_ID)}-{max(sender['id'], ACCOUNT_ID)}",
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),

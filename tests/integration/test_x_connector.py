@@ -74,6 +74,24 @@ async def test_new_mention_is_ingested_with_tweet_ids_and_author(
     assert connector.status == "connected"
 
 
+async def test_mention_text_is_unescaped_once(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    tweet = fake.mention("@acme AT&T & you <3, and the app shows &amp; literally")
+    [message] = await sink.wait_for(1)
+    assert tweet["text"] == "@acme AT&amp;T &amp; you &lt;3, and the app shows &amp;amp; literally"
+    assert message.text == "AT&T & you <3, and the app shows &amp; literally"
+
+
+async def test_dm_text_is_unescaped_once(fake: FakeX, sink: Collector, state: MemoryState) -> None:
+    connector = XConnector(settings_for(fake, read_dms=True), state)
+    await connector.start(sink)
+    try:
+        fake.dm("charged twice by AT&T, <3 x &lt; y")
+        [message] = await sink.wait_for(1)
+        assert message.text == "charged twice by AT&T, <3 x &lt; y"
+    finally:
+        await connector.stop()
+
+
 async def test_reply_is_posted_with_in_reply_to_tweet_id(fake: FakeX, sink: Collector, connector: XConnector) -> None:
     fake.mention("@acme the app keeps crashing")
     [message] = await sink.wait_for(1)
