@@ -31,6 +31,13 @@ def _why(exc: Exception) -> str:
     return str(exc).removeprefix(f"{NAME}: ")
 
 
+def _dms_refused(exc: ConnectorError) -> bool:
+    """X refused the DM endpoint itself (403, or another final refusal), not our credentials (401)."""
+    if isinstance(exc, AuthFailed):
+        return exc.status == 403
+    return isinstance(exc, DeliveryFailed) and not exc.retryable
+
+
 def fit(text: str, limit: int) -> str:
     """The text cut to `limit` characters with an ellipsis, rather than refused by X."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -115,9 +122,9 @@ class XConnector:
         for feed in list(self._feeds):
             try:
                 page = await poll(feed, self._state, self._sink, self._user_id)
-            except DeliveryFailed as exc:
-                if feed.name == "DMs" and not exc.retryable:
-                    # Usually an access level without DM reads: keep the mentions going.
+            except (AuthFailed, DeliveryFailed) as exc:
+                if feed.name == "DMs" and _dms_refused(exc):
+                    # Usually an access level or app permission without DM reads: keep the mentions going.
                     self._feeds.remove(feed)
                     self._dm_note = f"; DMs off: {_why(exc)}"
                     log.warning("x: DM reading turned off: %s", _why(exc))

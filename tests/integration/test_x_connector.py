@@ -13,10 +13,14 @@ from pydantic import SecretStr
 
 from bot.config import XSettings
 from bot.domain import InboundMessage
-from bot.errors import AuthFailed, RateLimited
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited
 from connectors.x import XConnector
 from tests.fakes.sinks import Collector, MemoryState, reply_to
-from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
+from tests.fakes.x_server import ACCOUNT_ID, BODY_KINDS, CUSTOMER, FakeX
+
+# tweepy builds its error from an empty JSON body by calling the aiohttp response's json() without awaiting
+# it (tweepy/errors.py); the coroutine is dropped unawaited. Our mapping does not depend on it.
+TWEEPY_UNAWAITED = pytest.mark.filterwarnings("ignore:coroutine 'ClientResponse.json' was never awaited")
 
 
 def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
@@ -198,6 +202,91 @@ async def test_429_on_post_is_rate_limited_until_the_reset(fake: FakeX, sink: Co
         await connector.send(reply_to(message, "On it"))
     assert 100 < caught.value.retry_after <= 122
     assert fake.posts == []
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("kind", BODY_KINDS)
+async def test_429_on_post_is_rate_limited_until_the_reset_whatever_the_body(
+    kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    reset = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time()) + 600)}
+    fake.fail_next("tweets", 429, headers=reset, body=kind)
+    with pytest.raises(RateLimited) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert 580 < caught.value.retry_after <= 602
+    assert fake.posts == []
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("kind", ["text", "empty-json"])
+async def test_429_on_read_with_a_body_tweepy_cannot_parse_waits_for_the_reset(
+    kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    reset = int(time.time()) + 2
+    limits = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    fake.fail_next("mentions", 429, headers=limits, body=kind)
+    await fake.wait_for_reads(len(fake.reads()) + 1)
+    refused_at = fake.reads()[-1]["at"]
+    await asyncio.sleep(0.1)
+    assert connector.status.startswith("rate limited until ")
+    fake.mention("@acme anyone?")
+    await sink.wait_for(1, within=6)
+    later = [r["at"] for r in fake.reads() if r["at"] > refused_at]
+    assert later and min(later) >= reset
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("kind", BODY_KINDS)
+async def test_5xx_on_post_is_a_retryable_failure_whatever_the_body(
+    status: int, kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    fake.fail_next("tweets", status, body=kind)
+    with pytest.raises(DeliveryFailed) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert caught.value.retryable is True
+    assert f"HTTP {status}" in str(caught.value)
+
+
+async def test_an_html_503_while_polling_shows_down_and_polling_recovers(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.fail_next("mentions", 503, body="html")
+    await fake.wait_for_reads(len(fake.reads()) + 1)
+    await asyncio.sleep(0.02)
+    fake.mention("@acme still there?")
+    await sink.wait_for(1, within=5)
+    assert connector.status == "connected"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize("kind", ["json", "text"])
+async def test_401_and_403_on_post_are_auth_failed_with_the_reason_x_gave(
+    status: int, kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    reason = "You are not allowed to create a Tweet with duplicate content."
+    fake.fail_next("tweets", status, body=kind, reason=reason)
+    with pytest.raises(AuthFailed) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert caught.value.status == status
+    assert reason in str(caught.value)
+
+
+async def test_403_on_mentions_fails_the_start_with_x_s_reason(fake: FakeX, sink: Collector) -> None:
+    reason = "When authenticating requests to the Twitter API v2 endpoints, you must use keys from a Project."
+    fake.fail_next("mentions", 403, body="json", reason=reason)
+    connector = XConnector(settings_for(fake), MemoryState())
+    with pytest.raises(AuthFailed) as caught:
+        await connector.start(sink)
+    assert reason in str(caught.value)
+    assert connector.status.startswith("down:")
+    await connector.stop()
 
 
 async def test_daily_post_budget_stops_posting_until_midnight_and_survives_restart(
