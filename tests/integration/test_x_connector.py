@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from pydantic import SecretStr
 from bot.config import XSettings
 from bot.domain import InboundMessage
 from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.events import BudgetSpent
 from connectors.x import XConnector
+from connectors.x.budget import Usage
 from tests.fakes.sinks import Collector, MemoryState, reply_to
 from tests.fakes.x_server import ACCOUNT_ID, BODY_KINDS, CUSTOMER, FakeX
 
@@ -454,7 +457,7 @@ async def test_a_failing_state_store_does_not_stop_polling(fake: FakeX, sink: Co
         failed = False
 
         async def set(self, key: str, value: str) -> None:
-            if not self.failed:
+            if key == "mentions.since_id" and not self.failed:
                 self.failed = True
                 raise OSError("disk full")
             await super().set(key, value)
@@ -499,3 +502,99 @@ async def test_credentials_never_reach_the_logs(
     c = fake.credentials
     for secret in (c.bearer_token, c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret):
         assert secret not in caplog.text
+
+
+# The monthly budget, on a fixed budget clock: half of November gone, so with 1,000 reads a month the
+# allowance is 500 + 2 days' share (66) = 566 minus what was used.
+MID_NOV = datetime(2026, 11, 16, tzinfo=UTC)
+
+
+def budget_connector(fake: FakeX, state: MemoryState, notices: list[BudgetSpent], **overrides: Any) -> XConnector:
+    async def notify(event: BudgetSpent) -> None:
+        notices.append(event)
+
+    settings = settings_for(fake, monthly_read_budget=1_000, **overrides)
+    return XConnector(settings, state, notify=notify, clock=lambda: MID_NOV)
+
+
+def used(state: MemoryState, reads: int = 0, posts: int = 0) -> None:
+    state.values["usage.month"] = Usage("2026-11", reads=reads, posts=posts).encode()
+
+
+async def test_reads_stop_at_the_allowance_and_wait_for_the_budget(fake: FakeX, state: MemoryState) -> None:
+    state.values["mentions.since_id"] = "1"
+    used(state, reads=559)  # 7 reads allowed
+    for n in range(20):
+        fake.mention(f"@acme busy day {n}")
+    sink = Collector()
+    connector = budget_connector(fake, state, [])
+    await connector.start(sink)
+    try:
+        assert [r["query"]["max_results"] for r in fake.reads()] == ["7"]
+        assert [m.text for m in sink.messages] == [f"busy day {n}" for n in range(13, 20)]  # the newest seven
+        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 566
+        assert connector.status.startswith("connected; paced by the read budget, next read ")
+    finally:
+        await connector.stop()
+
+
+async def test_a_spent_read_budget_stops_reading_says_so_and_notices_once(fake: FakeX, state: MemoryState) -> None:
+    state.values["mentions.since_id"] = "1"
+    used(state, reads=996)
+    notices: list[BudgetSpent] = []
+    connector = budget_connector(fake, state, notices)
+    await connector.start(Collector())
+    await connector.stop()
+    again = budget_connector(fake, state, notices)
+    await again.start(Collector())
+    try:
+        assert fake.reads() == []
+        assert again.status == "read budget spent: 996 of 1,000 posts this month; reading again 2026-12-01 00:00Z"
+        assert notices == [BudgetSpent("x", "reads", 996, 1_000, datetime(2026, 12, 1, tzinfo=UTC))]
+    finally:
+        await again.stop()
+
+
+async def test_a_post_read_again_the_same_day_is_counted_once(fake: FakeX, state: MemoryState) -> None:
+    seen: list[str] = []
+
+    async def flaky(message: InboundMessage) -> None:
+        seen.append(message.text)
+        if len(seen) == 1:
+            raise RuntimeError("database busy")  # the mention is read again on the next poll
+
+    connector = budget_connector(fake, state, [])
+    await connector.start(flaky)
+    try:
+        fake.mention("@acme help")
+        async with asyncio.timeout(5):
+            while len(seen) < 2:
+                await asyncio.sleep(0.01)
+        assert seen == ["help", "help"]
+        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 1
+    finally:
+        await connector.stop()
+
+
+async def test_the_monthly_post_budget_stops_posting_until_next_month(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    notices: list[BudgetSpent] = []
+    connector = budget_connector(fake, state, notices, monthly_post_budget=1)
+    await connector.start(sink)
+    try:
+        fake.mention("@acme one")
+        fake.mention("@acme two")
+        first, second = await sink.wait_for(2)
+        await connector.send(reply_to(first, "Thanks"))
+        with pytest.raises(RateLimited) as caught:
+            await connector.send(reply_to(second, "Thanks"))
+        assert caught.value.retry_after == 15 * 86_400
+        assert len(fake.posts) == 1
+        assert notices == [BudgetSpent("x", "posts", 1, 1, datetime(2026, 12, 1, tzinfo=UTC))]
+        assert await connector.usage() == [
+            "reads 2 of 1,000; month-end projection 4",
+            "posts 1 of 1; month-end projection 2 (capped by the budget)",
+        ]
+    finally:
+        await connector.stop()
