@@ -54,9 +54,10 @@ class Notices:
             effect = f"Rapport has stopped reading {platform}: new mentions and DMs are not seen until {resumes}."
         else:
             effect = f"Replies and DMs on {platform} wait in the outbox until {resumes}."
+        kind = spent.what.removesuffix("s")  # "read", "post": the config key's word
         return (
-            f":money_with_wings: *{platform} {spent.what} budget spent:* {spent.used:,} of {spent.limit:,} this month. "
-            f"{effect} Raise `monthly_{spent.what[:-1]}_budget` in `[{spent.connector}]` to go on sooner."
+            f":money_with_wings: *{platform} {kind} budget spent:* {spent.used:,} of {spent.limit:,} this month. "
+            f"{effect} Raise `monthly_{kind}_budget` in `[{spent.connector}]` to go on sooner."
         )
 
     def _topics(self, summary: TopicSummary) -> str:
