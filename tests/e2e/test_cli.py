@@ -7,9 +7,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from connectors.x.budget import Usage, month_key
 
 RULES = '[nlp]\nbackend = "rules"\n'
 
@@ -176,3 +179,21 @@ def test_chat_answers_in_the_terminal(tmp_path: Path) -> None:
     result = rapport("chat", "--name", "tess", cwd=tmp_path, stdin="thank you, great service\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "bot> Thank you, tess!" in result.stdout and "praise" in result.stdout
+
+
+X_BUDGET = RULES + "[x]\nmonthly_read_budget = 10000\nmonthly_post_budget = 500\ncost_per_read = 0.005\n"
+
+
+def test_status_shows_x_usage_against_the_budget_with_projection_and_cost(tmp_path: Path) -> None:
+    assert rapport("db", "upgrade", cwd=tmp_path, config=X_BUDGET).returncode == 0
+    usage = Usage(month_key(datetime.now(UTC)), reads=1200, posts=40).encode()
+    with sqlite3.connect(tmp_path / "rapport.db") as conn:
+        conn.execute(
+            "insert into connector_state (key, value, updated_at) values (?, ?, ?)",
+            ("x:usage.month", usage, datetime.now(UTC).isoformat()),
+        )
+    result = rapport("status", cwd=tmp_path, config=X_BUDGET)
+    assert result.returncode == 0, result.stderr
+    reads, posts = result.stdout.splitlines()[1:3]
+    assert reads.startswith("  reads 1,200 of 10,000, $6.00; month-end projection ")
+    assert posts.startswith("  posts 40 of 500; month-end projection ")
