@@ -2,9 +2,10 @@
 how many posts a poll may read now, when reading may go on, and the month-end projection and cost.
 
 X bills each post a read returns (the same post again on the same UTC day is billed once) and each post
-created. Reading is allowed to run ahead of an even spread by at most `BURST_DAYS` days' share, so a quiet
-account costs little, a busy day draws on what quiet days left, and the month never overruns: the
-allowance is never more than what is left of the budget.
+created. Reading is allowed to run ahead of an even spread by at most `BURST_DAYS` days' share (less as
+the month goes on), so a quiet account costs little, a busy day draws on what quiet days left, an account
+busy all month is still read on its last day, and the month never overruns: the allowance is never more
+than what is left of the budget.
 """
 
 from __future__ import annotations
@@ -92,10 +93,17 @@ def elapsed(now: datetime) -> float:
     return (now - month_start(now)).total_seconds() / _month_seconds(now)
 
 
-def read_allowance(budget: int, used: int, now: datetime, burst_days: float = BURST_DAYS) -> int:
-    """How many posts may be read now: up to an even spread plus `burst_days` days' share, never past the budget."""
+def _lead(budget: int, now: datetime, burst_days: float) -> float:
+    """How far reading may run ahead of an even spread: `burst_days` days' share, shrinking to none at
+    month end, so that an account busy all month is still read on its last day."""
     days = _month_seconds(now) / 86_400
-    paced = budget * elapsed(now) + burst_days * budget / days
+    return burst_days * budget / days
+
+
+def read_allowance(budget: int, used: int, now: datetime, burst_days: float = BURST_DAYS) -> int:
+    """How many posts may be read now: up to an even spread plus a lead, never past the budget."""
+    gone = elapsed(now)
+    paced = budget * gone + _lead(budget, now, burst_days) * (1 - gone)
     return max(0, min(budget - used, math.floor(paced) - used))
 
 
@@ -105,11 +113,11 @@ def seconds_until(budget: int, used: int, now: datetime, want: int = MIN_READ, b
         return 0.0
     if budget - used < want:
         return (month_end(now) - now).total_seconds()
-    month = _month_seconds(now)
-    days = month / 86_400
-    # Solve budget * t / month + burst_days * budget / days >= used + want for the elapsed seconds t.
-    target = (used + want - burst_days * budget / days) * month / budget
-    at = month_start(now) + timedelta(seconds=math.ceil(max(0.0, target)))
+    # Solve budget * e + lead * (1 - e) >= used + want for the elapsed fraction e of the month.
+    lead = _lead(budget, now, burst_days)
+    gone = (used + want - lead) / (budget - lead)
+    # A second more than the exact solution, so float rounding never leaves the allowance one short.
+    at = month_start(now) + timedelta(seconds=math.ceil(max(0.0, gone) * _month_seconds(now)) + 1)
     return max(1.0, (at - now).total_seconds())
 
 

@@ -505,7 +505,7 @@ async def test_credentials_never_reach_the_logs(
 
 
 # The monthly budget, on a fixed budget clock: half of November gone, so with 1,000 reads a month the
-# allowance is 500 + 2 days' share (66) = 566 minus what was used.
+# allowance is 500 + half of 2 days' share (33) = 533 minus what was used.
 MID_NOV = datetime(2026, 11, 16, tzinfo=UTC)
 
 
@@ -523,7 +523,7 @@ def used(state: MemoryState, reads: int = 0, posts: int = 0) -> None:
 
 async def test_reads_stop_at_the_allowance_and_wait_for_the_budget(fake: FakeX, state: MemoryState) -> None:
     state.values["mentions.since_id"] = "1"
-    used(state, reads=559)  # 7 reads allowed
+    used(state, reads=526)  # 7 reads allowed
     for n in range(20):
         fake.mention(f"@acme busy day {n}")
     sink = Collector()
@@ -532,7 +532,7 @@ async def test_reads_stop_at_the_allowance_and_wait_for_the_budget(fake: FakeX, 
     try:
         assert [r["query"]["max_results"] for r in fake.reads()] == ["7"]
         assert [m.text for m in sink.messages] == [f"busy day {n}" for n in range(13, 20)]  # the newest seven
-        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 566
+        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 533
         assert connector.status.startswith("connected; paced by the read budget, next read ")
     finally:
         await connector.stop()

@@ -27,23 +27,29 @@ def test_on_the_first_day_reading_may_run_two_days_ahead() -> None:
 
 
 def test_a_quiet_fortnight_leaves_its_share_to_a_busy_day() -> None:
-    assert budget.read_allowance(BUDGET, 700, MID_NOV) == 5_000 + 666 - 700
+    assert budget.read_allowance(BUDGET, 700, MID_NOV) == 5_000 + 333 - 700  # half the lead is left mid-month
 
 
 def test_a_busy_account_at_the_pace_gets_only_what_accrues() -> None:
-    assert budget.read_allowance(BUDGET, 5_666, MID_NOV) == 0
+    assert budget.read_allowance(BUDGET, 5_333, MID_NOV) == 0
+
+
+def test_the_lead_is_gone_at_month_end_so_a_busy_month_is_read_to_its_last_day() -> None:
+    last_hour = datetime(2026, 11, 30, 23, tzinfo=UTC)
+    assert budget.read_allowance(BUDGET, 9_900, last_hour) == 9_987 - 9_900
 
 
 def test_the_allowance_never_passes_what_is_left_of_the_budget() -> None:
-    last_day = datetime(2026, 11, 30, 12, tzinfo=UTC)
-    assert budget.read_allowance(BUDGET, 9_990, last_day) == 10
+    hours = [NOV_1 + timedelta(hours=h) for h in range(30 * 24)]
+    assert max(budget.read_allowance(BUDGET, 0, at) for at in hours) <= BUDGET
+    last_second = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)
+    assert budget.read_allowance(BUDGET, 9_997, last_second) <= 3
 
 
 def test_reading_waits_until_the_allowance_reaches_a_page() -> None:
-    wait = budget.seconds_until(BUDGET, 5_666, MID_NOV)
-    month = 30 * 86_400
-    assert wait == pytest.approx(5 * month / BUDGET, abs=300)  # five reads' worth of the month, plus the rounding
-    assert budget.read_allowance(BUDGET, 5_666, MID_NOV + timedelta(seconds=wait)) >= budget.MIN_READ
+    wait = budget.seconds_until(BUDGET, 5_333, MID_NOV)
+    assert budget.read_allowance(BUDGET, 5_333, MID_NOV + timedelta(seconds=wait)) >= budget.MIN_READ
+    assert budget.read_allowance(BUDGET, 5_333, MID_NOV + timedelta(seconds=wait - 60)) < budget.MIN_READ
 
 
 def test_no_wait_when_a_page_may_be_read_now() -> None:
