@@ -228,5 +228,5 @@ class Rapport:
         if s.x.enabled:
             from connectors.x import XConnector
 
-            found.append(XConnector(s.x, self.state_for("x")))
+            found.append(XConnector(s.x, self.state_for("x"), notify=self.events.publish))
         return found

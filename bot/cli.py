@@ -569,6 +569,22 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
     _with_bot(config, body)
 
 
+@app.command("status")
+def status(config: ConfigOption = None) -> None:
+    """X usage this month against the [x] budget: reads and posts, the month-end projection and the cost."""
+
+    async def body(bot: Rapport) -> None:
+        from connectors.x.budget import Budget, month_key
+        from connectors.x.usage import Meter
+
+        meter = Meter(bot.state_for("x"), Budget.of(bot.settings.x))
+        out.print(f"X this month ({month_key(meter.clock())}, UTC):", highlight=False)
+        for line in await meter.report():
+            out.print(f"  {line.text()}", highlight=False)
+
+    _with_bot(config, body)
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     """Apply database migrations (run and demo do this on start)."""

@@ -184,6 +184,12 @@ class XSettings(_Section):
     user_id: str | None = None
     poll_interval: float = Field(60.0, gt=0)
     daily_post_budget: int = Field(100, ge=0)
+    # X bills per post read and per post created: these cap a UTC calendar month (unset: no cap), and the
+    # unit prices (your plan's, in dollars) only turn the counts into money in `rapport status`.
+    monthly_read_budget: int | None = Field(None, ge=1)
+    monthly_post_budget: int | None = Field(None, ge=0)
+    cost_per_read: float | None = Field(None, ge=0)
+    cost_per_post: float | None = Field(None, ge=0)
     read_dms: bool = False
     api_url: str = "https://api.x.com"
 

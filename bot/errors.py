@@ -42,7 +42,9 @@ class ConnectorError(RapportError):
 
 
 class AuthFailed(ConnectorError):
-    pass
+    def __init__(self, message: str, *, status: int | None = None, connector: str = "") -> None:
+        super().__init__(message, connector=connector)
+        self.status = status  # the platform's HTTP status (401, 403) when it answered with one
 
 
 class RateLimited(ConnectorError):

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,17 @@ class EscalationChanged:
 class SalesAlert:
     customer_id: int
     message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSpent:
+    """A connector's monthly budget ran out: it stops reading (or posting) until `resumes_at`."""
+
+    connector: str
+    what: str  # "reads" or "posts"
+    used: int
+    limit: int
+    resumes_at: datetime
 
 
 # Features publish their own event types too (bot/relationships/events.py): a subscriber checks the

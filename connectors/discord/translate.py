@@ -82,6 +82,51 @@ def _strip_my_mention(text: str, me_id: int) -> str:
     return re.sub(rf"<@!?{me_id}>", "", text).strip()
 
 
+# Discord's markup: <@id> / <@!id> a user, <@&id> a role, <#id> a channel or thread, <:name:id> and
+# <a:name:id> a custom (animated) emoji.
+_MARKUP = re.compile(r"<(@!?|@&|#)(\d+)>|<a?:(\w+):\d+>")
+UNKNOWN_CHANNEL = "#unknown"
+UNKNOWN_NAME = "@unknown"
+
+
+def _lookup(guild: Any, getter: str, item_id: int) -> Any:
+    get = getattr(guild, getter, None)
+    return get(item_id) if callable(get) else None
+
+
+def _name(thing: Any, attribute: str) -> str:
+    return clean_text(getattr(thing, attribute, None), NAME_LIMIT) if thing is not None else ""
+
+
+def render_markup(text: str, message: Any) -> str:
+    """Mentions and custom emoji as a reader sees them in Discord (#general, @Support, @Alice, :party:).
+
+    Names come from what the gateway sent: the message's resolved mentions and the guild's cached roles,
+    channels and threads. An id none of them knows (a deleted channel, a DM) reads #unknown or @unknown.
+    """
+    guild = getattr(message, "guild", None)
+    channel = getattr(message, "channel", None)
+    users = {getattr(u, "id", None): u for u in getattr(message, "mentions", None) or ()}
+    roles = {getattr(r, "id", None): r for r in getattr(message, "role_mentions", None) or ()}
+
+    def replace(match: re.Match[str]) -> str:
+        kind, raw_id, emoji = match.groups()
+        if emoji is not None:
+            return f":{emoji}:"
+        item_id = int(raw_id)
+        if kind == "#":
+            here = channel if getattr(channel, "id", None) == item_id else None
+            name = _name(here, "name") or _name(_lookup(guild, "get_channel_or_thread", item_id), "name")
+            return f"#{name}" if name else UNKNOWN_CHANNEL
+        if kind == "@&":
+            name = _name(roles.get(item_id) or _lookup(guild, "get_role", item_id), "name")
+        else:
+            name = _name(users.get(item_id) or _lookup(guild, "get_member", item_id), "display_name")
+        return f"@{name}" if name else UNKNOWN_NAME
+
+    return _MARKUP.sub(replace, text)
+
+
 def to_inbound(message: Any, me_id: int) -> InboundMessage | None:
     """The domain message for a Discord message, or None (logged) when there is nothing to read."""
     try:
@@ -92,7 +137,7 @@ def to_inbound(message: Any, me_id: int) -> InboundMessage | None:
     except (AttributeError, TypeError, ValueError):
         log.warning("discord: skipping a message without usable ids")
         return None
-    text = _strip_my_mention(clean_text(getattr(message, "content", "")), me_id)
+    text = render_markup(_strip_my_mention(clean_text(getattr(message, "content", "")), me_id), message)
     if not text:
         kind = "attachment-only" if getattr(message, "attachments", None) else "empty"
         log.info("discord: skipping %s message %s", kind, message_id)

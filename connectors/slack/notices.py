@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.desk import Desk
+from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from connectors.slack import blocks as bk
 from connectors.slack.client import SlackApi
@@ -34,6 +35,8 @@ class Notices:
             )
         elif isinstance(event, TopicSummary):
             text = self._topics(event)
+        elif isinstance(event, BudgetSpent):
+            text = self._budget(event)
         else:
             return
         await self._api.post(self._channel, bk.clip(text, bk.SECTION_TEXT_MAX))
@@ -42,6 +45,20 @@ class Notices:
         customer = await self._desk.customer(customer_id)
         name = bk.escape(customer.display_name) if customer else "a customer"
         return f"{name} (#{customer_id}, `/rapport customer {customer_id}`)"
+
+    @staticmethod
+    def _budget(spent: BudgetSpent) -> str:
+        platform = {"x": "X"}.get(spent.connector, spent.connector.capitalize())
+        resumes = spent.resumes_at.strftime("%Y-%m-%d %H:%M UTC")
+        if spent.what == "reads":
+            effect = f"Rapport has stopped reading {platform}: new mentions and DMs are not seen until {resumes}."
+        else:
+            effect = f"Replies and DMs on {platform} wait in the outbox until {resumes}."
+        kind = spent.what.removesuffix("s")  # "read", "post": the config key's word
+        return (
+            f":money_with_wings: *{platform} {kind} budget spent:* {spent.used:,} of {spent.limit:,} this month. "
+            f"{effect} Raise `monthly_{kind}_budget` in `[{spent.connector}]` to go on sooner."
+        )
 
     def _topics(self, summary: TopicSummary) -> str:
         if not summary.topics:

@@ -7,7 +7,9 @@ client returns raw aiohttp responses and this module reads them. Errors leave as
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,7 @@ import tweepy.asynchronous
 from yarl import URL
 
 from bot.config import XSettings
-from connectors.x.errors import map_error
+from connectors.x.errors import Answer, map_error
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +43,41 @@ class Page:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class _RebasedSession:
-    """An aiohttp session that sends tweepy's api.twitter.com requests to another base URL (a fake in tests)."""
+# The responses tweepy received during the current `XApi._call` (per task, so concurrent calls never mix).
+_answers: ContextVar[list[aiohttp.ClientResponse] | None] = ContextVar("x_answers", default=None)
 
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+
+class _Session:
+    """The aiohttp session tweepy uses, seen through: it notes each response for `XApi._call`, whose
+    errors then map on the status X sent even when tweepy could not parse the body; and it sends
+    tweepy's api.twitter.com requests to another base URL when one is set (a fake in tests)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str | None) -> None:
         self._session = session
-        self._base = base.rstrip("/")
+        self._base = base.rstrip("/") if base else None
 
-    def request(self, method: str, url: str | URL, **kwargs: Any) -> Any:
+    @asynccontextmanager
+    async def request(self, method: str, url: str | URL, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
         text = str(url)
-        if text.startswith(TWEEPY_HOST):
+        if self._base is not None and text.startswith(TWEEPY_HOST):
             rebased = self._base + text[len(TWEEPY_HOST) :]
             url = URL(rebased, encoded=True) if isinstance(url, URL) else rebased
-        return self._session.request(method, url, **kwargs)
+        async with self._session.request(method, url, **kwargs) as response:
+            seen = _answers.get()
+            if seen is not None:
+                seen.append(response)
+            yield response
 
     async def close(self) -> None:
         await self._session.close()
+
+
+async def _answer(response: aiohttp.ClientResponse) -> Answer:
+    try:
+        body = await response.text(errors="replace")
+    except Exception:  # the body never arrived (connection cut): the status and headers still say enough
+        body = ""
+    return Answer(response.status, response.headers, body, response.content_type or "")
 
 
 def _secret(value: Any) -> str | None:
@@ -85,7 +106,7 @@ class XApi:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             base = self._settings.api_url.rstrip("/")
             # OAuth 1.0a signs the URL tweepy built; rewriting it for X itself would break the signature.
-            self._client.session = self._session if base in OFFICIAL_HOSTS else _RebasedSession(self._session, base)
+            self._client.session = _Session(self._session, None if base in OFFICIAL_HOSTS else base)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -94,11 +115,16 @@ class XApi:
 
     async def _call(self, doing: str, method: Any, *args: Any, **kwargs: Any) -> Page:
         self._open()
+        seen: list[aiohttp.ClientResponse] = []
+        token = _answers.set(seen)
         try:
             response = await method(*args, **kwargs)
             body = await response.json(content_type=None)
         except Exception as exc:
-            raise map_error(exc, doing) from exc
+            answer = await _answer(seen[-1]) if seen else None
+            raise map_error(exc, doing, answer) from exc
+        finally:
+            _answers.reset(token)
         return Page(body if isinstance(body, dict) else {}, response.headers)
 
     @property

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.config import XSettings
 from bot.domain import OutboundReply
 from bot.errors import AuthFailed, ConfigError, ConnectorError, DeliveryFailed, RateLimited
+from bot.events import BudgetSpent
 from connectors.base import Sink, StateStore
 from connectors.x.api import XApi
+from connectors.x.budget import Budget, month_end
 from connectors.x.errors import NAME
 from connectors.x.pacing import PostBudget, next_poll_delay
 from connectors.x.poller import Feed, dm_feed, mentions_feed, poll
+from connectors.x.usage import Meter
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +31,19 @@ def _clock(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%H:%MZ")
 
 
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
 def _why(exc: Exception) -> str:
     return str(exc).removeprefix(f"{NAME}: ")
+
+
+def _dms_refused(exc: ConnectorError) -> bool:
+    """X refused the DM endpoint itself (403, or another final refusal), not our credentials (401)."""
+    if isinstance(exc, AuthFailed):
+        return exc.status == 403
+    return isinstance(exc, DeliveryFailed) and not exc.retryable
 
 
 def fit(text: str, limit: int) -> str:
@@ -39,11 +54,21 @@ def fit(text: str, limit: int) -> str:
 class XConnector:
     """Mentions and DMs in, replies (`in_reply_to_tweet_id`) and DMs out, within X's limits and our budget."""
 
-    def __init__(self, settings: XSettings, state: StateStore) -> None:
+    def __init__(
+        self,
+        settings: XSettings,
+        state: StateStore,
+        *,
+        notify: Callable[[BudgetSpent], Awaitable[None]] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """`notify` publishes a spent monthly budget (to the Slack desk); `clock` is the budget's (tests)."""
         self._settings = settings
         self._state = state
         self._api = XApi(settings)
         self._budget = PostBudget(state, settings.daily_post_budget)
+        self._meter = Meter(state, Budget.of(settings), clock)
+        self._notify = notify
         self._sink: Sink | None = None
         self._feeds: list[Feed] = []
         self._user_id = settings.user_id or ""
@@ -111,13 +136,16 @@ class XConnector:
     async def _poll_once(self) -> float:
         """Read every feed once; the delay before the next read, from X's rate headers. Raises ConnectorError."""
         assert self._sink is not None
+        wait = await self._read_budget_wait()
+        if wait > 0:
+            return wait
         delay = self._settings.poll_interval
         for feed in list(self._feeds):
             try:
-                page = await poll(feed, self._state, self._sink, self._user_id)
-            except DeliveryFailed as exc:
-                if feed.name == "DMs" and not exc.retryable:
-                    # Usually an access level without DM reads: keep the mentions going.
+                page = await poll(feed, self._state, self._sink, self._user_id, self._meter)
+            except (AuthFailed, DeliveryFailed) as exc:
+                if feed.name == "DMs" and _dms_refused(exc):
+                    # Usually an access level or app permission without DM reads: keep the mentions going.
                     self._feeds.remove(feed)
                     self._dm_note = f"; DMs off: {_why(exc)}"
                     log.warning("x: DM reading turned off: %s", _why(exc))
@@ -126,7 +154,29 @@ class XConnector:
             if page is not None:
                 delay = max(delay, next_poll_delay(page.headers, self._settings.poll_interval))
         self._status = "connected"
-        return delay
+        return max(delay, await self._read_budget_wait())
+
+    async def _read_budget_wait(self) -> float:
+        """Seconds the read budget wants before the next read (0: read now), said in the status."""
+        wait = await self._meter.read_wait()
+        if wait <= 0:
+            return 0.0
+        now = self._meter.clock()
+        limit = self._meter.limits.reads or 0
+        if await self._meter.reads_spent(now):
+            used = (await self._meter.usage(now)).reads
+            resumes = month_end(now)
+            self._status = f"read budget spent: {used:,} of {limit:,} posts this month; reading again {_when(resumes)}"
+            await self._tell("reads", used, limit, resumes)
+        else:
+            self._status = f"connected; paced by the read budget, next read {_clock(time.time() + wait)}"
+        return wait
+
+    async def _tell(self, what: str, used: int, limit: int, resumes: datetime) -> None:
+        """Publish a spent budget once a month (the first time it is seen spent, across restarts too)."""
+        log.warning("x: monthly %s budget spent (%d of %d); resumes %s", what, used, limit, _when(resumes))
+        if self._notify is not None and await self._meter.first_notice(what):
+            await self._notify(BudgetSpent(NAME, what, used, limit, resumes))
 
     def _note_trouble(self, exc: Exception, backoff: float) -> float:
         """Record a transient failure in the status; the seconds to wait before reading again."""
@@ -185,12 +235,24 @@ class XConnector:
             raise AuthFailed("posting needs consumer_key/secret and access_token/secret", connector=NAME)
         async with self._budget.lock:
             await self._budget.check()
+            try:
+                await self._meter.check_post()
+            except RateLimited:
+                limit = self._meter.limits.posts or 0
+                now = self._meter.clock()
+                await self._tell("posts", (await self._meter.usage(now)).posts, limit, month_end(now))
+                raise
             if reply.direct:
                 external_id = await self._send_dm(reply)
             else:
                 external_id = await self._send_tweet(reply)
             await self._budget.spend()
+            await self._meter.count_post()
         return external_id
+
+    async def usage(self) -> list[str]:
+        """This month's reads and posts against the budget, the month-end projection and the cost."""
+        return [line.text() for line in await self._meter.report()]
 
     async def _send_tweet(self, reply: OutboundReply) -> str:
         # A staff reply may name no message: answer the conversation's first tweet rather than post loose.

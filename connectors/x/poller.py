@@ -15,7 +15,9 @@ from bot.domain import InboundMessage
 from bot.errors import InputError
 from connectors.base import Sink, StateStore
 from connectors.x.api import Page, XApi
+from connectors.x.budget import MIN_READ
 from connectors.x.translate import dm_to_inbound, mention_to_inbound, users_by_id
+from connectors.x.usage import Meter
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +61,41 @@ def _newer(item_id: object, since: str | None) -> bool:
     return isinstance(item_id, str) and item_id.isdigit() and (since is None or int(item_id) > int(since))
 
 
-async def poll(feed: Feed, state: StateStore, sink: Sink, me_id: str) -> Page | None:
-    """Read what is new in `feed`, give it to the sink oldest first, advance the stored id. Returns the last page."""
+async def _size(meter: Meter | None, wanted: int) -> int | None:
+    """The page size the read budget allows now, or None when it allows no read."""
+    allowed = await meter.read_allowance() if meter is not None else None
+    if allowed is None:
+        return wanted
+    return min(wanted, allowed) if allowed >= MIN_READ else None
+
+
+async def _fetch(feed: Feed, meter: Meter | None, since: str | None, size: int, token: str | None) -> Page:
+    page = await feed.fetch(since, size, token)
+    if meter is not None:
+        # X bills every post a read returns, the unreadable ones too.
+        await meter.count_reads(str(i.get("id")) for i in _items(page))
+    return page
+
+
+async def poll(feed: Feed, state: StateStore, sink: Sink, me_id: str, meter: Meter | None = None) -> Page | None:
+    """Read what is new in `feed` (within the read budget), give it to the sink oldest first, advance the
+    stored id. Returns the last page, or None when the budget allowed no read."""
     since = await state.get(feed.since_key)
     if since is None and not feed.started_empty:
-        return await _baseline(feed, state)
+        return await _baseline(feed, state, meter)
     items: list[Mapping[str, Any]] = []
     users: dict[str, Mapping[str, Any]] = {}
     token: str | None = None
     page: Page | None = None
     for _ in range(MAX_PAGES):
-        page = await feed.fetch(since, PAGE_SIZE, token)
+        size = await _size(meter, PAGE_SIZE)
+        if size is None:
+            if token:
+                # X lists newest first: what the budget leaves unread now is older than what was read, and
+                # since_id moves past it. Reading it later would cost the same and answer it later still.
+                log.warning("x: read budget reached with more %s waiting; the older ones are skipped", feed.name)
+            break
+        page = await _fetch(feed, meter, since, size, token)
         listed = _items(page)
         fresh = [i for i in listed if _newer(i.get("id"), since)]
         items.extend(fresh)
@@ -86,8 +112,10 @@ async def poll(feed: Feed, state: StateStore, sink: Sink, me_id: str) -> Page | 
     return page
 
 
-async def _baseline(feed: Feed, state: StateStore) -> Page:
-    page = await feed.fetch(None, BASELINE_SIZE, None)
+async def _baseline(feed: Feed, state: StateStore, meter: Meter | None) -> Page | None:
+    if await _size(meter, BASELINE_SIZE) is None:
+        return None
+    page = await _fetch(feed, meter, None, BASELINE_SIZE, None)
     ids = [int(i["id"]) for i in _items(page) if _newer(i.get("id"), None)]
     if ids:
         await state.set(feed.since_key, str(max(ids)))

@@ -17,6 +17,11 @@ CHANNEL = "x"
 NAME_LIMIT = 100
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LEADING_HANDLES = re.compile(r"^(?:\s*@\w{1,15})+\s*")  # the "@brand @friend" X prefixes to every reply
+# X API v2 sends post and DM text with exactly these three escaped (and every & escaped, so the customer's
+# own "&amp;" arrives as "&amp;amp;"). One pass over these three undoes it exactly once; html.unescape would
+# agree on what X sends but would also turn any entity X ever let through unescaped (&copy;) into a character.
+_X_ENTITIES = re.compile(r"&(amp|lt|gt);")
+_UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 
 
 def clean_text(text: object, limit: int | None = None) -> str:
@@ -25,6 +30,13 @@ def clean_text(text: object, limit: int | None = None) -> str:
         return ""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).strip()
     return text[:limit] if limit else text
+
+
+def unescape_x(text: object) -> object:
+    """X's text with its HTML escaping undone once (`&amp;lt;` becomes `&lt;`, never `<`); non-strings as given."""
+    if not isinstance(text, str):
+        return text
+    return _X_ENTITIES.sub(lambda m: _UNESCAPED[m.group(1)], text)
 
 
 def users_by_id(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -71,7 +83,7 @@ def mention_to_inbound(
         isinstance(r, Mapping) and r.get("type") == "retweeted" for r in referenced
     ):
         return None  # a retweet repeats someone else's words: nothing to answer
-    text = _LEADING_HANDLES.sub("", clean_text(tweet.get("text")))
+    text = _LEADING_HANDLES.sub("", clean_text(unescape_x(tweet.get("text"))))
     if not text:
         log.info("x: skipping mention %s with no words (handles or media only)", tweet_id)
         return None
@@ -101,7 +113,7 @@ def dm_to_inbound(
         return None
     if sender_id == me_id or event.get("event_type", "MessageCreate") != "MessageCreate":
         return None
-    text = clean_text(event.get("text"))
+    text = clean_text(unescape_x(event.get("text")))
     if not text:
         log.info("x: skipping DM %s with no text", event_id)
         return None

@@ -8,9 +8,12 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from connectors.x.budget import Usage, month_key
 
 RULES = '[nlp]\nbackend = "rules"\n'
 
@@ -234,3 +237,21 @@ def test_train_and_eval_without_data_say_what_is_missing(tmp_path: Path, command
     result = rapport(command, "--data", str(tmp_path / "nothing"), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "no labelled data at" in result.stderr
+
+
+X_BUDGET = RULES + "[x]\nmonthly_read_budget = 10000\nmonthly_post_budget = 500\ncost_per_read = 0.005\n"
+
+
+def test_status_shows_x_usage_against_the_budget_with_projection_and_cost(tmp_path: Path) -> None:
+    assert rapport("db", "upgrade", cwd=tmp_path, config=X_BUDGET).returncode == 0
+    usage = Usage(month_key(datetime.now(UTC)), reads=1200, posts=40).encode()
+    with sqlite3.connect(tmp_path / "rapport.db") as conn:
+        conn.execute(
+            "insert into connector_state (key, value, updated_at) values (?, ?, ?)",
+            ("x:usage.month", usage, datetime.now(UTC).isoformat()),
+        )
+    result = rapport("status", cwd=tmp_path, config=X_BUDGET)
+    assert result.returncode == 0, result.stderr
+    reads, posts = result.stdout.splitlines()[1:3]
+    assert reads.startswith("  reads 1,200 of 10,000, $6.00; month-end projection ")
+    assert posts.startswith("  posts 40 of 500; month-end projection ")

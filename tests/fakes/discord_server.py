@@ -34,6 +34,8 @@ CHANNEL_ID = 1100000000000000020  # #support
 OTHER_CHANNEL_ID = 1100000000000000021  # #general
 THREAD_ID = 1100000000000000030  # a thread under #support
 CUSTOMER_ID = 1100000000000000100
+SUPPORT_ROLE_ID = 1100000000000000040  # @Support
+ALICE_ID = 1100000000000000101  # another member, mentioned by customers
 
 _ids = itertools.count()
 
@@ -63,6 +65,40 @@ def user(user_id: int, username: str, *, bot: bool = False, global_name: str | N
 
 BOT_USER = user(BOT_ID, "rapport", bot=True)
 CUSTOMER = user(CUSTOMER_ID, "dana", global_name="Dana")
+ALICE = user(ALICE_ID, "alice", global_name="Alice")
+
+
+def role(role_id: int, name: str, position: int = 1) -> dict[str, Any]:
+    return {
+        "id": str(role_id),
+        "name": name,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "hoist": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "position": position,
+        "permissions": "0",
+        "managed": False,
+        "mentionable": True,
+        "flags": 0,
+    }
+
+
+def mentioned(who: dict[str, Any], *, nick: str | None = None) -> dict[str, Any]:
+    """A user as a guild message's `mentions` lists them: with their partial member."""
+    return {
+        **who,
+        # Real partial members carry `flags`; discord.py drops the whole mentions list without it.
+        "member": {
+            "roles": [],
+            "nick": nick,
+            "joined_at": datetime.now(UTC).isoformat(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        },
+    }
 
 
 @dataclass
@@ -175,6 +211,7 @@ class FakeDiscord:
         dm: bool = False,
         message_id: int | None = None,
         mentions: list[dict[str, Any]] | None = None,
+        mention_roles: list[int] | None = None,
         attachments: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A MESSAGE_CREATE payload as Discord sends it (DMs carry no guild_id)."""
@@ -188,7 +225,7 @@ class FakeDiscord:
             "tts": False,
             "mention_everyone": False,
             "mentions": mentions or [],
-            "mention_roles": [],
+            "mention_roles": [str(r) for r in mention_roles or ()],
             "attachments": attachments or [],
             "embeds": [],
             "pinned": False,
@@ -344,7 +381,7 @@ class FakeDiscord:
             "member_count": 2,
             "large": False,
             "features": [],
-            "roles": [],
+            "roles": [role(GUILD_ID, "@everyone", 0), role(SUPPORT_ROLE_ID, "Support")],
             "emojis": [],
             "stickers": [],
             "members": [],

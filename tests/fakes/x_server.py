@@ -13,6 +13,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -28,16 +29,45 @@ CUSTOMER = {"id": "1500000000000000100", "username": "dana_k", "name": "Dana K"}
 _seq = itertools.count()
 
 
+def x_escape(text: str) -> str:
+    """Text as X API v2 serves it: &, < and > as HTML entities (quotes are left alone)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def snowflake() -> str:
     """A fresh X id carrying the current time, as X's are (so later ids are bigger)."""
     return str(((int(time.time() * 1000) - TWITTER_EPOCH_MS) << 22) + (next(_seq) % 4096))
 
 
+# Error bodies as X and the proxies in front of it send them; only the first is JSON with its type.
+BODY_KINDS = ("json", "text", "empty", "empty-json", "html")
+_HTML = (
+    "<!DOCTYPE html><html><head><title>{status} {title}</title></head>"
+    "<body><h1>{title}</h1><p>Please try again later.</p></body></html>"
+)
+
+
 @dataclass
 class Failure:
     status: int
-    body: dict[str, Any]
+    reason: str  # what X says: the JSON `detail`, or the whole plain-text body
+    kind: str = "json"
     headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        phrase = HTTPStatus(self.status).phrase
+        if self.kind == "json":
+            body = {"title": phrase, "detail": self.reason, "type": "about:blank", "status": self.status}
+            return web.json_response(body, status=self.status, headers=self.headers)
+        if self.kind == "text":
+            return web.Response(text=self.reason, status=self.status, headers=self.headers)
+        if self.kind == "html":
+            page = _HTML.format(status=self.status, title=phrase)
+            return web.Response(text=page, content_type="text/html", status=self.status, headers=self.headers)
+        response = web.Response(body=b"", status=self.status, headers=self.headers)
+        if self.kind == "empty-json":
+            response.content_type = "application/json"
+        return response
 
 
 @dataclass
@@ -90,12 +120,12 @@ class FakeX:
     def mention(
         self, text: str, *, author: dict[str, Any] = CUSTOMER, conversation_id: str | None = None, **extra: Any
     ) -> dict[str, Any]:
-        """A new tweet mentioning the account; returns it."""
+        """A new tweet mentioning the account, whose author wrote `text`; returns it as X serves it (escaped)."""
         self.users[author["id"]] = author
         tweet_id = snowflake()
         tweet = {
             "id": tweet_id,
-            "text": text,
+            "text": x_escape(text),
             "author_id": author["id"],
             "conversation_id": conversation_id or tweet_id,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -106,12 +136,12 @@ class FakeX:
         return tweet
 
     def dm(self, text: str, *, sender: dict[str, Any] = CUSTOMER) -> dict[str, Any]:
-        """A new DM to the account; returns the event."""
+        """A new DM to the account whose sender wrote `text`; returns the event as X serves it (escaped)."""
         self.users[sender["id"]] = sender
         event = {
             "id": snowflake(),
             "event_type": "MessageCreate",
-            "text": text,
+            "text": x_escape(text),
             "sender_id": sender["id"],
             "dm_conversation_id": f"{min(sender['id'], ACCOUNT_ID)}-{max(sender['id'], ACCOUNT_ID)}",
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -119,15 +149,24 @@ class FakeX:
         self.dm_events.append(event)
         return event
 
-    def fail_next(self, endpoint: str, status: int, *, headers: dict[str, str] | None = None, times: int = 1) -> None:
-        """Answer the next `times` calls to `endpoint` ("mentions", "dm_events", "tweets", "dm", "me") with `status`."""
-        body = {
-            "title": "Too Many Requests" if status == 429 else "Error",
-            "detail": f"fake {status}",
-            "type": "about:blank",
-            "status": status,
-        }
-        self._failures.setdefault(endpoint, []).extend(Failure(status, body, headers or {}) for _ in range(times))
+    def fail_next(
+        self,
+        endpoint: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        body: str = "json",
+        reason: str | None = None,
+    ) -> None:
+        """Answer the next `times` calls to `endpoint` ("mentions", "dm_events", "tweets", "dm", "me") with `status`.
+
+        `body` is one of BODY_KINDS; `reason` what X says in it ("Rate limit exceeded" for a 429 by default).
+        """
+        assert body in BODY_KINDS, body
+        said = reason or ("Rate limit exceeded" if status == 429 else f"fake {status}")
+        failures = (Failure(status, said, body, headers or {}) for _ in range(times))
+        self._failures.setdefault(endpoint, []).extend(failures)
 
     def reads(self, endpoint: str = "mentions") -> list[dict[str, Any]]:
         return [r for r in self.requests if r["endpoint"] == endpoint]
@@ -175,8 +214,7 @@ class FakeX:
             return self._error(503, "Service Unavailable", {})
         queued = self._failures.get(endpoint)
         if queued:
-            failure = queued.pop(0)
-            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+            return queued.pop(0).response()
         return None
 
     @staticmethod

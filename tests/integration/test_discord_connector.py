@@ -16,6 +16,7 @@ from bot.domain import InboundMessage
 from bot.errors import AuthFailed, ConnectorError, DeliveryFailed, RateLimited
 from connectors.discord import DiscordConnector
 from tests.fakes.discord_server import (
+    ALICE,
     BOT_ID,
     BOT_USER,
     CHANNEL_ID,
@@ -23,8 +24,10 @@ from tests.fakes.discord_server import (
     CUSTOMER_ID,
     GUILD_ID,
     OTHER_CHANNEL_ID,
+    SUPPORT_ROLE_ID,
     THREAD_ID,
     FakeDiscord,
+    mentioned,
     user,
 )
 from tests.fakes.sinks import Collector, MemoryState, reply_to
@@ -62,6 +65,26 @@ async def connector(fake: FakeDiscord, sink: Collector) -> AsyncIterator[Discord
     connector = await started(fake, sink)
     yield connector
     await connector.stop()
+
+
+async def test_mentions_and_custom_emoji_are_stored_readable(
+    fake: FakeDiscord, sink: Collector, connector: DiscordConnector
+) -> None:
+    content = (
+        f"<@{BOT_ID}> <@&{SUPPORT_ROLE_ID}> <@{ALICE['id']}> said to ask in <#{OTHER_CHANNEL_ID}>, "
+        f"not <#{THREAD_ID}> or <#1100000000000000999> <:party:1100000000000000050> <a:wave:1100000000000000051>"
+    )
+    await fake.message_create(content, mentions=[mentioned(ALICE)], mention_roles=[SUPPORT_ROLE_ID])
+    [message] = await sink.wait_for(1)
+    assert message.text == "@Support @Alice said to ask in #general, not #order 1234 or #unknown :party: :wave:"
+
+
+async def test_a_mentioned_members_server_nickname_is_used(
+    fake: FakeDiscord, sink: Collector, connector: DiscordConnector
+) -> None:
+    await fake.message_create(f"thanks <@!{ALICE['id']}>", mentions=[mentioned(ALICE, nick="Alice from Support")])
+    [message] = await sink.wait_for(1)
+    assert message.text == "thanks @Alice from Support"
 
 
 async def test_guild_message_reaches_sink_with_platform_ids_and_author(

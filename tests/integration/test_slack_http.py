@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.app import Rapport
 from bot.config import Settings
 from bot.domain import InboundMessage, OutboundReply, utcnow
 from bot.errors import AuthFailed, DeliveryFailed, InputError, RateLimited
+from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
 from connectors.base import Sink
@@ -614,3 +615,14 @@ async def test_relationship_events_are_posted_to_the_triage_channel(desk: Desk) 
     assert any("Churn risk" in t and "Ann" in t and "three complaints" in t for t in texts)
     assert any("Lead tier" in t and "gold" in t for t in texts)
     assert any("late delivery" in t and "rising" in t for t in texts)
+
+
+async def test_a_spent_x_budget_is_posted_to_the_triage_channel(desk: Desk) -> None:
+    resumes = datetime(2026, 12, 1, tzinfo=UTC)
+    await desk.bot.events.publish(BudgetSpent("x", "reads", 9_996, 10_000, resumes))
+    [text] = [c["text"] for c in desk.fake.calls_to("chat.postMessage") if c["channel"] == TRIAGE]
+    assert text == (
+        ":money_with_wings: *X read budget spent:* 9,996 of 10,000 this month. Rapport has stopped reading X: "
+        "new mentions and DMs are not seen until 2026-12-01 00:00 UTC. Raise `monthly_read_budget` in `[x]` to "
+        "go on sooner."
+    )

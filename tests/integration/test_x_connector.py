@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,10 +14,16 @@ from pydantic import SecretStr
 
 from bot.config import XSettings
 from bot.domain import InboundMessage
-from bot.errors import AuthFailed, RateLimited
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.events import BudgetSpent
 from connectors.x import XConnector
+from connectors.x.budget import Usage
 from tests.fakes.sinks import Collector, MemoryState, reply_to
-from tests.fakes.x_server import ACCOUNT_ID, CUSTOMER, FakeX
+from tests.fakes.x_server import ACCOUNT_ID, BODY_KINDS, CUSTOMER, FakeX
+
+# tweepy builds its error from an empty JSON body by calling the aiohttp response's json() without awaiting
+# it (tweepy/errors.py); the coroutine is dropped unawaited. Our mapping does not depend on it.
+TWEEPY_UNAWAITED = pytest.mark.filterwarnings("ignore:coroutine 'ClientResponse.json' was never awaited")
 
 
 def settings_for(fake: FakeX, **overrides: Any) -> XSettings:
@@ -72,6 +79,24 @@ async def test_new_mention_is_ingested_with_tweet_ids_and_author(
     assert message.text == "my parcel is lost"  # the reply prefix of handles is not the customer's words
     assert message.direct is False
     assert connector.status == "connected"
+
+
+async def test_mention_text_is_unescaped_once(fake: FakeX, sink: Collector, connector: XConnector) -> None:
+    tweet = fake.mention("@acme AT&T & you <3, and the app shows &amp; literally")
+    [message] = await sink.wait_for(1)
+    assert tweet["text"] == "@acme AT&amp;T &amp; you &lt;3, and the app shows &amp;amp; literally"
+    assert message.text == "AT&T & you <3, and the app shows &amp; literally"
+
+
+async def test_dm_text_is_unescaped_once(fake: FakeX, sink: Collector, state: MemoryState) -> None:
+    connector = XConnector(settings_for(fake, read_dms=True), state)
+    await connector.start(sink)
+    try:
+        fake.dm("charged twice by AT&T, <3 x &lt; y")
+        [message] = await sink.wait_for(1)
+        assert message.text == "charged twice by AT&T, <3 x &lt; y"
+    finally:
+        await connector.stop()
 
 
 async def test_reply_is_posted_with_in_reply_to_tweet_id(fake: FakeX, sink: Collector, connector: XConnector) -> None:
@@ -180,6 +205,91 @@ async def test_429_on_post_is_rate_limited_until_the_reset(fake: FakeX, sink: Co
         await connector.send(reply_to(message, "On it"))
     assert 100 < caught.value.retry_after <= 122
     assert fake.posts == []
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("kind", BODY_KINDS)
+async def test_429_on_post_is_rate_limited_until_the_reset_whatever_the_body(
+    kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    reset = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time()) + 600)}
+    fake.fail_next("tweets", 429, headers=reset, body=kind)
+    with pytest.raises(RateLimited) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert 580 < caught.value.retry_after <= 602
+    assert fake.posts == []
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("kind", ["text", "empty-json"])
+async def test_429_on_read_with_a_body_tweepy_cannot_parse_waits_for_the_reset(
+    kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    reset = int(time.time()) + 2
+    limits = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    fake.fail_next("mentions", 429, headers=limits, body=kind)
+    await fake.wait_for_reads(len(fake.reads()) + 1)
+    refused_at = fake.reads()[-1]["at"]
+    await asyncio.sleep(0.1)
+    assert connector.status.startswith("rate limited until ")
+    fake.mention("@acme anyone?")
+    await sink.wait_for(1, within=6)
+    later = [r["at"] for r in fake.reads() if r["at"] > refused_at]
+    assert later and min(later) >= reset
+
+
+@TWEEPY_UNAWAITED
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("kind", BODY_KINDS)
+async def test_5xx_on_post_is_a_retryable_failure_whatever_the_body(
+    status: int, kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    fake.fail_next("tweets", status, body=kind)
+    with pytest.raises(DeliveryFailed) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert caught.value.retryable is True
+    assert f"HTTP {status}" in str(caught.value)
+
+
+async def test_an_html_503_while_polling_shows_down_and_polling_recovers(
+    fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.fail_next("mentions", 503, body="html")
+    await fake.wait_for_reads(len(fake.reads()) + 1)
+    await asyncio.sleep(0.02)
+    fake.mention("@acme still there?")
+    await sink.wait_for(1, within=5)
+    assert connector.status == "connected"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize("kind", ["json", "text"])
+async def test_401_and_403_on_post_are_auth_failed_with_the_reason_x_gave(
+    status: int, kind: str, fake: FakeX, sink: Collector, connector: XConnector
+) -> None:
+    fake.mention("@acme help")
+    [message] = await sink.wait_for(1)
+    reason = "You are not allowed to create a Tweet with duplicate content."
+    fake.fail_next("tweets", status, body=kind, reason=reason)
+    with pytest.raises(AuthFailed) as caught:
+        await connector.send(reply_to(message, "On it"))
+    assert caught.value.status == status
+    assert reason in str(caught.value)
+
+
+async def test_403_on_mentions_fails_the_start_with_x_s_reason(fake: FakeX, sink: Collector) -> None:
+    reason = "When authenticating requests to the Twitter API v2 endpoints, you must use keys from a Project."
+    fake.fail_next("mentions", 403, body="json", reason=reason)
+    connector = XConnector(settings_for(fake), MemoryState())
+    with pytest.raises(AuthFailed) as caught:
+        await connector.start(sink)
+    assert reason in str(caught.value)
+    assert connector.status.startswith("down:")
+    await connector.stop()
 
 
 async def test_daily_post_budget_stops_posting_until_midnight_and_survives_restart(
@@ -347,7 +457,7 @@ async def test_a_failing_state_store_does_not_stop_polling(fake: FakeX, sink: Co
         failed = False
 
         async def set(self, key: str, value: str) -> None:
-            if not self.failed:
+            if key == "mentions.since_id" and not self.failed:
                 self.failed = True
                 raise OSError("disk full")
             await super().set(key, value)
@@ -392,3 +502,99 @@ async def test_credentials_never_reach_the_logs(
     c = fake.credentials
     for secret in (c.bearer_token, c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret):
         assert secret not in caplog.text
+
+
+# The monthly budget, on a fixed budget clock: half of November gone, so with 1,000 reads a month the
+# allowance is 500 + half of 2 days' share (33) = 533 minus what was used.
+MID_NOV = datetime(2026, 11, 16, tzinfo=UTC)
+
+
+def budget_connector(fake: FakeX, state: MemoryState, notices: list[BudgetSpent], **overrides: Any) -> XConnector:
+    async def notify(event: BudgetSpent) -> None:
+        notices.append(event)
+
+    settings = settings_for(fake, monthly_read_budget=1_000, **overrides)
+    return XConnector(settings, state, notify=notify, clock=lambda: MID_NOV)
+
+
+def used(state: MemoryState, reads: int = 0, posts: int = 0) -> None:
+    state.values["usage.month"] = Usage("2026-11", reads=reads, posts=posts).encode()
+
+
+async def test_reads_stop_at_the_allowance_and_wait_for_the_budget(fake: FakeX, state: MemoryState) -> None:
+    state.values["mentions.since_id"] = "1"
+    used(state, reads=526)  # 7 reads allowed
+    for n in range(20):
+        fake.mention(f"@acme busy day {n}")
+    sink = Collector()
+    connector = budget_connector(fake, state, [])
+    await connector.start(sink)
+    try:
+        assert [r["query"]["max_results"] for r in fake.reads()] == ["7"]
+        assert [m.text for m in sink.messages] == [f"busy day {n}" for n in range(13, 20)]  # the newest seven
+        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 533
+        assert connector.status.startswith("connected; paced by the read budget, next read ")
+    finally:
+        await connector.stop()
+
+
+async def test_a_spent_read_budget_stops_reading_says_so_and_notices_once(fake: FakeX, state: MemoryState) -> None:
+    state.values["mentions.since_id"] = "1"
+    used(state, reads=996)
+    notices: list[BudgetSpent] = []
+    connector = budget_connector(fake, state, notices)
+    await connector.start(Collector())
+    await connector.stop()
+    again = budget_connector(fake, state, notices)
+    await again.start(Collector())
+    try:
+        assert fake.reads() == []
+        assert again.status == "read budget spent: 996 of 1,000 posts this month; reading again 2026-12-01 00:00Z"
+        assert notices == [BudgetSpent("x", "reads", 996, 1_000, datetime(2026, 12, 1, tzinfo=UTC))]
+    finally:
+        await again.stop()
+
+
+async def test_a_post_read_again_the_same_day_is_counted_once(fake: FakeX, state: MemoryState) -> None:
+    seen: list[str] = []
+
+    async def flaky(message: InboundMessage) -> None:
+        seen.append(message.text)
+        if len(seen) == 1:
+            raise RuntimeError("database busy")  # the mention is read again on the next poll
+
+    connector = budget_connector(fake, state, [])
+    await connector.start(flaky)
+    try:
+        fake.mention("@acme help")
+        async with asyncio.timeout(5):
+            while len(seen) < 2:
+                await asyncio.sleep(0.01)
+        assert seen == ["help", "help"]
+        assert Usage.decode(state.values["usage.month"], MID_NOV).reads == 1
+    finally:
+        await connector.stop()
+
+
+async def test_the_monthly_post_budget_stops_posting_until_next_month(
+    fake: FakeX, sink: Collector, state: MemoryState
+) -> None:
+    notices: list[BudgetSpent] = []
+    connector = budget_connector(fake, state, notices, monthly_post_budget=1)
+    await connector.start(sink)
+    try:
+        fake.mention("@acme one")
+        fake.mention("@acme two")
+        first, second = await sink.wait_for(2)
+        await connector.send(reply_to(first, "Thanks"))
+        with pytest.raises(RateLimited) as caught:
+            await connector.send(reply_to(second, "Thanks"))
+        assert caught.value.retry_after == 15 * 86_400
+        assert len(fake.posts) == 1
+        assert notices == [BudgetSpent("x", "posts", 1, 1, datetime(2026, 12, 1, tzinfo=UTC))]
+        assert await connector.usage() == [
+            "reads 2 of 1,000; month-end projection 4",
+            "posts 1 of 1; month-end projection 2 (capped by the budget)",
+        ]
+    finally:
+        await connector.stop()

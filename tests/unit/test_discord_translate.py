@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from connectors.discord.translate import Scope, clean_text, to_inbound, wanted
+from connectors.discord.translate import Scope, clean_text, render_markup, to_inbound, wanted
 
 ME, GUILD, SUPPORT, GENERAL, THREAD, CUSTOMER = 1, 10, 20, 21, 30, 100
 
@@ -113,3 +113,76 @@ def test_unicode_tricks_are_neutralised_and_long_messages_kept_whole() -> None:
 
 def test_clean_text_of_a_non_string_is_empty() -> None:
     assert clean_text(None) == "" and clean_text(42) == ""
+
+
+# Discord markup as the gateway sends it, with the names discord.py resolves from the same payloads.
+ALICE, SUPPORT_ROLE, GONE = 278325129692446700, 278325129692446701, 278325129692446799
+
+
+class Guild:
+    """The guild cache as discord.py keeps it: channels and threads, roles, (rarely) members."""
+
+    def __init__(self) -> None:
+        self.channels = {GENERAL: SimpleNamespace(id=GENERAL, name="general"), THREAD: SimpleNamespace(name="order 12")}
+        self.roles = {SUPPORT_ROLE: SimpleNamespace(id=SUPPORT_ROLE, name="Support")}
+
+    def get_channel_or_thread(self, item_id: int) -> Any:
+        return self.channels.get(item_id)
+
+    def get_role(self, item_id: int) -> Any:
+        return self.roles.get(item_id)
+
+    def get_member(self, item_id: int) -> Any:
+        return None  # no members intent: mentioned members come with the message
+
+
+def marked(content: str, **kw: Any) -> SimpleNamespace:
+    values: dict[str, Any] = {
+        "guild": Guild(),
+        "mentions": [SimpleNamespace(id=ALICE, display_name="Alice")],
+        "role_mentions": [],
+    } | kw
+    msg = message(content, **values)
+    msg.channel.name = "support"
+    return msg
+
+
+def test_channel_mentions_read_as_channel_names() -> None:
+    assert render_markup(f"see <#{GENERAL}> and <#{SUPPORT}>", marked("")) == "see #general and #support"
+
+
+def test_a_thread_mention_reads_as_the_thread_name() -> None:
+    assert render_markup(f"in <#{THREAD}>", marked("")) == "in #order 12"
+
+
+def test_role_mentions_read_as_role_names_from_the_message_or_the_guild() -> None:
+    from_guild = render_markup(f"<@&{SUPPORT_ROLE}> help", marked(""))
+    resolved = render_markup("<@&77> help", marked("", role_mentions=[SimpleNamespace(id=77, name="Mods")]))
+    assert (from_guild, resolved) == ("@Support help", "@Mods help")
+
+
+def test_user_mentions_read_as_display_names_with_or_without_the_nickname_bang() -> None:
+    assert render_markup(f"ask <@{ALICE}> or <@!{ALICE}>", marked("")) == "ask @Alice or @Alice"
+
+
+def test_custom_and_animated_emoji_read_as_their_names() -> None:
+    assert render_markup("yay <:party:278325129692446722> <a:dance:1>!", marked("")) == "yay :party: :dance:!"
+
+
+def test_unknown_ids_read_as_unknown() -> None:
+    text = render_markup(f"<#{GONE}> <@&{GONE}> <@{GONE}>", marked(""))
+    assert text == "#unknown @unknown @unknown"
+
+
+def test_in_a_dm_only_the_mentioned_users_are_known() -> None:
+    dm = marked(f"<@{ALICE}> in <#{GENERAL}>", guild=None, channel=77)
+    assert render_markup(dm.content, dm) == "@Alice in #unknown"
+
+
+def test_inbound_text_is_rendered_after_the_bots_own_mention_is_dropped() -> None:
+    inbound = to_inbound(marked(f"<@{ME}> <@&{SUPPORT_ROLE}> my order in <#{GENERAL}> :( <:sad:5>"), ME)
+    assert inbound is not None and inbound.text == "@Support my order in #general :( :sad:"
+
+
+def test_plain_angle_brackets_and_timestamps_are_left_as_written() -> None:
+    assert render_markup("a <b> c <t:1700000000:R> <#abc>", marked("")) == "a <b> c <t:1700000000:R> <#abc>"

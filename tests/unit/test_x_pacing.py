@@ -71,7 +71,9 @@ def test_tweepy_errors_map_to_ours() -> None:
     assert isinstance(limited, RateLimited) and 58 <= limited.retry_after <= 61
     assert isinstance(map_error(tweepy.Unauthorized(response(401), response_json={}), "read"), AuthFailed)
     refused = map_error(tweepy.Forbidden(response(403), response_json={"detail": "duplicate content"}), "post")
-    assert isinstance(refused, DeliveryFailed) and refused.retryable is False and "duplicate" in str(refused)
+    assert isinstance(refused, AuthFailed) and refused.status == 403 and "duplicate content" in str(refused)
+    gone = map_error(tweepy.NotFound(response(404), response_json={}), "reply")
+    assert isinstance(gone, DeliveryFailed) and gone.retryable is False
     down = map_error(tweepy.TwitterServerError(response(503), response_json={}), "read")
     assert isinstance(down, DeliveryFailed) and down.retryable is True
     unreachable = map_error(ConnectionRefusedError(), "read")

@@ -100,3 +100,37 @@ def test_users_by_id_tolerates_odd_includes() -> None:
     assert users_by_id({"includes": {"users": [DANA, "junk", {"name": "no id"}]}}) == {"100": DANA}
     assert users_by_id({"includes": "junk"}) == {}
     assert users_by_id({}) == {}
+
+
+# X API v2 escapes &, < and > in post and DM text; these are the bodies as X sends them.
+
+
+def test_escaped_ampersand_in_a_mention_is_read_as_the_customer_wrote_it() -> None:
+    inbound = mention_to_inbound(tweet("@acme my AT&amp;T bill &amp; my order"), USERS, ME)
+    assert inbound is not None and inbound.text == "my AT&T bill & my order"
+
+
+def test_escaped_angle_brackets_in_a_mention_are_read_as_written() -> None:
+    inbound = mention_to_inbound(tweet("@acme love you &lt;3 but 2 &gt; 1"), USERS, ME)
+    assert inbound is not None and inbound.text == "love you <3 but 2 > 1"
+
+
+def test_text_that_contains_an_entity_after_unescaping_is_unescaped_only_once() -> None:
+    # The customer typed "&amp;" and "&lt;b&gt;" literally; X escaped their & again.
+    inbound = mention_to_inbound(tweet("@acme why does it show &amp;amp; and &amp;lt;b&amp;gt;"), USERS, ME)
+    assert inbound is not None and inbound.text == "why does it show &amp; and &lt;b&gt;"
+
+
+def test_entities_x_does_not_produce_are_left_alone() -> None:
+    inbound = mention_to_inbound(tweet("@acme &copy; &quot;quoted&quot; &#39;"), USERS, ME)
+    assert inbound is not None and inbound.text == "&copy; &quot;quoted&quot; &#39;"
+
+
+def test_dm_text_is_unescaped_once_too() -> None:
+    inbound = dm_to_inbound(event("AT&amp;T charged me &lt;3 times &amp;amp; more"), USERS, ME)
+    assert inbound is not None and inbound.text == "AT&T charged me <3 times &amp; more"
+
+
+def test_an_escaped_handle_prefix_is_still_dropped() -> None:
+    inbound = mention_to_inbound(tweet("@acme @friend &gt; refund please"), USERS, ME)
+    assert inbound is not None and inbound.text == "> refund please"
