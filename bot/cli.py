@@ -126,6 +126,10 @@ def run(config: ConfigOption = None) -> None:
 
 async def _replay(bot: Rapport, replay: ReplayConnector) -> list[Outcome]:
     """Feed a replay through the pipeline, collect outcomes, deliver what was queued."""
+    assert bot.pipeline is not None
+    # A killed run may have stored messages it never processed: finish them first, or the replay would
+    # only count them as duplicates.
+    await bot.pipeline.resume()
     outcomes: list[Outcome] = []
 
     async def sink(message: Any) -> None:

@@ -328,7 +328,9 @@ class Pipeline:
         if customer is not None and outcome.decision is not None and outcome.decision.rule != "interceptor":
             for observe in svc.observers:
                 try:
-                    await observe(stored, customer, outcome)
+                    # One transaction per observer (tier, stage, merge suggestions), not one per write.
+                    async with svc.events.held(), svc.repo.unit():
+                        await observe(stored, customer, outcome)
                 except Exception as exc:
                     log.exception("observer failed on message %s", stored.id)
                     await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)

@@ -66,7 +66,7 @@ class HttpReceiver:
                 query=request.query_string,
                 headers={k.lower(): request.headers.getall(k) for k in request.headers},
             )
-        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             log.warning(
                 "slack: signed request with an unreadable body (%s); acknowledged and dropped", type(exc).__name__
             )

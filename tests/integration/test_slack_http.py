@@ -340,6 +340,8 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         ("payload=%5B%5D", "application/x-www-form-urlencoded"),
         ("\xff\xfe garbage", "text/plain"),
         ("", "application/json"),
+        ('{"event": ' * 50_000 + "1" + "}" * 50_000, "application/json"),  # nesting past the recursion limit
+        ("payload=" + "%5B" * 50_000, "application/x-www-form-urlencoded"),
     ],
 )
 async def test_malformed_bodies_are_acknowledged_and_ignored(desk: Desk, body: str, content_type: str) -> None:
