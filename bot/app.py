@@ -9,16 +9,16 @@ from typing import Any
 
 from bot.config import Settings
 from bot.desk import Desk
-from bot.domain import InboundMessage
-from bot.errors import ConnectorError
-from bot.events import EventBus
+from bot.domain import InboundMessage, utcnow
+from bot.errors import ConnectorError, StorageError
+from bot.events import RELAY_WINDOW, EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import Connector, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
-from bot.storage.repository import RepositoryState
+from bot.storage.repository import RepositoryEvents, RepositoryState
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
@@ -54,7 +54,7 @@ class Rapport:
         self.settings = settings
         self.db = Database(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.repo = Repository(self.db)
-        self.events = EventBus()
+        self.events = EventBus(RepositoryEvents(self.repo))
         self.desk = Desk(self.repo, self.events, settings.sla)
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
@@ -197,6 +197,7 @@ class Rapport:
         tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
         outbox = asyncio.create_task(self.outbox.run(stop), name="outbox")
         worker = asyncio.create_task(self.worker.run(stop), name="worker")
+        relay = asyncio.create_task(self.relay(stop), name="event-relay")
         followups = asyncio.create_task(self.relationships.scheduler.run(stop), name="followups")
         try:
             await stop.wait()
@@ -208,7 +209,25 @@ class Rapport:
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox
             await worker
+            await relay
             await followups
+
+    async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
+        """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""
+        store = self.events.store
+        while not stop.is_set():
+            try:
+                delivered = await self.events.relay()
+                if delivered:
+                    log.info("event relay: delivered %d missed events", delivered)
+                if isinstance(store, RepositoryEvents):
+                    await store.prune(utcnow() - 7 * RELAY_WINDOW)
+            except StorageError as exc:
+                log.warning("event relay: database unavailable (%s)", exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
 
     def state_for(self, namespace: str) -> RepositoryState:
         return RepositoryState(self.repo, namespace)

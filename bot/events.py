@@ -11,9 +11,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from bot.ports import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,46 @@ class BudgetSpent:
 Event = Any
 Handler = Callable[[Event], Awaitable[None]]
 
+# Event types that are stored as rows and relayed at least once (see `durable`); others (a weekly summary
+# holding whole topics) are delivered in memory only.
+DURABLE: dict[str, type] = {}
+RELAY_WINDOW = timedelta(hours=24)  # how far back the relay looks for events a subscriber missed
+
+
+def durable(cls: type) -> type:
+    """Register a frozen dataclass of JSON-friendly fields (and datetimes) as a durable event type."""
+    DURABLE[cls.__name__] = cls
+    return cls
+
+
+def encode(event: Event) -> dict[str, Any]:
+    return {k: ({"$dt": v.isoformat()} if isinstance(v, datetime) else v) for k, v in asdict(event).items()}
+
+
+def decode(kind: str, payload: dict[str, Any]) -> Event:
+    values = {
+        k: (datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) and "$dt" in v else v) for k, v in payload.items()
+    }
+    return DURABLE[kind](**values)
+
+
+for _cls in (EscalationChanged, SalesAlert, BudgetSpent):
+    durable(_cls)
+
 
 class EventBus:
-    """Fan-out to async subscribers; one failing subscriber never stops the others or the publisher."""
+    """Fan-out to named async subscribers; one failing subscriber never stops the others or the publisher.
 
-    def __init__(self) -> None:
-        self._handlers: list[Handler] = []
-        self._held: ContextVar[list[Event] | None] = ContextVar("held_events", default=None)
+    With a store, durable events are rows written in the publisher's transaction (inside `held`, the
+    unit of work's), delivered after the commit, and each subscriber's handling is recorded; `relay()`
+    delivers what a subscriber missed (a crash, Slack down) within RELAY_WINDOW. Delivery is at least
+    once, so subscribers are idempotent (the Slack card is posted or updated in place).
+    """
+
+    def __init__(self, store: EventStore | None = None) -> None:
+        self.store = store
+        self._handlers: dict[str, Handler] = {}
+        self._held: ContextVar[list[tuple[int | None, Event]] | None] = ContextVar("held_events", default=None)
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
@@ -65,29 +100,58 @@ class EventBus:
         if self._held.get() is not None:
             yield
             return
-        pending: list[Event] = []
+        pending: list[tuple[int | None, Event]] = []
         token = self._held.set(pending)
         try:
             yield
         finally:
             self._held.reset(token)
-        for event in pending:
-            await self.publish(event)
+        for event_id, event in pending:
+            await self._deliver(event_id, event)
 
-    def subscribe(self, handler: Handler) -> None:
-        self._handlers.append(handler)
+    def subscribe(self, handler: Handler, name: str | None = None) -> None:
+        """Add a subscriber; `name` (default: the handler's qualified name) keys its delivery record."""
+        self._handlers[name or str(getattr(handler, "__qualname__", repr(handler)))] = handler
 
     def unsubscribe(self, handler: Handler) -> None:
-        if handler in self._handlers:
-            self._handlers.remove(handler)
+        for name, known in list(self._handlers.items()):
+            if known == handler:
+                del self._handlers[name]
 
     async def publish(self, event: Event) -> None:
+        event_id = None
+        if self.store is not None and type(event).__name__ in DURABLE:
+            event_id = await self.store.append(type(event).__name__, encode(event))
         held = self._held.get()
         if held is not None:
-            held.append(event)
+            held.append((event_id, event))
             return
-        for handler in list(self._handlers):
+        await self._deliver(event_id, event)
+
+    async def _deliver(self, event_id: int | None, event: Event, only: str | None = None) -> None:
+        for name, handler in list(self._handlers.items()):
+            if only is not None and name != only:
+                continue
             try:
                 await handler(event)
             except Exception:
-                log.exception("event subscriber failed on %s", type(event).__name__)
+                log.exception("event subscriber %s failed on %s", name, type(event).__name__)
+                continue
+            if event_id is not None and self.store is not None:
+                try:
+                    await self.store.delivered(event_id, name)
+                except Exception:  # the relay delivers it again; subscribers are idempotent
+                    log.warning("could not record delivery of event %s to %s", event_id, name)
+
+    async def relay(self, now: datetime | None = None) -> int:
+        """Deliver to each subscriber the stored events it has not handled; how many deliveries ran."""
+        if self.store is None:
+            return 0
+        since = (now or datetime.now(UTC)) - RELAY_WINDOW
+        count = 0
+        for name in list(self._handlers):
+            for event_id, kind, payload in await self.store.undelivered(name, since):
+                if kind in DURABLE:
+                    await self._deliver(event_id, decode(kind, payload), only=name)
+                    count += 1
+        return count

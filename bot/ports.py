@@ -2,6 +2,7 @@
 
 - `Connector`: a platform adapter (ingests into a `Sink`, delivers replies);
 - `StateStore`: durable key/value state a connector keeps (X's since_id, the Slack event ledger);
+- `EventStore`: domain events as rows written with the change they report, and who handled which;
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
   a Redis stream when several processes share the work).
 """
@@ -9,7 +10,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain import InboundMessage, OutboundReply
 
@@ -64,3 +66,17 @@ class WorkQueue(Protocol):
     async def take(self, limit: int, wait_seconds: float) -> list[int]:
         """Up to `limit` announced ids, waiting at most `wait_seconds` for the first; may be empty."""
         ...
+
+
+class EventStore(Protocol):
+    """Durable domain events: appended in the change's own transaction, relayed after its commit."""
+
+    async def append(self, kind: str, payload: dict[str, Any]) -> int: ...
+
+    async def undelivered(
+        self, subscriber: str, since: datetime, limit: int = 200
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, kind, payload) of events since `since` this subscriber has not handled, oldest first."""
+        ...
+
+    async def delivered(self, event_id: int, subscriber: str) -> None: ...

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.events import EventBus
+from bot.events import EventBus, durable
 from bot.relationships.models import Topic
 
 
+@durable
 @dataclass(frozen=True, slots=True)
 class ChurnRisk:
     """A customer moved into the dissolution stage: post to Slack so someone reaches out."""
@@ -22,6 +23,7 @@ class ChurnRisk:
     message_id: int | None = None
 
 
+@durable
 @dataclass(frozen=True, slots=True)
 class LeadAttention:
     """A customer fell to the lead tier: look at why, never serve them worse silently."""

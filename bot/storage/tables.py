@@ -279,3 +279,25 @@ class TopicMessageRow(Base):
 
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True, index=True)
+
+
+class EventRow(Base):
+    """A domain event, written in the transaction of the change it reports (durable events)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EventDeliveryRow(Base):
+    """One subscriber has handled one event: what makes relayed delivery at least once, and each
+    subscriber's handling of an event once."""
+
+    __tablename__ = "event_deliveries"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(100), primary_key=True)
+    delivered_at: Mapped[datetime]

@@ -127,12 +127,16 @@ class TriageDesk:
         stored = await self._desk.message(alert.message_id)
         if customer is None or stored is None:
             return
+        key = f"sales:{alert.message_id}"
+        if await self._state.get(key) is not None:
+            return  # events are delivered at least once: this alert was posted already
         m = stored.message
         text = (
             f":moneybag: *Sales lead:* {bk.escape(customer.display_name)} (#{customer.id}, {customer.tier}) "
             f"on {m.channel}:\n{bk.quote(m.text)}"
         )
         await self._api.post(channel, bk.clip(text, bk.SECTION_TEXT_MAX))
+        await self._state.set(key, "posted")
 
     async def say_in_thread(self, escalation_id: int, text: str) -> bool:
         ref = await self.card_ref(escalation_id)

@@ -628,3 +628,19 @@ async def test_a_spent_x_budget_is_posted_to_the_triage_channel(desk: Desk) -> N
         "new mentions and DMs are not seen until 2026-12-01 00:00 UTC. Raise `monthly_read_budget` in `[x]` to "
         "go on sooner."
     )
+
+
+async def test_a_card_slack_failed_to_take_is_posted_by_the_event_relay(desk: Desk) -> None:
+    """The escalation's event is a row: the relay delivers it again after Slack refused the card."""
+    desk.fake.fail_next("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    await desk.complaint()
+    await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)  # the acknowledgement went out
+
+    def posted_cards() -> list[dict[str, Any]]:
+        return [m for (channel, _), m in desk.fake.messages.items() if channel == TRIAGE and m.get("blocks")]
+
+    assert posted_cards() == []
+    assert await desk.bot.events.relay() == 1
+    await desk.card()
+    assert await desk.bot.events.relay() == 0  # delivered once; nothing left to relay
+    assert len(posted_cards()) == 1
