@@ -95,7 +95,7 @@ class Rapport:
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
-            self.pipeline, self.queue, batch_size=self.settings.nlp.batch_size, on_replies=self.outbox.poke
+            self.pipeline, self.queue, batch_size=self.settings.nlp.batch_size, on_done=self._processed
         )
         return self
 
@@ -191,7 +191,7 @@ class Rapport:
         """Finish interrupted work, start every connector, deliver replies until `stop` is set."""
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         requeued = await self.outbox.recover()
-        resumed = await self.pipeline.resume()
+        resumed = len(await self.pipeline.resume())
         if requeued or resumed:
             log.info("recovered %d interrupted replies and %d unprocessed messages", requeued, resumed)
         tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
@@ -211,6 +211,10 @@ class Rapport:
             await worker
             await relay
             await followups
+
+    def _processed(self, outcomes: list[Outcome]) -> None:
+        if any(o.reply_ids for o in outcomes):
+            self.outbox.poke()
 
     async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
         """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""

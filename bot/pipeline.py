@@ -284,12 +284,12 @@ class Pipeline:
         (outcome,) = await self.process_stored([stored])
         return outcome
 
-    async def resume(self, batch_size: int = 32) -> int:
-        """Process every stored message still waiting (left by a stopped process, or queued); how many."""
-        done = 0
+    async def resume(self, batch_size: int = 32) -> list[Outcome]:
+        """Process every stored message still waiting (left by a stopped process, or queued)."""
+        done: list[Outcome] = []
         while pending := await self.services.repo.unfinished_messages(limit=batch_size):
             outcomes = await self.process_stored(pending)
-            done += len(outcomes)
+            done += outcomes
             if any(o.error.startswith("storage:") for o in outcomes):
                 break  # the database refuses writes: leave the rest for the next pass
         return done

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from bot.errors import StorageError
-from bot.pipeline import Pipeline
+from bot.pipeline import Outcome, Pipeline
 from bot.ports import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ class Worker:
         *,
         batch_size: int = 32,
         sweep_seconds: float = 5.0,
-        on_replies: Callable[[], None] = lambda: None,
+        on_done: Callable[[list[Outcome]], None] = lambda _: None,
     ) -> None:
         self.pipeline = pipeline
-        self.on_replies = on_replies  # wakes the outbox when a batch queued replies
+        self.on_done = on_done  # sees each batch's outcomes (the app wakes the outbox when replies were queued)
         self.queue = queue
         self.batch_size = batch_size
         self.sweep_seconds = sweep_seconds
@@ -69,12 +69,12 @@ class Worker:
                 if stop.is_set():
                     return
                 if ids:
-                    done = await self.process(ids)
+                    outcomes = await self.process(ids)
                 else:  # quiet: pick up what the queue never announced (a restart, a storage failure)
-                    done = await self.pipeline.resume(self.batch_size)
-                if done:
-                    self.processed += done
-                    self.on_replies()
+                    outcomes = await self.pipeline.resume(self.batch_size)
+                if outcomes:
+                    self.processed += sum(not o.error.startswith("storage:") for o in outcomes)
+                    self.on_done(outcomes)
                 backoff = 0.5
             except StorageError as exc:
                 log.warning("worker: database unavailable (%s); retrying in %.1fs", exc, backoff)
@@ -95,8 +95,7 @@ class Worker:
             return []
         return take.result()
 
-    async def process(self, ids: list[int]) -> int:
-        """Process the announced messages that are still waiting; how many were processed."""
+    async def process(self, ids: list[int]) -> list[Outcome]:
+        """Process the announced messages that are still waiting."""
         waiting = await self.pipeline.services.repo.waiting_messages(ids)
-        outcomes = await self.pipeline.process_stored(waiting) if waiting else []
-        return sum(not o.error.startswith("storage:") for o in outcomes)
+        return await self.pipeline.process_stored(waiting) if waiting else []
