@@ -18,7 +18,8 @@ from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import Connector, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
-from bot.storage.repository import RepositoryEvents, RepositoryState
+from bot.storage.events import RepositoryEvents
+from bot.storage.repository import RepositoryState
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
@@ -54,7 +55,7 @@ class Rapport:
         self.settings = settings
         self.db = Database(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.repo = Repository(self.db)
-        self.events = EventBus(RepositoryEvents(self.repo))
+        self.events = EventBus(RepositoryEvents(self.db))
         self.desk = Desk(self.repo, self.events, settings.sla)
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these

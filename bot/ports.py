@@ -54,6 +54,10 @@ class StateStore(Protocol):
 
     async def set(self, key: str, value: str) -> None: ...
 
+    async def prune(self, prefix: str, before: datetime) -> int:
+        """Forget the keys starting with `prefix` last set before `before` (redelivery guards past use)."""
+        ...
+
 
 class WorkQueue(Protocol):
     """The work list of stored, unprocessed message ids. The database stays the source of truth: a

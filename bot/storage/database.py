@@ -142,6 +142,8 @@ class Database:
         kwargs: dict[str, object] = {"hide_parameters": True}  # a failed statement's log never holds customer data
         if target.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"timeout": busy_timeout}
+        else:  # the same bound on PostgreSQL: a lock held elsewhere fails the statement instead of waiting on
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout * 1000)}"}
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if target.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))

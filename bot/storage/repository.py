@@ -33,8 +33,6 @@ from bot.storage.tables import (
     ConnectorStateRow,
     CustomerRow,
     EscalationRow,
-    EventDeliveryRow,
-    EventRow,
     IdentityRow,
     MessageRow,
     NoteRow,
@@ -723,46 +721,13 @@ class Repository:
                 row.updated_at = utcnow()
             await s.commit()
 
-
-class RepositoryEvents:
-    """The EventStore port over the events tables (written inside the caller's unit of work, if any)."""
-
-    def __init__(self, repo: Repository) -> None:
-        self._repo = repo
-
-    async def append(self, kind: str, payload: dict[str, Any]) -> int:
-        async with self._repo._session() as s:
-            row = EventRow(kind=kind, payload=payload, created_at=utcnow())
-            s.add(row)
-            await s.flush()
-            await s.commit()
-            return row.id
-
-    async def undelivered(
-        self, subscriber: str, since: datetime, limit: int = 200
-    ) -> list[tuple[int, str, dict[str, Any]]]:
-        handled = select(EventDeliveryRow.event_id).where(EventDeliveryRow.subscriber == subscriber)
-        async with self._repo._session() as s:
-            rows = (
-                await s.scalars(
-                    select(EventRow)
-                    .where(EventRow.created_at >= since, EventRow.id.not_in(handled))
-                    .order_by(EventRow.id)
-                    .limit(limit)
+    async def state_prune(self, prefix: str, before: datetime) -> int:
+        async with self._session() as s:
+            result = await s.execute(
+                delete(ConnectorStateRow).where(
+                    ConnectorStateRow.key.startswith(prefix, autoescape=True), ConnectorStateRow.updated_at < before
                 )
-            ).all()
-            return [(r.id, r.kind, dict(r.payload)) for r in rows]
-
-    async def delivered(self, event_id: int, subscriber: str) -> None:
-        async with self._repo._session() as s:
-            await commit_unique(s, EventDeliveryRow(event_id=event_id, subscriber=subscriber, delivered_at=utcnow()))
-
-    async def prune(self, before: datetime) -> int:
-        """Drop events (and their delivery rows) older than `before`: past the relay's window."""
-        async with self._repo._session() as s:
-            old = select(EventRow.id).where(EventRow.created_at < before)
-            await s.execute(delete(EventDeliveryRow).where(EventDeliveryRow.event_id.in_(old)))
-            result = await s.execute(delete(EventRow).where(EventRow.created_at < before))
+            )
             await s.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -779,3 +744,6 @@ class RepositoryState:
 
     async def set(self, key: str, value: str) -> None:
         await self._repo.state_set(self._prefix + key, value)
+
+    async def prune(self, prefix: str, before: datetime) -> int:
+        return await self._repo.state_prune(self._prefix + prefix, before)

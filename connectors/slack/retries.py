@@ -10,13 +10,20 @@ core's dedupe on (channel, external_id) is the last line behind this one.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import StateStore
 
+log = logging.getLogger(__name__)
+
 _KEEP = 5_000  # recent finished ids held in memory; Slack retries within minutes
+_FORGET_AFTER = timedelta(days=1)  # Slack stops retrying an event after about an hour; the core dedupes after
+_PRUNE_EVERY = 3600.0  # seconds between prunes of the durable ledger
 
 
 class EventLedger:
@@ -26,6 +33,7 @@ class EventLedger:
         self._state = state
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._done: OrderedDict[str, None] = OrderedDict()
+        self._pruned = 0.0
 
     def _key(self, event_id: str) -> str:
         return f"event:{event_id}"
@@ -60,6 +68,7 @@ class EventLedger:
                 self._done.popitem(last=False)
             await self._state.set(self._key(event_id), "1")
             running.set_result(None)
+            await self._prune()
         except BaseException as exc:
             running.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             running.exception()  # retrieved here, so an unawaited failure is not reported as lost
@@ -67,3 +76,13 @@ class EventLedger:
         finally:
             del self._in_flight[event_id]
         return True
+
+    async def _prune(self) -> None:
+        """Now and then, forget finished ids past their use, so the durable ledger does not grow forever."""
+        if time.monotonic() - self._pruned < _PRUNE_EVERY and self._pruned:
+            return
+        self._pruned = time.monotonic()
+        try:
+            await self._state.prune("event:", datetime.now(UTC) - _FORGET_AFTER)
+        except Exception as exc:  # best effort: the next prune tries again
+            log.warning("slack: could not prune the event ledger (%s)", type(exc).__name__)

@@ -37,7 +37,7 @@ async def serve_local(app: web.Application) -> tuple[web.AppRunner, int]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, runner.addresses[0][1]
 
 
 class MemoryState:
@@ -45,12 +45,20 @@ class MemoryState:
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.set_at: dict[str, datetime] = {}
 
     async def get(self, key: str) -> str | None:
         return self.values.get(key)
 
     async def set(self, key: str, value: str) -> None:
         self.values[key] = value
+        self.set_at[key] = datetime.now(UTC)
+
+    async def prune(self, prefix: str, before: datetime) -> int:
+        old = [k for k in self.values if k.startswith(prefix) and self.set_at[k] < before]
+        for key in old:
+            del self.values[key], self.set_at[key]
+        return len(old)
 
 
 class Collector:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from connectors.slack.retries import EventLedger
-
-
-class MemoryState:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self.values[key] = value
+from tests.fakes.sinks import MemoryState
 
 
 async def test_second_delivery_of_a_finished_event_does_nothing() -> None:
@@ -90,3 +81,15 @@ async def test_finished_events_survive_a_restart_through_the_state_store() -> No
     await EventLedger(state).once("Ev1", work)
     assert not await EventLedger(state).once("Ev1", work)
     assert runs == [1]
+
+
+async def test_finished_ids_past_their_use_are_pruned_from_the_durable_ledger() -> None:
+    state = MemoryState()
+    await EventLedger(state).once("EvOLD", _nothing)
+    state.set_at["event:EvOLD"] -= timedelta(days=2)
+    await EventLedger(state).once("EvNEW", _nothing)
+    assert sorted(state.values) == ["event:EvNEW"]
+
+
+async def _nothing() -> None:
+    return None

@@ -12,19 +12,9 @@ import tweepy
 from bot.errors import AuthFailed, DeliveryFailed, RateLimited
 from connectors.x.errors import DEFAULT_WAIT, map_error, reset_wait
 from connectors.x.pacing import PostBudget, next_poll_delay, until_utc_midnight
+from tests.fakes.sinks import MemoryState
 
 NOW = 1_800_000_000.0
-
-
-class MemoryState:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self.values[key] = value
 
 
 def limits(remaining: int, reset_in: float) -> dict[str, str]:

@@ -1,0 +1,55 @@
+"""Durable domain events in the database: the EventStore port the core's EventBus writes and relays from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from bot.domain import utcnow
+from bot.storage.database import Database, commit_unique
+from bot.storage.tables import EventDeliveryRow, EventRow
+
+
+class RepositoryEvents:
+    """The EventStore port over the events tables (written inside the caller's unit of work, if any)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(self, kind: str, payload: dict[str, Any]) -> int:
+        async with self._db.session() as s:
+            row = EventRow(kind=kind, payload=payload, created_at=utcnow())
+            s.add(row)
+            await s.flush()
+            await s.commit()
+            return row.id
+
+    async def undelivered(
+        self, subscriber: str, since: datetime, limit: int = 200
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        handled = select(EventDeliveryRow.event_id).where(EventDeliveryRow.subscriber == subscriber)
+        async with self._db.session() as s:
+            rows = (
+                await s.scalars(
+                    select(EventRow)
+                    .where(EventRow.created_at >= since, EventRow.id.not_in(handled))
+                    .order_by(EventRow.id)
+                    .limit(limit)
+                )
+            ).all()
+            return [(r.id, r.kind, dict(r.payload)) for r in rows]
+
+    async def delivered(self, event_id: int, subscriber: str) -> None:
+        async with self._db.session() as s:
+            await commit_unique(s, EventDeliveryRow(event_id=event_id, subscriber=subscriber, delivered_at=utcnow()))
+
+    async def prune(self, before: datetime) -> int:
+        """Drop events (and their delivery rows) older than `before`: past the relay's window."""
+        async with self._db.session() as s:
+            old = select(EventRow.id).where(EventRow.created_at < before)
+            await s.execute(delete(EventDeliveryRow).where(EventDeliveryRow.event_id.in_(old)))
+            result = await s.execute(delete(EventRow).where(EventRow.created_at < before))
+            await s.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
