@@ -7,12 +7,12 @@ their real authors, on a fresh SQLite file (or PostgreSQL with --postgres URL), 
 - whole pipeline, as `rapport run` does it: each message stored through the connectors' sink (what a
   platform's acknowledgement waits for), the worker processing them in batches (identify, classify,
   route, act, reply queued); messages per second from the first arrival to the last reply queued;
-- latency at an offered rate (default 50 messages/s): arrival to reply queued, p50/p99;
+- latency at offered rates (default 10 and 50 messages/s, 20 s each): arrival to reply queued, p50/p99;
 - transactions per message (SQLAlchemy commit events) in the pipeline run.
 
 Prints figures and ratios; asserts nothing.
 
-    python bench/pipeline.py [--data ../shared/data] [--n 2000] [--rate 50] [--postgres postgresql://...]
+    python bench/pipeline.py [--data ../shared/data] [--n 2000] [--rate 10 50] [--postgres postgresql://...]
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=50.0, help="offered messages per second for the latency run")
+    parser.add_argument(
+        "--rate", type=float, nargs="+", default=[10.0, 50.0], help="offered messages per second, one latency run each"
+    )
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--postgres", help="run on this PostgreSQL database instead of SQLite (it must be empty)")
@@ -137,10 +139,12 @@ def main() -> None:
     tmp, url = fresh()
     flat_out = asyncio.run(pipeline(settings_for(url, args.threads), messages, None))
     tmp.cleanup()
-    tmp, url = fresh()
-    latency_set = messages[: min(len(messages), int(args.rate * 20))]  # 20 s of traffic
-    paced = asyncio.run(pipeline(settings_for(url, args.threads), latency_set, args.rate))
-    tmp.cleanup()
+    paced = {}
+    for rate in args.rate:
+        tmp, url = fresh()
+        latency_set = messages[: min(len(messages), int(rate * 20))]  # 20 s of traffic
+        paced[rate] = (len(latency_set), asyncio.run(pipeline(settings_for(url, args.threads), latency_set, rate)))
+        tmp.cleanup()
 
     print(f"\nclassifier alone, batches of {args.batch}: {alone:8.1f} msgs/s (baseline)")
     print(
@@ -148,10 +152,11 @@ def main() -> None:
         f"= {flat_out['msgs_per_s'] / alone:.2f}x the classifier alone"
     )
     print(f"  transactions per message: {flat_out['tx_per_msg']:.2f}; replies queued {flat_out['replies']}")
-    print(
-        f"offered {args.rate:.0f} msgs/s for {len(latency_set)} messages: arrival to reply queued "
-        f"p50 {paced['p50_ms']:.0f} ms, p99 {paced['p99_ms']:.0f} ms"
-    )
+    for rate, (n, r) in paced.items():
+        print(
+            f"offered {rate:.0f} msgs/s for {n} messages: arrival to reply queued "
+            f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
+        )
 
 
 def _reset_postgres(url: str) -> None:

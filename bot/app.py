@@ -62,6 +62,11 @@ class Rapport:
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
         self.pipeline: Pipeline | None = None
         self.queue: WorkQueue = LocalQueue()
+        if (url := settings.queue.url) is not None:
+            from bot.storage.stream import RedisQueue
+
+            q = settings.queue
+            self.queue = RedisQueue(url, prefix=q.prefix, claim_idle=q.claim_idle_seconds)
         self.status: dict[str, str] = {}
 
     async def __aenter__(self) -> Rapport:
@@ -96,13 +101,18 @@ class Rapport:
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
-            self.pipeline, self.queue, batch_size=self.settings.nlp.batch_size, on_done=self._processed
+            self.pipeline,
+            self.queue,
+            batch_size=self.settings.nlp.batch_size,
+            sweep_seconds=self.settings.queue.sweep_seconds,
+            on_done=self._processed,
         )
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         for connector in list(self.connected.values()):
             await self.detach(connector)
+        await self.queue.close()
         await self.db.close()
 
     @property
@@ -188,18 +198,30 @@ class Rapport:
             out[name] = str(getattr(connector, "status", out.get(name, "running")))
         return out
 
-    async def run(self, connectors: Sequence[Connector], stop: asyncio.Event) -> None:
-        """Finish interrupted work, start every connector, deliver replies until `stop` is set."""
+    async def run(self, connectors: Sequence[Connector], stop: asyncio.Event, *, role: str = "all") -> None:
+        """Finish interrupted work, start every connector, deliver replies until `stop` is set.
+
+        Roles: "all" (the one-process default: everything), "gateway" (connectors, outbox, event relay,
+        schedulers: no processing, which `rapport worker` processes do), "worker" (processing only).
+        """
         assert self.pipeline is not None, "use `async with Rapport(...)`"
-        requeued = await self.outbox.recover()
-        resumed = len(await self.pipeline.resume())
-        if requeued or resumed:
-            log.info("recovered %d interrupted replies and %d unprocessed messages", requeued, resumed)
+        processes, serves = role in ("all", "worker"), role in ("all", "gateway")
+        background: list[asyncio.Task[None]] = []
+        if serves:
+            requeued = await self.outbox.recover()
+            if requeued:
+                log.info("recovered %d interrupted replies", requeued)
+            background.append(asyncio.create_task(self.outbox.run(stop), name="outbox"))
+            # Workers in other processes write the events; the gateway's relay delivers them promptly.
+            every = 1.0 if role == "gateway" else 30.0
+            background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
+            background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+        if processes:
+            resumed = len(await self.pipeline.resume())
+            if resumed:
+                log.info("processed %d messages a stopped process had stored", resumed)
+            background.append(asyncio.create_task(self.worker.run(stop), name="worker"))
         tasks = [asyncio.create_task(self.supervise(c, stop), name=f"start-{c.name}") for c in connectors]
-        outbox = asyncio.create_task(self.outbox.run(stop), name="outbox")
-        worker = asyncio.create_task(self.worker.run(stop), name="worker")
-        relay = asyncio.create_task(self.relay(stop), name="event-relay")
-        followups = asyncio.create_task(self.relationships.scheduler.run(stop), name="followups")
         try:
             await stop.wait()
             for connector in connectors:
@@ -208,10 +230,8 @@ class Rapport:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await outbox
-            await worker
-            await relay
-            await followups
+            for task in background:
+                await task
 
     def _processed(self, outcomes: list[Outcome]) -> None:
         if any(o.reply_ids for o in outcomes):

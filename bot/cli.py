@@ -102,24 +102,55 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Show the vers
 
 
 @app.command()
-def run(config: ConfigOption = None) -> None:
+def run(
+    config: ConfigOption = None,
+    role: Annotated[
+        str, typer.Option(help='"all" (one process) or "gateway" (with [queue] url; `rapport worker` processes).')
+    ] = "all",
+) -> None:
     """Run the bot: every configured connector, the outbox, until Ctrl-C or SIGTERM."""
     settings = _settings(config)
-    if not (settings.slack.enabled or settings.discord.enabled or settings.x.enabled):
-        # Checked before the model loads: idling with nothing to listen to helps nobody.
+    if role not in ("all", "gateway"):
+        err.print(f'--role: "{role}" is not a role (all or gateway; workers run as `rapport worker`)', markup=False)
+        raise typer.Exit(2)
+    if role == "gateway" and not settings.queue.url:
+        err.print("--role gateway needs [queue] url (a Redis stream the workers read)", markup=False)
+        raise typer.Exit(2)
+    if role == "all" and not (settings.slack.enabled or settings.discord.enabled or settings.x.enabled):
+        # Checked before the model loads: idling with nothing to listen to helps nobody. A gateway keeps
+        # running without connectors: it still owns the outbox, the event relay and the schedulers.
         err.print(NO_CONNECTOR, markup=False, highlight=False)
         raise typer.Exit(2)
+    _serve(settings, role)
 
+
+@app.command()
+def worker(config: ConfigOption = None) -> None:
+    """Process stored messages from the [queue] stream until Ctrl-C or SIGTERM (start as many as you like)."""
+    settings = _settings(config)
+    if not settings.queue.url:
+        err.print(
+            "rapport worker needs [queue] url; without it `rapport run` processes in its own process", markup=False
+        )
+        raise typer.Exit(2)
+    _serve(settings, "worker")
+
+
+def _serve(settings: Settings, role: str) -> None:
     async def main() -> None:
-        async with Rapport(settings) as bot:
-            connectors = bot.build_connectors()
+        classifier = _NoClassifier() if role == "gateway" else None  # a gateway never classifies
+        async with Rapport(settings, classifier=classifier) as bot:
+            connectors = bot.build_connectors() if role != "worker" else []
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             names = ", ".join(c.name for c in connectors) or "none"
-            err.print(f"rapport running: connectors {names}; database {bot.db.engine.url.render_as_string()}")
-            await bot.run(connectors, stop)
+            err.print(
+                f"rapport running as {role}: connectors {names}; database {bot.db.engine.url.render_as_string()}",
+                markup=False,
+            )
+            await bot.run(connectors, stop, role=role)
 
     _run(main())
 
@@ -147,6 +178,10 @@ def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False)
     """Replay JSON lines of messages through the whole pipeline (demos, backfills, load runs)."""
     settings = _settings(config)
 
+    if settings.queue.url:
+        _enqueue_replay(settings, file, as_json)
+        return
+
     async def main() -> None:
         connector = ReplayConnector.from_file(file)
         async with Rapport(settings) as bot:
@@ -173,6 +208,23 @@ def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False)
                 f"read {summary['read']} messages ({summary['duplicates']} duplicates), "
                 f"{summary['escalations_opened']} escalations opened, {summary['replies_sent']} replies sent"
             )
+
+    _run(main())
+
+
+def _enqueue_replay(settings: Settings, file: Path, as_json: bool) -> None:
+    """With [queue] set: store and enqueue each message, as a gateway does, and return; workers process."""
+
+    async def main() -> None:
+        connector = ReplayConnector.from_file(file)
+        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+            await connector.start(bot.sink)
+            await connector.done.wait()
+        summary = {"read": connector.report.read, "errors": connector.report.errors, "queued": True}
+        if as_json:
+            _print_json(summary)
+        else:
+            out.print(f"stored and queued {summary['read']} messages for the workers", markup=False)
 
     _run(main())
 

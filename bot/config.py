@@ -321,8 +321,18 @@ class RelationshipSettings(_Section):
         return merged
 
 
+class QueueSettings(_Section):
+    # None: the one-process default (an in-process queue). "redis://host:6379/0": a Redis stream that a
+    # gateway (`rapport run --role gateway`) fills and any number of `rapport worker` processes drain.
+    url: str | None = None
+    prefix: str = "rapport:"  # key prefix of the stream, so several Rapports can share one Redis
+    claim_idle_seconds: float = Field(30.0, gt=0)  # a dead worker's entries are taken over after this
+    sweep_seconds: float = Field(30.0, gt=0)  # how often a quiet worker looks for stored, unprocessed messages
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
+    queue: QueueSettings = QueueSettings()
     nlp: NlpSettings = NlpSettings()
     routing: RoutingSettings = RoutingSettings()
     templates: dict[str, str] = DEFAULT_TEMPLATES

@@ -102,9 +102,8 @@ async def ingest(svc: Services, msg: InboundMessage) -> tuple[StoredMessage, boo
 
 async def identify(svc: Services, stored: StoredMessage) -> Customer:
     m = stored.message
-    customer = await svc.repo.resolve_customer(m.channel, m.author_id, m.author_handle, m.author_name)
-    await svc.repo.update_message(stored.id, customer_id=customer.id)
-    return customer
+    # The message row learns its customer with the final update of the unit (one write, not three).
+    return await svc.repo.resolve_customer(m.channel, m.author_id, m.author_handle, m.author_name)
 
 
 async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | None], str | None]:
@@ -253,7 +252,9 @@ async def act(
         if decision.reply:
             await reply(decision.reply)
     # "record": stored, classified and audited; nothing more to do.
-    await repo.update_message(stored.id, action=action, escalation_id=escalation_id)
+    await repo.update_message(
+        stored.id, customer_id=customer.id, analysis=analysis, action=action, escalation_id=escalation_id
+    )
     return Outcome(
         stored.id, False, customer.id, analysis, replace(decision, action=action), escalation_id, tuple(replies)
     )
@@ -296,8 +297,15 @@ class Pipeline:
 
     async def process_stored(self, batch: list[StoredMessage]) -> list[Outcome]:
         """Classify a batch in one call, then process each message in a unit of work of its own."""
-        svc = self.services
-        analyses, failure = await classify(svc, [m.message.text for m in batch])
+        return await self.finish_batch(batch, await self.classify_batch(batch))
+
+    async def classify_batch(self, batch: list[StoredMessage]) -> tuple[list[Analysis | None], str | None]:
+        return await classify(self.services, [m.message.text for m in batch])
+
+    async def finish_batch(
+        self, batch: list[StoredMessage], classified: tuple[list[Analysis | None], str | None]
+    ) -> list[Outcome]:
+        analyses, failure = classified
         return [await self.finish(stored, analysis, failure) for stored, analysis in zip(batch, analyses, strict=True)]
 
     async def finish(self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None = None) -> Outcome:
@@ -344,13 +352,12 @@ class Pipeline:
         for intercept in svc.interceptors:
             handled = await intercept(stored, customer)
             if handled:
-                await svc.repo.update_message(stored.id, action=handled)
+                await svc.repo.update_message(stored.id, customer_id=customer.id, analysis=analysis, action=handled)
                 decision = Decision(handled, "interceptor", handled)
                 return Outcome(stored.id, customer_id=customer.id, decision=decision), customer
         if analysis is None:
             raise ClassificationError(fallback or "classification failed")  # recorded as the message's error
         if fallback:
             await svc.repo.audit("classify.fallback", {"error": fallback}, message_id=stored.id)
-        await svc.repo.update_message(stored.id, analysis=analysis)
         decision = await decide(svc, stored, customer, analysis)
         return await act(svc, stored, customer, analysis, decision), customer

@@ -71,6 +71,12 @@ class WorkQueue(Protocol):
         """Up to `limit` announced ids, waiting at most `wait_seconds` for the first; may be empty."""
         ...
 
+    async def done(self, message_ids: list[int]) -> None:
+        """These taken ids are handled (committed): never hand them out again."""
+        ...
+
+    async def close(self) -> None: ...
+
 
 class EventStore(Protocol):
     """Durable domain events: appended in the change's own transaction, relayed after its commit."""

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from bot.domain import StoredMessage
 from bot.errors import StorageError
 from bot.pipeline import Outcome, Pipeline
 from bot.ports import WorkQueue
+from nlp.types import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,12 @@ class LocalQueue:
             taken.append(self._ids.get_nowait())
         return taken
 
+    async def done(self, message_ids: list[int]) -> None:
+        return None  # taken ids are gone from memory already
+
+    async def close(self) -> None:
+        return None
+
 
 class Worker:
     """Runs until `stop`: batches from the queue, and a sweep of the database when the queue is quiet."""
@@ -62,16 +71,25 @@ class Worker:
         self.processed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Batches overlap: the next batch is classified (in a thread) while this one's units commit, so
+        throughput approaches the slower of the two rather than their sum."""
         backoff = 0.5
+        ahead: _Batch | None = None
         while not stop.is_set():
             try:
-                ids = await self._take(stop)
+                ids = await self._take(stop, wait=ahead is None)
                 if stop.is_set():
+                    if ahead is not None:
+                        ahead.classified.cancel()
                     return
-                if ids:
-                    outcomes = await self.process(ids)
-                else:  # quiet: pick up what the queue never announced (a restart, a storage failure)
+                following = await self._start(ids) if ids else None
+                if ahead is not None:
+                    outcomes = await self._finish(ahead)
+                elif following is None:  # quiet: pick up what the queue never announced (a restart, a failure)
                     outcomes = await self.pipeline.resume(self.batch_size)
+                else:
+                    outcomes = []
+                ahead = following
                 if outcomes:
                     self.processed += sum(not o.error.startswith("storage:") for o in outcomes)
                     self.on_done(outcomes)
@@ -84,9 +102,11 @@ class Worker:
                     pass
                 backoff = min(30.0, backoff * 2)
 
-    async def _take(self, stop: asyncio.Event) -> list[int]:
-        """The queue's next ids, or none as soon as `stop` is set (shutdown never waits for a sweep)."""
-        take = asyncio.ensure_future(self.queue.take(self.batch_size, wait_seconds=self.sweep_seconds))
+    async def _take(self, stop: asyncio.Event, wait: bool = True) -> list[int]:
+        """The queue's next ids, or none as soon as `stop` is set (shutdown never waits for a sweep).
+        Without `wait`, only what is there already: a batch is waiting to be finished."""
+        seconds = self.sweep_seconds if wait else 0.001
+        take = asyncio.ensure_future(self.queue.take(self.batch_size, wait_seconds=seconds))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({take, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -97,5 +117,24 @@ class Worker:
 
     async def process(self, ids: list[int]) -> list[Outcome]:
         """Process the announced messages that are still waiting."""
+        return await self._finish(await self._start(ids))
+
+    async def _start(self, ids: list[int]) -> _Batch:
+        """Load the announced messages still waiting and start classifying them."""
         waiting = await self.pipeline.services.repo.waiting_messages(ids)
-        return await self.pipeline.process_stored(waiting) if waiting else []
+        return _Batch(ids, waiting, asyncio.ensure_future(self.pipeline.classify_batch(waiting)))
+
+    async def _finish(self, batch: _Batch) -> list[Outcome]:
+        outcomes = await self.pipeline.finish_batch(batch.messages, await batch.classified) if batch.messages else []
+        # Ids that were processed already (by another worker, or before a redelivery) are done too; those
+        # the database refused stay taken, so the queue hands them out again.
+        refused = {o.message_id for o in outcomes if o.error.startswith("storage:")}
+        await self.queue.done([i for i in batch.ids if i not in refused])
+        return outcomes
+
+
+@dataclass
+class _Batch:
+    ids: list[int]
+    messages: list[StoredMessage]
+    classified: asyncio.Future[tuple[list[Analysis | None], str | None]]

@@ -51,7 +51,9 @@ class EventLedger:
             try:
                 await asyncio.shield(running)
             except Exception:  # the first delivery failed: this retry does the work (or fails the same)
+                await asyncio.sleep(0)  # let the failed delivery clear its claim
                 continue
+            return False  # the first delivery did it
         if event_id in self._done:
             return False
         # Claim the id before the first await, so a concurrent retry sees it in flight.
@@ -68,13 +70,13 @@ class EventLedger:
                 self._done.popitem(last=False)
             await self._state.set(self._key(event_id), "1")
             running.set_result(None)
-            await self._prune()
         except BaseException as exc:
             running.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             running.exception()  # retrieved here, so an unawaited failure is not reported as lost
             raise
         finally:
             del self._in_flight[event_id]
+        await self._prune()
         return True
 
     async def _prune(self) -> None:

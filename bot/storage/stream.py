@@ -1,0 +1,121 @@
+"""The work queue on Redis Streams, for a gateway and N workers (`[queue] url = "redis://..."`).
+
+The gateway adds each stored message's id to one stream; workers read it through one consumer group,
+acknowledge (XACK) after the batch committed, and claim entries another worker left pending longer than
+`claim_idle` seconds (XAUTOCLAIM: a worker killed mid-batch). The database stays the source of truth:
+if Redis is restarted or flushed, the group is recreated and the workers' sweep finds stored,
+unprocessed messages in the database. Every redis-py error leaves as StorageError.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.errors import StorageError
+
+
+@asynccontextmanager
+async def _mapped() -> AsyncIterator[None]:
+    try:
+        yield
+    except ResponseError as exc:
+        raise StorageError(f"redis refused: {str(exc).split()[0] if str(exc) else type(exc).__name__}") from exc
+    except (RedisError, OSError) as exc:
+        raise StorageError(f"redis unavailable: {type(exc).__name__}") from exc
+
+
+class RedisQueue:
+    """A WorkQueue over one Redis stream and consumer group."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "rapport:",
+        consumer: str | None = None,
+        claim_idle: float = 30.0,
+    ) -> None:
+        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self.stream = f"{prefix}work"
+        self.group = "workers"
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.claim_idle = claim_idle
+        self._entries: dict[int, list[str]] = {}  # message id -> stream entries taken, acknowledged by `done`
+        self._group_ready = False
+
+    async def put(self, message_id: int) -> None:
+        async with _mapped():
+            await self._redis.xadd(self.stream, {"id": str(message_id)})
+
+    async def take(self, limit: int, wait_seconds: float) -> list[int]:
+        async with _mapped():
+            await self._ensure_group()
+            try:
+                entries = await self._claim(limit) or await self._read(limit, wait_seconds)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                self._group_ready = False  # Redis was flushed or restarted: start a new group, sweep covers the rest
+                return []
+        ids: list[int] = []
+        for entry_id, fields in entries:
+            if not fields or not str(fields.get("id", "")).isdigit():
+                await self._ack([entry_id])  # not ours, or deleted meanwhile: nothing to do
+                continue
+            message_id = int(fields["id"])
+            self._entries.setdefault(message_id, []).append(entry_id)
+            ids.append(message_id)
+        return ids
+
+    async def done(self, message_ids: list[int]) -> None:
+        """Acknowledge the entries of processed (committed) messages."""
+        entries = [e for m in message_ids for e in self._entries.pop(m, [])]
+        if entries:
+            async with _mapped():
+                await self._ack(entries)
+
+    async def stats(self) -> dict[str, int]:
+        """Stream length and entries pending (taken, not yet acknowledged) in the group."""
+        async with _mapped():
+            length = await self._redis.xlen(self.stream)
+            try:
+                pending = (await self._redis.xpending(self.stream, self.group))["pending"]
+            except ResponseError:
+                pending = 0
+        return {"length": int(length), "pending": int(pending)}
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def _claim(self, limit: int) -> list[tuple[str, dict[str, str]]]:
+        _next, entries, *_deleted = await self._redis.xautoclaim(
+            self.stream, self.group, self.consumer, min_idle_time=int(self.claim_idle * 1000), count=limit
+        )
+        return list(entries)
+
+    async def _read(self, limit: int, wait_seconds: float) -> list[tuple[str, dict[str, str]]]:
+        block = max(1, int(wait_seconds * 1000))
+        result: Any = await self._redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=limit, block=block
+        )
+        return [entry for _stream, entries in (result or []) for entry in entries]
+
+    async def _ack(self, entries: list[str]) -> None:
+        await self._redis.xack(self.stream, self.group, *entries)
