@@ -239,14 +239,13 @@ class Rapport:
 
     async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
         """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""
-        store = self.events.store
         while not stop.is_set():
             try:
                 delivered = await self.events.relay()
                 if delivered:
                     log.info("event relay: delivered %d missed events", delivered)
-                if isinstance(store, RepositoryEvents):
-                    await store.prune(utcnow() - 7 * RELAY_WINDOW)
+                if self.events.store is not None:
+                    await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
             except StorageError as exc:
                 log.warning("event relay: database unavailable (%s)", exc)
             try:

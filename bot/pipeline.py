@@ -184,6 +184,10 @@ async def act(
                 escalation_id=escalation_id,
             )
 
+    async def attached(esc_id: int) -> None:
+        await repo.audit("escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
+        await svc.events.publish(EscalationChanged(esc_id, "attached"))
+
     async def escalate(reason: str) -> bool:
         """Open an escalation; False when a concurrent message of the conversation opened one first and
         this message joined it (then it gets no second acknowledgement)."""
@@ -199,10 +203,7 @@ async def act(
         )
         escalation_id = esc.id
         if not opened:
-            await repo.audit(
-                "escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc.id
-            )
-            await svc.events.publish(EscalationChanged(esc.id, "attached"))
+            await attached(esc.id)
             return False
         await repo.audit(
             "escalation.opened",
@@ -218,10 +219,7 @@ async def act(
     if action == "attach" and decision.escalation_id is not None:
         escalation_id = decision.escalation_id
         await repo.attach_message(escalation_id, stored.id)
-        await repo.audit(
-            "escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=escalation_id
-        )
-        await svc.events.publish(EscalationChanged(escalation_id, "attached"))
+        await attached(escalation_id)
     elif action == "escalate":
         if not await escalate(decision.reason):
             action = "attach"

@@ -146,8 +146,8 @@ class Database:
             kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout * 1000)}"}
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if target.get_backend_name() == "sqlite":
+            own_sqlite_transactions(self.engine.sync_engine)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
         # SQLite has one writer at a time. Inside this process, transactions take turns on this lock rather
         # than on SQLite's busy handler, which sleeps in steps of up to 100 ms between tries (other
@@ -215,6 +215,17 @@ def _reason(exc: BaseException) -> str:
     return _safe(orig)[:200] if isinstance(orig, Exception) else ""
 
 
+def own_sqlite_transactions(engine: Any) -> None:
+    """SQLAlchemy's recipe for pysqlite/aiosqlite on a sync engine: the driver opens no transactions of its
+    own and every transaction starts with our BEGIN, so DDL, savepoints and reads share one transaction."""
+    event.listen(engine, "connect", _no_driver_transactions)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def _no_driver_transactions(dbapi_conn: Any, _record: object) -> None:
+    dbapi_conn.isolation_level = None
+
+
 def _sqlite_begin(conn: Any) -> None:
     # SQLAlchemy's recipe for pysqlite/aiosqlite: the driver opens no transactions of its own (see the
     # connect hook), we BEGIN here, so savepoints and a unit's reads and writes share one transaction.
@@ -231,7 +242,6 @@ def _sqlite_pragmas(busy_timeout: float) -> Any:
         # lose the last commits; FULL costs an fsync per commit, several per message. The busy timeout is
         # short on purpose: a platform waiting for its acknowledgement is better told "retry" than kept
         # waiting past its own timeout.
-        dbapi_conn.isolation_level = None  # no driver-opened transactions: _sqlite_begin opens them
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, event, pool
+from sqlalchemy import engine_from_config, pool
 
+from bot.storage.database import own_sqlite_transactions
 from bot.storage.tables import Base
 
 config = context.config
@@ -28,15 +29,8 @@ def run_migrations_online() -> None:
     )
     if connectable.dialect.name == "sqlite":
         # pysqlite opens no transaction before DDL, so a kill between two CREATE TABLEs left a half-built
-        # schema ("table already exists" ever after). SQLAlchemy's recipe: the driver stays out of it and
-        # every transaction begins with our own BEGIN, so all migrations commit together or not at all.
-        @event.listens_for(connectable, "connect")
-        def _no_driver_transactions(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            dbapi_connection.isolation_level = None
-
-        @event.listens_for(connectable, "begin")
-        def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # schema ("table already exists" ever after); with our own BEGIN all migrations commit together.
+        own_sqlite_transactions(connectable)
 
     with connectable.connect() as connection:
         # Batch mode lets later migrations alter SQLite tables (which has no ALTER COLUMN).
