@@ -1,0 +1,136 @@
+"""Write the ONNX graph of a BERT-family encoder with mean pooling, its weights left out.
+
+The graph holds every initializer's name, type and shape but no data (external data that
+`nlp.runtime.session` hands ONNX Runtime as arrays when it opens the session). So one small graph
+file serves every set of fine-tuned weights for an encoder, and retraining needs no new export. Building the graph
+needs the `onnx` package (export time only: importing it takes most of a second).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from nlp.runtime import weights as w
+from nlp.runtime.spec import EncoderSpec, graph_file
+
+OPSET = 17
+INPUTS = ("input_ids", "position_ids", "attention_mask")
+OUTPUT = "pooled"
+# Where the weights "are": nowhere on disk, a name that says who hands them over.
+EXTERNAL = "supplied-by-rapport-at-load"
+MASKED = -10000.0  # added to the attention scores of padding; exp() of it is 0 in float32
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.constants: list[onnx.TensorProto] = []
+        self._n = 0
+
+    def op(self, kind: str, *inputs: str, domain: str = "", **attrs: Any) -> str:
+        self._n += 1
+        out = f"{kind.lower()}_{self._n}"
+        self.nodes.append(helper.make_node(kind, list(inputs), [out], name=out, domain=domain, **attrs))
+        return out
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.constants.append(onnx.numpy_helper.from_array(value, name))
+        return name
+
+
+def _placeholder(name: str, dtype: type, shape: tuple[int, ...]) -> onnx.TensorProto:
+    """An initializer with a shape and no data: ONNX Runtime's add_external_initializers supplies it."""
+    t = TensorProto()
+    t.name = name
+    t.data_type = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    t.dims.extend(shape)
+    t.data_location = TensorProto.EXTERNAL
+    entry = t.external_data.add()
+    entry.key, entry.value = "location", EXTERNAL
+    return t
+
+
+def build(spec: EncoderSpec, int8: bool) -> onnx.ModelProto:
+    """Encoder plus mean pooling over the attention mask, as transformers' BertModel computes it."""
+    b = _Builder()
+    d, heads = spec.hidden, spec.heads
+    head_dim = d // heads
+
+    def linear(x: str, key: str) -> str:
+        if int8:  # activations quantised per batch by the op, weights int8 per column
+            return b.op(
+                "DynamicQuantizeMatMul",
+                x,
+                f"{key}.weight.int8",
+                f"{key}.weight.scale",
+                "",
+                f"{key}.bias",
+                domain="com.microsoft",
+            )
+        return b.op("Add", b.op("MatMul", x, f"{key}.weight.T"), f"{key}.bias")
+
+    def norm(x: str, key: str) -> str:
+        return b.op("LayerNormalization", x, f"{key}.weight", f"{key}.bias", axis=-1, epsilon=spec.eps)
+
+    heads_shape = b.const("shape_heads", np.array([0, 0, heads, head_dim], dtype=np.int64))
+    flat_shape = b.const("shape_flat", np.array([0, 0, d], dtype=np.int64))
+    scale = b.const("attention_scale", np.array(1.0 / math.sqrt(head_dim), dtype=np.float32))
+    one = b.const("one", np.array(1.0, dtype=np.float32))
+    masked = b.const("masked", np.array(MASKED, dtype=np.float32))
+    axis1 = b.const("axis_1", np.array([1], dtype=np.int64))
+    axis_last = b.const("axis_last", np.array([-1], dtype=np.int64))
+    axes_12 = b.const("axes_1_2", np.array([1, 2], dtype=np.int64))
+
+    x = b.op("Add", b.op("Gather", w.WORDS, "input_ids"), b.op("Gather", w.POSITIONS, "position_ids"))
+    x = norm(b.op("Add", x, w.TYPE0), w.EMB_NORM)
+    mask = b.op("Cast", "attention_mask", to=TensorProto.FLOAT)
+    bias = b.op("Unsqueeze", b.op("Mul", b.op("Sub", one, mask), masked), axes_12)  # batch, 1, 1, length
+
+    for layer in range(spec.layers):
+        key = {part: w.block_key(layer, k) for part, k in w.LINEARS.items()}
+        q = b.op("Transpose", b.op("Reshape", linear(x, key["query"]), heads_shape), perm=[0, 2, 1, 3])
+        k = b.op("Transpose", b.op("Reshape", linear(x, key["key"]), heads_shape), perm=[0, 2, 3, 1])
+        v = b.op("Transpose", b.op("Reshape", linear(x, key["value"]), heads_shape), perm=[0, 2, 1, 3])
+        scores = b.op("Add", b.op("Mul", b.op("MatMul", q, k), scale), bias)
+        context = b.op("MatMul", b.op("Softmax", scores, axis=-1), v)
+        context = b.op("Reshape", b.op("Transpose", context, perm=[0, 2, 1, 3]), flat_shape)
+        x = norm(b.op("Add", linear(context, key["attn_out"]), x), w.block_key(layer, w.NORMS["ln_attn"]))
+        inner = linear(x, key["inter"])
+        half = b.const(f"half_{layer}", np.array(0.5, dtype=np.float32))
+        root2 = b.const(f"sqrt2_{layer}", np.array(math.sqrt(2.0), dtype=np.float32))
+        gelu = b.op("Mul", b.op("Mul", inner, half), b.op("Add", b.op("Erf", b.op("Div", inner, root2)), one))
+        x = norm(b.op("Add", linear(gelu, key["out"]), x), w.block_key(layer, w.NORMS["ln_out"]))
+
+    weights3 = b.op("Unsqueeze", mask, axis_last)  # batch, length, 1
+    total = b.op("ReduceSum", b.op("Mul", x, weights3), axis1, keepdims=0)
+    count = b.op("Max", b.op("ReduceSum", weights3, axis1, keepdims=0), one)
+    b.nodes.append(helper.make_node("Div", [total, count], [OUTPUT], name=OUTPUT))
+
+    dims = ["batch", "length"]
+    graph = helper.make_graph(
+        b.nodes,
+        f"{spec.model_type}-{spec.layers}x{spec.hidden}{'-int8' if int8 else ''}",
+        [helper.make_tensor_value_info(name, TensorProto.INT64, dims) for name in INPUTS],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", d])],
+        initializer=[*b.constants, *(_placeholder(*s) for s in w.shapes(spec, int8))],
+    )
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid("com.microsoft", 1)] if int8 else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="rapport")
+    model.ir_version = 8  # readable by every ONNX Runtime since 1.10
+    return model
+
+
+def write(spec: EncoderSpec, directory: Path) -> list[Path]:
+    """The fp32 and int8 graphs for this encoder, byte for byte the same on every run."""
+    paths = []
+    for int8 in (False, True):
+        path = directory / graph_file(int8)
+        path.write_bytes(build(spec, int8).SerializeToString(deterministic=True))
+        paths.append(path)
+    return paths
