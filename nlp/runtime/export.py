@@ -36,7 +36,7 @@ def base_keys(spec: EncoderSpec) -> list[str]:
     """The checkpoint keys the graph needs (the token-type table whole: the runtime takes row 0)."""
     keys = [w.WORDS, w.POSITIONS, w.TYPE0, f"{w.EMB_NORM}.weight", f"{w.EMB_NORM}.bias"]
     for layer in range(spec.layers):
-        for key in (*w.LINEARS.values(), *w.NORMS.values()):
+        for key in (*w.ATTENTION, *(k for k in w.LINEARS.values() if k != w.QKV), *w.NORMS.values()):
             keys += [f"{w.block_key(layer, key)}.weight", f"{w.block_key(layer, key)}.bias"]
     return keys
 

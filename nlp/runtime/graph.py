@@ -24,7 +24,6 @@ INPUTS = ("input_ids", "position_ids", "attention_mask")
 OUTPUT = "pooled"
 # Where the weights "are": nowhere on disk, a name that says who hands them over.
 EXTERNAL = "supplied-by-rapport-at-load"
-MASKED = -10000.0  # added to the attention scores of padding; exp() of it is 0 in float32
 
 
 class _Builder:
@@ -38,6 +37,12 @@ class _Builder:
         out = f"{kind.lower()}_{self._n}"
         self.nodes.append(helper.make_node(kind, list(inputs), [out], name=out, domain=domain, **attrs))
         return out
+
+    def split(self, x: str, sizes: str, n: int) -> list[str]:
+        self._n += 1
+        outs = [f"split_{self._n}_{i}" for i in range(n)]
+        self.nodes.append(helper.make_node("Split", [x, sizes], outs, name=f"split_{self._n}", axis=-1))
+        return outs
 
     def const(self, name: str, value: np.ndarray) -> str:
         self.constants.append(onnx.numpy_helper.from_array(value, name))
@@ -60,7 +65,6 @@ def build(spec: EncoderSpec, int8: bool) -> onnx.ModelProto:
     """Encoder plus mean pooling over the attention mask, as transformers' BertModel computes it."""
     b = _Builder()
     d, heads = spec.hidden, spec.heads
-    head_dim = d // heads
 
     def linear(x: str, key: str) -> str:
         if int8:  # activations quantised per batch by the op, weights int8 per column
@@ -78,28 +82,23 @@ def build(spec: EncoderSpec, int8: bool) -> onnx.ModelProto:
     def norm(x: str, key: str) -> str:
         return b.op("LayerNormalization", x, f"{key}.weight", f"{key}.bias", axis=-1, epsilon=spec.eps)
 
-    heads_shape = b.const("shape_heads", np.array([0, 0, heads, head_dim], dtype=np.int64))
-    flat_shape = b.const("shape_flat", np.array([0, 0, d], dtype=np.int64))
-    scale = b.const("attention_scale", np.array(1.0 / math.sqrt(head_dim), dtype=np.float32))
+    thirds = b.const("qkv_split", np.array([d, d, d], dtype=np.int64))
     one = b.const("one", np.array(1.0, dtype=np.float32))
-    masked = b.const("masked", np.array(MASKED, dtype=np.float32))
     axis1 = b.const("axis_1", np.array([1], dtype=np.int64))
     axis_last = b.const("axis_last", np.array([-1], dtype=np.int64))
-    axes_12 = b.const("axes_1_2", np.array([1, 2], dtype=np.int64))
 
-    x = b.op("Add", b.op("Gather", w.WORDS, "input_ids"), b.op("Gather", w.POSITIONS, "position_ids"))
+    words = b.op("Cast", b.op("Gather", w.WORDS, "input_ids"), to=TensorProto.FLOAT)
+    positions = b.op("Cast", b.op("Gather", w.POSITIONS, "position_ids"), to=TensorProto.FLOAT)
+    x = b.op("Add", words, positions)
     x = norm(b.op("Add", x, w.TYPE0), w.EMB_NORM)
     mask = b.op("Cast", "attention_mask", to=TensorProto.FLOAT)
-    bias = b.op("Unsqueeze", b.op("Mul", b.op("Sub", one, mask), masked), axes_12)  # batch, 1, 1, length
+    padding = b.op("Cast", "attention_mask", to=TensorProto.INT32)  # 1 attend, 0 padding
 
     for layer in range(spec.layers):
         key = {part: w.block_key(layer, k) for part, k in w.LINEARS.items()}
-        q = b.op("Transpose", b.op("Reshape", linear(x, key["query"]), heads_shape), perm=[0, 2, 1, 3])
-        k = b.op("Transpose", b.op("Reshape", linear(x, key["key"]), heads_shape), perm=[0, 2, 3, 1])
-        v = b.op("Transpose", b.op("Reshape", linear(x, key["value"]), heads_shape), perm=[0, 2, 1, 3])
-        scores = b.op("Add", b.op("Mul", b.op("MatMul", q, k), scale), bias)
-        context = b.op("MatMul", b.op("Softmax", scores, axis=-1), v)
-        context = b.op("Reshape", b.op("Transpose", context, perm=[0, 2, 1, 3]), flat_shape)
+        q, k, v = b.split(linear(x, key["qkv"]), thirds, 3)
+        # ONNX Runtime's fused attention: softmax(q k^T / sqrt(head size), padding masked) v, heads merged.
+        context = b.op("MultiHeadAttention", q, k, v, "", padding, domain="com.microsoft", num_heads=heads)
         x = norm(b.op("Add", linear(context, key["attn_out"]), x), w.block_key(layer, w.NORMS["ln_attn"]))
         inner = linear(x, key["inter"])
         half = b.const(f"half_{layer}", np.array(0.5, dtype=np.float32))
@@ -120,7 +119,7 @@ def build(spec: EncoderSpec, int8: bool) -> onnx.ModelProto:
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", d])],
         initializer=[*b.constants, *(_placeholder(*s) for s in w.shapes(spec, int8))],
     )
-    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid("com.microsoft", 1)] if int8 else [])
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="rapport")
     model.ir_version = 8  # readable by every ONNX Runtime since 1.10
     return model

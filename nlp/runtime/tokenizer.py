@@ -34,11 +34,21 @@ class Batch:
     attention_mask: np.ndarray  # int64, 1 for tokens, 0 for padding
 
 
-def batches(ids: Sequence[list[int]], batch_size: int, pad: int) -> Iterator[Batch]:
+# Most tokens (rows x padded width) in one batch: long texts come in smaller batches, so the encoder's
+# working memory stays that of 32 texts of 64 tokens however long the texts are.
+MAX_TOKENS = 2048
+
+
+def batches(ids: Sequence[list[int]], batch_size: int, pad: int, max_tokens: int = MAX_TOKENS) -> Iterator[Batch]:
     """Sort by length and cut into batches, so padding stays small (length bucketing)."""
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    start = 0
+    while start < len(order):
+        end = start + 1  # sorted ascending, so the last text of a chunk sets its width
+        while end < len(order) and end - start < batch_size and (end - start + 1) * len(ids[order[end]]) <= max_tokens:
+            end += 1
+        chunk = order[start:end]
+        start = end
         width = max(len(ids[i]) for i in chunk)
         input_ids = np.full((len(chunk), width), pad, dtype=np.int64)
         mask = np.zeros((len(chunk), width), dtype=np.int64)

@@ -17,11 +17,11 @@ from nlp.runtime.spec import EncoderSpec
 
 # Checkpoints saved from a task model prefix the encoder's keys; the bare encoder's have no prefix.
 PREFIXES = ("bert.", "roberta.", "model.")
-# Graph part -> checkpoint key, per block.
+# Graph part -> checkpoint key, per block. Query, key and value run as one matrix product ("qkv").
+ATTENTION = ("attention.self.query", "attention.self.key", "attention.self.value")
+QKV = "attention.self.qkv"
 LINEARS = {
-    "query": "attention.self.query",
-    "key": "attention.self.key",
-    "value": "attention.self.value",
+    "qkv": QKV,
     "attn_out": "attention.output.dense",
     "inter": "intermediate.dense",
     "out": "output.dense",
@@ -40,14 +40,17 @@ def block_key(layer: int, part: str) -> str:
 def shapes(spec: EncoderSpec, int8: bool) -> Iterator[tuple[str, type, tuple[int, ...]]]:
     """Name, numpy dtype and shape of every initializer the graph expects, in graph order."""
     d = spec.hidden
-    yield WORDS, np.float32, (spec.vocab_size, d)
-    yield POSITIONS, np.float32, (spec.max_positions, d)
+    # The tables stay fp16 (as exported) and are cast after the lookup: half the memory, same values.
+    yield WORDS, np.float16, (spec.vocab_size, d)
+    yield POSITIONS, np.float16, (spec.max_positions, d)
     yield TYPE0, np.float32, (d,)
     yield f"{EMB_NORM}.weight", np.float32, (d,)
     yield f"{EMB_NORM}.bias", np.float32, (d,)
     for layer in range(spec.layers):
         for part, key in LINEARS.items():
-            k_in, n_out = (spec.intermediate, d) if part == "out" else (d, spec.intermediate if part == "inter" else d)
+            k_in, n_out = {"qkv": (d, 3 * d), "inter": (d, spec.intermediate), "out": (spec.intermediate, d)}.get(
+                part, (d, d)
+            )
             name = block_key(layer, key)
             if int8:
                 yield f"{name}.weight.int8", np.int8, (k_in, n_out)
@@ -98,26 +101,29 @@ def arrays(spec: EncoderSpec, checkpoints: Checkpoints, int8: bool) -> dict[str,
     def f32(key: str) -> np.ndarray:
         return np.ascontiguousarray(checkpoints.get(key), dtype=np.float32)
 
+    def f16(key: str) -> np.ndarray:
+        return np.ascontiguousarray(checkpoints.get(key), dtype=np.float16)
+
     out = {
-        WORDS: f32(WORDS),
-        POSITIONS: f32(POSITIONS),
+        WORDS: f16(WORDS),
+        POSITIONS: f16(POSITIONS),
         TYPE0: f32(TYPE0)[0].copy(),
         f"{EMB_NORM}.weight": f32(f"{EMB_NORM}.weight"),
         f"{EMB_NORM}.bias": f32(f"{EMB_NORM}.bias"),
     }
     for layer in range(spec.layers):
-        for key in (*LINEARS.values(), *NORMS.values()):
+        for key in NORMS.values():
             name = block_key(layer, key)
-            out[f"{name}.bias"] = f32(f"{name}.bias")
-            weight = checkpoints.get(f"{name}.weight")
-            if key in NORMS.values():
-                out[f"{name}.weight"] = np.ascontiguousarray(weight, dtype=np.float32)
-            elif int8:
-                out[f"{name}.weight.int8"], out[f"{name}.weight.scale"] = quantize_columns(
-                    np.ascontiguousarray(weight.T, dtype=np.float32)
-                )
+            out[f"{name}.weight"], out[f"{name}.bias"] = f32(f"{name}.weight"), f32(f"{name}.bias")
+        for key in LINEARS.values():
+            name = block_key(layer, key)
+            parts = [block_key(layer, k) for k in ATTENTION] if key == QKV else [name]
+            w_t = np.concatenate([checkpoints.get(f"{p}.weight").T for p in parts], axis=1)
+            out[f"{name}.bias"] = np.concatenate([f32(f"{p}.bias") for p in parts])
+            if int8:
+                out[f"{name}.weight.int8"], out[f"{name}.weight.scale"] = quantize_columns(w_t.astype(np.float32))
             else:
-                out[f"{name}.weight.T"] = np.ascontiguousarray(weight.T, dtype=np.float32)
+                out[f"{name}.weight.T"] = np.ascontiguousarray(w_t, dtype=np.float32)
     expected = {name: (dtype, shape) for name, dtype, shape in shapes(spec, int8)}
     for name, a in out.items():
         dtype, shape = expected[name]
