@@ -132,8 +132,8 @@ def _onnx(
     int8 = backend == "onnx-int8"
     encoder = OnnxEncoder(lean, spec, Checkpoints([lean / BASE, directory / BLOCKS]), int8=int8, threads=threads)
 
-    def base_encoder() -> OnnxEncoder:  # the frozen embeddings are shared with the fine-tuned session
-        return OnnxEncoder(lean, spec, base, int8=False, threads=threads, shared=encoder.arrays)
+    def base_encoder() -> OnnxEncoder:
+        return OnnxEncoder(lean, spec, Checkpoints([lean / BASE]), int8=False, threads=threads)
 
     return TransformerClassifier(
         fast_tokenizer(lean / TOKENIZER),

@@ -33,10 +33,10 @@ def packaged_source() -> tuple[Path, str]:
 
 
 def base_keys(spec: EncoderSpec) -> list[str]:
-    """The checkpoint keys the graph needs (the token-type table whole: the runtime takes row 0)."""
-    keys = [w.WORDS, w.POSITIONS, w.TYPE0, f"{w.EMB_NORM}.weight", f"{w.EMB_NORM}.bias"]
+    """The checkpoint keys the graph needs (the token-type table whole: the graph takes row 0)."""
+    keys = [w.WORDS, w.POSITIONS, w.TYPES, f"{w.EMB_NORM}.weight", f"{w.EMB_NORM}.bias"]
     for layer in range(spec.layers):
-        for key in (*w.ATTENTION, *(k for k in w.LINEARS.values() if k != w.QKV), *w.NORMS.values()):
+        for key in (*w.ATTENTION, *w.DENSE, *w.NORMS.values()):
             keys += [f"{w.block_key(layer, key)}.weight", f"{w.block_key(layer, key)}.bias"]
     return keys
 
@@ -62,7 +62,7 @@ def export(source: Path, out: Path, name: str | None = None) -> list[Path]:
     tensors = {}
     for key in base_keys(spec):
         # fp16 halves the shipped size; the fine-tuned blocks are stored in fp16 already.
-        half = checkpoints.get(key).astype(np.float16)
+        half = checkpoints.get(key).astype(w.STORED)
         if not np.isfinite(half).all():
             raise ValueError(f"{key}: values outside fp16's range")
         tensors[key] = half

@@ -2,8 +2,8 @@
 
 The graph holds every initializer's name, type and shape but no data (external data that
 `nlp.runtime.session` hands ONNX Runtime as arrays when it opens the session). So one small graph
-file serves every set of fine-tuned weights for an encoder, and retraining needs no new export. Building the graph
-needs the `onnx` package (export time only: importing it takes most of a second).
+file serves every set of fine-tuned weights for an encoder, and retraining needs no new export.
+Building the graph needs the `onnx` package (export time only: importing it takes most of a second).
 """
 
 from __future__ import annotations
@@ -62,49 +62,59 @@ def _placeholder(name: str, dtype: type, shape: tuple[int, ...]) -> onnx.TensorP
 
 
 def build(spec: EncoderSpec, int8: bool) -> onnx.ModelProto:
-    """Encoder plus mean pooling over the attention mask, as transformers' BertModel computes it."""
+    """Encoder plus mean pooling over the attention mask, as transformers' BertModel computes it.
+
+    Weights enter as the checkpoint stores them (fp16, linear layers as out x in); the casts,
+    transposes and joins on them depend on nothing else, so ONNX Runtime folds them once on load.
+    """
     b = _Builder()
     d, heads = spec.hidden, spec.heads
+    fp32: dict[str, str] = {}
 
-    def linear(x: str, key: str) -> str:
+    def f32(name: str) -> str:
+        if name not in fp32:
+            fp32[name] = b.op("Cast", name, to=TensorProto.FLOAT)
+        return fp32[name]
+
+    def matrix(key: str) -> str:  # in x out, fp32
+        return b.op("Transpose", f32(f"{key}.weight"), perm=[1, 0])
+
+    def linear(x: str, key: str, parts: list[str]) -> str:
+        biases = [f32(f"{p}.bias") for p in parts]
+        bias = biases[0] if len(parts) == 1 else b.op("Concat", *biases, axis=0)
         if int8:  # activations quantised per batch by the op, weights int8 per column
-            return b.op(
-                "DynamicQuantizeMatMul",
-                x,
-                f"{key}.weight.int8",
-                f"{key}.weight.scale",
-                "",
-                f"{key}.bias",
-                domain="com.microsoft",
-            )
-        return b.op("Add", b.op("MatMul", x, f"{key}.weight.T"), f"{key}.bias")
+            return b.op("DynamicQuantizeMatMul", x, f"{key}.int8", f"{key}.scale", "", bias, domain="com.microsoft")
+        weights = matrix(parts[0]) if len(parts) == 1 else b.op("Concat", *(matrix(p) for p in parts), axis=1)
+        return b.op("Add", b.op("MatMul", x, weights), bias)
 
     def norm(x: str, key: str) -> str:
-        return b.op("LayerNormalization", x, f"{key}.weight", f"{key}.bias", axis=-1, epsilon=spec.eps)
+        return b.op("LayerNormalization", x, f32(f"{key}.weight"), f32(f"{key}.bias"), axis=-1, epsilon=spec.eps)
 
     thirds = b.const("qkv_split", np.array([d, d, d], dtype=np.int64))
     one = b.const("one", np.array(1.0, dtype=np.float32))
+    segment0 = b.const("segment_0", np.array([0], dtype=np.int64))
     axis1 = b.const("axis_1", np.array([1], dtype=np.int64))
     axis_last = b.const("axis_last", np.array([-1], dtype=np.int64))
 
     words = b.op("Cast", b.op("Gather", w.WORDS, "input_ids"), to=TensorProto.FLOAT)
     positions = b.op("Cast", b.op("Gather", w.POSITIONS, "position_ids"), to=TensorProto.FLOAT)
-    x = b.op("Add", words, positions)
-    x = norm(b.op("Add", x, w.TYPE0), w.EMB_NORM)
+    segment = f32(b.op("Gather", w.TYPES, segment0))  # 1 x hidden: every token is in segment 0
+    x = norm(b.op("Add", b.op("Add", words, positions), segment), w.EMB_NORM)
     mask = b.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     padding = b.op("Cast", "attention_mask", to=TensorProto.INT32)  # 1 attend, 0 padding
 
     for layer in range(spec.layers):
-        key = {part: w.block_key(layer, k) for part, k in w.LINEARS.items()}
-        q, k, v = b.split(linear(x, key["qkv"]), thirds, 3)
+        qkv = [w.block_key(layer, p) for p in w.ATTENTION]
+        q, k, v = b.split(linear(x, w.block_key(layer, w.QKV), qkv), thirds, 3)
         # ONNX Runtime's fused attention: softmax(q k^T / sqrt(head size), padding masked) v, heads merged.
         context = b.op("MultiHeadAttention", q, k, v, "", padding, domain="com.microsoft", num_heads=heads)
-        x = norm(b.op("Add", linear(context, key["attn_out"]), x), w.block_key(layer, w.NORMS["ln_attn"]))
-        inner = linear(x, key["inter"])
+        attn_out, inter, out = (w.block_key(layer, p) for p in w.DENSE)
+        x = norm(b.op("Add", linear(context, attn_out, [attn_out]), x), w.block_key(layer, w.NORMS["ln_attn"]))
+        inner = linear(x, inter, [inter])
         half = b.const(f"half_{layer}", np.array(0.5, dtype=np.float32))
         root2 = b.const(f"sqrt2_{layer}", np.array(math.sqrt(2.0), dtype=np.float32))
         gelu = b.op("Mul", b.op("Mul", inner, half), b.op("Add", b.op("Erf", b.op("Div", inner, root2)), one))
-        x = norm(b.op("Add", linear(gelu, key["out"]), x), w.block_key(layer, w.NORMS["ln_out"]))
+        x = norm(b.op("Add", linear(gelu, out, [out]), x), w.block_key(layer, w.NORMS["ln_out"]))
 
     weights3 = b.op("Unsqueeze", mask, axis_last)  # batch, length, 1
     total = b.op("ReduceSum", b.op("Mul", x, weights3), axis1, keepdims=0)

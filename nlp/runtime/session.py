@@ -22,17 +22,13 @@ class OnnxEncoder:
         *,
         int8: bool,
         threads: int | None,
-        shared: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.spec = spec
         self.int8 = int8
-        # Arrays equal to one in `shared` (the frozen embeddings of a sibling session) reuse its memory.
         own = arrays(spec, checkpoints, int8)
-        for name, a in (shared or {}).items():
-            if name in own and np.array_equal(own[name], a):
-                own[name] = a
-        # ONNX Runtime reads the initializers in place: they must live as long as the session.
-        self.arrays = own
+        # The OrtValues and what they point into (mapped files, int8 matrices) must outlive the session.
+        self._checkpoints = checkpoints
+        self._arrays = own
         self._values = [ort.OrtValue.ortvalue_from_numpy(a) for a in own.values()]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0  # 0: one per physical core
@@ -42,6 +38,7 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(
             str(directory / graph_file(int8)), options, providers=["CPUExecutionProvider"]
         )
+        checkpoints.release()  # ONNX Runtime holds its own (folded, fp32) copy now
 
     def positions(self, mask: np.ndarray) -> np.ndarray:
         """Position ids as the encoder's own embeddings number them."""

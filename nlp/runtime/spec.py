@@ -29,6 +29,7 @@ class EncoderSpec:
     pad_token_id: int
     vocab_size: int
     max_positions: int
+    type_vocab: int
 
     @classmethod
     def read(cls, directory: Path) -> EncoderSpec:
@@ -50,6 +51,7 @@ class EncoderSpec:
             pad_token_id=int(c.get("pad_token_id") or 0),
             vocab_size=int(c["vocab_size"]),
             max_positions=int(c["max_position_embeddings"]),
+            type_vocab=int(c.get("type_vocab_size", 2)),
         )
 
     def write(self, directory: Path) -> None:
@@ -64,6 +66,7 @@ class EncoderSpec:
             "pad_token_id": self.pad_token_id,
             "vocab_size": self.vocab_size,
             "max_position_embeddings": self.max_positions,
+            "type_vocab_size": self.type_vocab,
             "hidden_act": "gelu",
             "position_embedding_type": "absolute",
         }
