@@ -15,6 +15,7 @@ import mmap
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class MappedSafetensors:
         header = json.loads(self._map[8 : 8 + length])
         header.pop("__metadata__", None)
         self._start = 8 + length
-        self._header: dict[str, dict[str, object]] = header
+        self._header: dict[str, dict[str, Any]] = header
 
     def keys(self) -> list[str]:
         return list(self._header)
@@ -96,8 +97,8 @@ class MappedSafetensors:
         dtype = DTYPES.get(str(entry["dtype"]))
         if dtype is None:
             raise ValueError(f"{self.path}: {key} is {entry['dtype']}, which the ONNX path does not read")
-        begin, end = entry["data_offsets"]  # type: ignore[misc]
-        shape = tuple(entry["shape"])  # type: ignore[arg-type]
+        begin, end = (int(x) for x in entry["data_offsets"])
+        shape = tuple(int(x) for x in entry["shape"])
         count = (end - begin) // np.dtype(dtype).itemsize
         return np.frombuffer(self._map, dtype=dtype, count=count, offset=self._start + begin).reshape(shape)
 
