@@ -15,7 +15,7 @@ from bot.events import RELAY_WINDOW, EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
-from bot.ports import Connector, WorkQueue
+from bot.ports import Connector, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
 from bot.storage.events import RepositoryEvents
@@ -260,16 +260,21 @@ class Rapport:
         """The platform connectors whose sections are configured (a token is set)."""
         s = self.settings
         found: list[Connector] = []
+        usage: list[UsageReport] = []
+        x = None
+        if s.x.enabled:
+            from connectors.x import XConnector
+
+            x = XConnector(s.x, self.state_for("x"), notify=self.events.publish)
+            usage.append(x)  # the App Home shows what listening on X costs this month
         if s.slack.enabled:
             from connectors.slack import SlackConnector
 
-            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack")))
+            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage))
         if s.discord.enabled:
             from connectors.discord import DiscordConnector
 
             found.append(DiscordConnector(s.discord, self.state_for("discord")))
-        if s.x.enabled:
-            from connectors.x import XConnector
-
-            found.append(XConnector(s.x, self.state_for("x"), notify=self.events.publish))
+        if x is not None:
+            found.append(x)
         return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +14,7 @@ from bot.desk import Desk
 from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
+from bot.ports import UsageReport
 from connectors.base import Sink, StateStore
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
@@ -44,7 +46,10 @@ def _secret(value: object, key: str) -> str:
 class SlackConnector:
     """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
 
-    def __init__(self, settings: Settings, desk: Desk, events: EventBus, state: StateStore) -> None:
+    def __init__(
+        self, settings: Settings, desk: Desk, events: EventBus, state: StateStore, usage: Sequence[UsageReport] = ()
+    ) -> None:
+        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
         s = settings.slack
         self._settings = settings
         self._events = events
@@ -70,7 +75,7 @@ class SlackConnector:
             messages=self.messages,
             actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
             command=SlashCommand(s.command, desk, self.staff),
-            home=AppHome(self.api, desk, self.staff),
+            home=AppHome(self.api, desk, self.staff, usage),
             background=self.background,
         )
         self.http: HttpReceiver | None = None

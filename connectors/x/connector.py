@@ -254,6 +254,10 @@ class XConnector:
         """This month's reads and posts against the budget, the month-end projection and the cost."""
         return [line.text() for line in await self._meter.report()]
 
+    async def summary(self) -> list[str]:
+        """The `UsageReport` port (the App Home's X section): a title naming the month, then usage()."""
+        return await self._meter.summary()
+
     async def _send_tweet(self, reply: OutboundReply) -> str:
         # A staff reply may name no message: answer the conversation's first tweet rather than post loose.
         target = reply.in_reply_to or reply.conversation_id

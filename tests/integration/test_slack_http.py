@@ -27,6 +27,8 @@ from bot.relationships.models import Topic
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
+from connectors.x.budget import Budget
+from connectors.x.usage import Meter
 from nlp.rules import RuleClassifier
 from tests.fakes.slack_server import (
     BOT_TOKEN,
@@ -46,6 +48,8 @@ STAFF = "U_STAFF"  # member of the triage channel
 LEAD = "U_LEAD"  # configured staff id, not in the channel
 CUSTOMER = "U_ANN"
 STRANGER = "U_EVE"
+X_BUDGET = Budget(reads=10_000, posts=500, cost_per_read=0.005, cost_per_post=0.01)
+MID_DECEMBER = datetime(2026, 12, 16, tzinfo=UTC)  # half the month gone: the projection doubles what was used
 COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
 
 
@@ -73,6 +77,7 @@ class Desk:
     connector: SlackConnector
     slack: SlackSender
     discord: RecordingConnector
+    x_usage: Meter
 
     def cards(self) -> list[dict[str, Any]]:
         return [c for c in self.fake.calls_to("chat.postMessage") if c["channel"] == TRIAGE and "blocks" in c]
@@ -126,7 +131,9 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     settings = settings_for(tmp_path, fake)
     stop = asyncio.Event()
     async with Rapport(settings, classifier=RuleClassifier()) as bot:
-        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"))
+        # X's meter on the real state store, as the composition root passes it when [x] is configured.
+        x_usage = Meter(bot.state_for("x"), X_BUDGET, clock=lambda: MID_DECEMBER)
+        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"), [x_usage])
         discord = RecordingConnector()
         bot.connected["discord"] = discord
         await bot.attach(connector)
@@ -135,7 +142,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         assert connector.http is not None
         sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
         try:
-            yield Desk(fake, bot, connector, sender, discord)
+            yield Desk(fake, bot, connector, sender, discord, x_usage)
         finally:
             stop.set()
             await outbox
@@ -427,6 +434,20 @@ async def test_app_home_shows_queue_sentiment_and_oldest_unclaimed(desk: Desk) -
     [published] = await desk.fake.wait_for("views.publish", user_id=STAFF)
     dump = json.dumps(published["view"])
     assert "Oldest unclaimed" in dump and "negative" in dump and "Open escalations: 1" in dump
+
+
+async def test_app_home_shows_x_reads_and_posts_this_month_with_projection_and_cost(desk: Desk) -> None:
+    assert await desk.x_usage.count_reads([str(n) for n in range(1, 1201)]) == 1200
+    await desk.x_usage.count_post()
+    assert await desk.slack.event({"type": "app_home_opened", "user": STAFF, "channel": "D1", "tab": "home"}) == 200
+    [published] = await desk.fake.wait_for("views.publish", user_id=STAFF)
+    [x_section] = [
+        b["text"]["text"] for b in published["view"]["blocks"] if "X this month" in b.get("text", {}).get("text", "")
+    ]
+    title, reads, posts = x_section.splitlines()
+    assert title == "*X this month (2026-12, UTC)*"
+    assert reads.startswith("reads 1,200 of 10,000, $6.00; month-end projection 2,")
+    assert posts.startswith("posts 1 of 500, $0.01; month-end projection 2")
 
 
 async def test_sales_alert_goes_to_the_sales_channel(desk: Desk) -> None:
