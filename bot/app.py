@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
 from bot.errors import ConnectorError, StorageError
@@ -18,8 +19,10 @@ from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import Connector, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
+from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
+from bot.templates import Templates
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
@@ -92,10 +95,11 @@ class Rapport:
             classifier=classifier,
             fallback=RuleClassifier(),
             rules=self.settings.routing.rules,
-            templates=self.settings.templates,
+            templates=Templates(self.settings.templates),
             faq=Faq.load(self.settings.faq.path),
             faq_min_score=self.settings.faq.min_score,
             events=self.events,
+            conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
         )

@@ -69,6 +69,8 @@ _HISTORY_KINDS = {
     "escalation.noted": "added a note",
     "escalation.reopened": "reopened",
     "reply.failed": "reply could not be delivered",
+    "conversation.handoff": "customer asked for a person",
+    "conversation.details": "customer gave details",
 }
 
 
