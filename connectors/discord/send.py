@@ -28,19 +28,17 @@ def _snowflake(value: str, what: str) -> int:
     return number
 
 
-def fit(text: str) -> str:
-    """The text, cut to Discord's limit (with an ellipsis) rather than refused."""
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    log.warning("discord: reply of %d characters cut to %d", len(text), MESSAGE_LIMIT)
-    return text[: MESSAGE_LIMIT - 1] + "…"
-
-
 async def send_reply(
-    client: discord.Client, reply: OutboundReply, *, dm_channels: dict[int, int], force_dm: bool = False
+    client: discord.Client,
+    reply: OutboundReply,
+    text: str,
+    *,
+    dm_channels: dict[int, int],
+    force_dm: bool = False,
+    quote: bool = True,
 ) -> str:
-    """Post the reply and return the new message's id. `dm_channels` maps user id -> known DM channel id."""
-    text = fit(reply.text)
+    """Post `text` (the reply or one part of it, within MESSAGE_LIMIT) and return the new message's id.
+    `dm_channels` maps user id -> known DM channel id; `quote` answers the customer's message visibly."""
     if not text.strip():
         raise DeliveryFailed("empty reply", retryable=False, connector=NAME)
     if reply.direct or force_dm:
@@ -60,7 +58,7 @@ async def send_reply(
     channel_id = _snowflake(reply.conversation_id, "channel id")
     doing = f"reply in channel {channel_id}"
     reference = None
-    if reply.in_reply_to:
+    if reply.in_reply_to and quote:
         reference = discord.MessageReference(
             message_id=_snowflake(reply.in_reply_to, "message id"),
             channel_id=channel_id,

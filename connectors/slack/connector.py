@@ -15,7 +15,9 @@ from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
 from bot.ports import UsageReport
+from bot.text import split_parts
 from connectors.base import Sink, StateStore
+from connectors.parts import send_in_parts
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
 from connectors.slack.background import Background
@@ -24,7 +26,6 @@ from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
 from connectors.slack.http import HttpReceiver
-from connectors.slack.ingest import MAX_TEXT
 from connectors.slack.messages import MessageHandler
 from connectors.slack.notices import Notices
 from connectors.slack.retries import EventLedger
@@ -34,6 +35,10 @@ from connectors.slack.staff import StaffDirectory
 from connectors.slack.triage import TriageDesk
 
 log = logging.getLogger(__name__)
+
+# Slack accepts 40,000 characters but shows a long message collapsed and advises 4,000 at most: a longer
+# reply goes out as numbered messages in the thread.
+MESSAGE_LIMIT = 4_000
 
 
 def _secret(value: object, key: str) -> str:
@@ -52,6 +57,7 @@ class SlackConnector:
         """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
         s = settings.slack
         self._settings = settings
+        self._state = state
         self._events = events
         token = _secret(s.bot_token, "bot_token")
         socket_mode = s.mode == "socket"
@@ -136,5 +142,9 @@ class SlackConnector:
             channel = await self.api.open_dm(reply.recipient_id)
         # In a DM, answer inline unless the customer started a thread there.
         thread = reply.conversation_id if not (reply.direct and reply.conversation_id == replied_ts) else None
-        # The core's text is plain; Slack reads &, < and > as markup, so escape them.
-        return await self.api.post(channel, escape(reply.text[:MAX_TEXT]) or " ", thread_ts=thread)
+
+        async def post(text: str, previous: str | None) -> str:
+            # The core's text is plain; Slack reads &, < and > as markup, so escape them.
+            return await self.api.post(channel, escape(text) or " ", thread_ts=thread)
+
+        return await send_in_parts(self._state, reply.id, split_parts(reply.text, MESSAGE_LIMIT), post)
