@@ -147,13 +147,24 @@ class DiscordConnector:
             raise DeliveryFailed("not connected", retryable=True, connector=NAME)
         force_dm = self._settings.reply_mode == "dm"
 
+        parts = split_parts(reply.text, MESSAGE_LIMIT)
+
         async def post(text: str, previous: str | None) -> str:
-            # Only the first part quotes the customer; the rest follow it in the same channel.
+            # Only the first part quotes the customer; the rest follow it in the same channel. The nonce
+            # is the reply's and the part's (parts are numbered, so distinct): a retry after a lost
+            # response gets the same message back instead of a second post.
+            nonce = f"r{reply.id}p{parts.index(text)}"
             return await send_reply(
-                client, reply, text, dm_channels=self._dm_channels, force_dm=force_dm, quote=previous is None
+                client,
+                reply,
+                text,
+                dm_channels=self._dm_channels,
+                force_dm=force_dm,
+                quote=previous is None,
+                nonce=nonce,
             )
 
-        return await send_in_parts(self._state, reply.id, split_parts(reply.text, MESSAGE_LIMIT), post)
+        return await send_in_parts(self._state, reply.id, parts, post)
 
     async def _on_message(self, message: discord.Message) -> None:
         client = self._client

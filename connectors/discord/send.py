@@ -35,10 +35,13 @@ async def send_reply(
     *,
     dm_channels: dict[int, int],
     force_dm: bool = False,
+    nonce: str,
     quote: bool = True,
 ) -> str:
     """Post `text` (the reply or one part of it, within MESSAGE_LIMIT) and return the new message's id.
-    `dm_channels` maps user id -> known DM channel id; `quote` answers the customer's message visibly."""
+    `dm_channels` maps user id -> known DM channel id; `quote` answers the customer's message visibly.
+    `nonce` (at most 25 characters) is sent with enforce_nonce: Discord answers a retry of a post it
+    already made, within a few minutes, with that message instead of posting it twice."""
     if not text.strip():
         raise DeliveryFailed("empty reply", retryable=False, connector=NAME)
     if reply.direct or force_dm:
@@ -50,7 +53,9 @@ async def send_reply(
                 channel_id = (await client.create_dm(discord.Object(id=user_id))).id
                 dm_channels[user_id] = channel_id
             # The DM itself is the conversation: no quote of the customer's message is needed.
-            sent = await client.get_partial_messageable(channel_id).send(text, allowed_mentions=SAFE_MENTIONS)
+            sent = await client.get_partial_messageable(channel_id).send(
+                text, allowed_mentions=SAFE_MENTIONS, nonce=nonce
+            )
         except Exception as exc:
             raise map_error(exc, doing) from exc
         return str(sent.id)
@@ -67,9 +72,9 @@ async def send_reply(
     try:
         channel = client.get_partial_messageable(channel_id)
         if reference is None:
-            sent = await channel.send(text, allowed_mentions=SAFE_MENTIONS)
+            sent = await channel.send(text, allowed_mentions=SAFE_MENTIONS, nonce=nonce)
         else:
-            sent = await channel.send(text, reference=reference, allowed_mentions=SAFE_MENTIONS)
+            sent = await channel.send(text, reference=reference, allowed_mentions=SAFE_MENTIONS, nonce=nonce)
     except Exception as exc:
         raise map_error(exc, doing) from exc
     return str(sent.id)
