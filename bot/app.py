@@ -18,6 +18,7 @@ from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import Connector, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
+from bot.sla_watch import SlaWatch
 from bot.storage import Database, Repository, upgrade
 from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
@@ -60,6 +61,7 @@ class Rapport:
         self.repo = Repository(self.db)
         self.events = EventBus(RepositoryEvents(self.db))
         self.desk = Desk(self.repo, self.events, settings.sla)
+        self.sla = SlaWatch(settings.sla, self.desk, self.repo, self.events, self.state_for("sla"))
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
@@ -220,6 +222,7 @@ class Rapport:
             every = 1.0 if role == "gateway" else 30.0
             background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
             background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+            background.append(asyncio.create_task(self.sla.run(stop), name="sla-watch"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:

@@ -164,7 +164,6 @@ class SlackSettings(_Section):
     api_url: str = "https://slack.com/api/"
     command: str = "/rapport"
     note_prefix: str = "note:"
-    sla_check_interval: float = Field(60.0, gt=0)  # seconds between SLA reminder / breach checks
     snooze_minutes: int = Field(60, ge=1, le=7 * 24 * 60)  # what the card's Snooze button snoozes for
 
     @property
@@ -221,6 +220,7 @@ class SlaSettings(_Section):
         Priority.LOW: SlaTarget(first_response_minutes=1440, resolution_minutes=4320),
     }
     remind_before_minutes: int = Field(10, ge=0)
+    check_seconds: float = Field(60.0, gt=0)  # how often reminders and breaches are looked for
 
 
 class TierThresholds(_Section):

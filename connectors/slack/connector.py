@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -29,7 +27,6 @@ from connectors.slack.http import HttpReceiver
 from connectors.slack.messages import MessageHandler
 from connectors.slack.notices import Notices
 from connectors.slack.retries import EventLedger
-from connectors.slack.sla import SlaWatch
 from connectors.slack.socket import SocketReceiver
 from connectors.slack.staff import StaffDirectory
 from connectors.slack.triage import TriageDesk
@@ -73,7 +70,6 @@ class SlackConnector:
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
         self.notices = Notices(self.api, desk, s.triage_channel)
         self.background = Background()
-        self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
             self.client,
             signing_secret,
@@ -90,7 +86,6 @@ class SlackConnector:
             self.socket = SocketReceiver(self.app, self._app_token)
         else:
             self.http = HttpReceiver(self.app, signing_secret, settings.server.host, settings.server.port)
-        self._sla_task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -115,17 +110,10 @@ class SlackConnector:
             # The runner retries start(): leave nothing subscribed or bound behind.
             await self.stop()
             raise
-        if self._settings.slack.triage_channel:
-            self._sla_task = asyncio.create_task(self.sla.run(), name="slack-sla")
 
     async def stop(self) -> None:
         self._events.unsubscribe(self.triage.on_event)
         self._events.unsubscribe(self.notices.on_event)
-        if self._sla_task is not None:
-            self._sla_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sla_task
-            self._sla_task = None
         if self.http is not None:
             await self.http.stop()
         if self.socket is not None:

@@ -24,6 +24,7 @@ from bot.errors import AuthFailed, DeliveryFailed, InputError, RateLimited
 from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
+from bot.sla_watch import SlaWatch
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
@@ -114,7 +115,6 @@ def settings_for(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
                 "triage_channel": TRIAGE,
                 "sales_channel": SALES,
                 "staff_user_ids": [LEAD],
-                "sla_check_interval": 3600,
             }
             | slack,
         }
@@ -459,8 +459,9 @@ async def test_sales_alert_goes_to_the_sales_channel(desk: Desk) -> None:
 async def test_sla_reminder_in_the_thread_then_breach_marked_on_the_card(desk: Desk) -> None:
     await desk.complaint()
     ts, _ = await desk.card()
-    watch = desk.connector.sla
-    watch._sla = watch._sla.model_copy(update={"remind_before_minutes": 600})
+    bot = desk.bot
+    settings = bot.settings.sla.model_copy(update={"remind_before_minutes": 600})
+    watch = SlaWatch(settings, bot.desk, bot.repo, bot.events, bot.state_for("sla"))  # the core's watch
     assert await watch.check() == 1
     [reminder] = await desk.fake.wait_for("chat.postMessage", thread_ts=ts, channel=TRIAGE)
     assert "SLA reminder" in reminder["text"] and "first response" in reminder["text"]
@@ -667,3 +668,23 @@ async def test_a_card_slack_failed_to_take_is_posted_by_the_event_relay(desk: De
     await desk.card()
     assert await desk.bot.events.relay() == 0  # delivered once; nothing left to relay
     assert len(posted_cards()) == 1
+
+
+async def test_an_sla_reminder_slack_refused_is_posted_by_the_event_relay_once(desk: Desk) -> None:
+    """The reminder is a durable event: a thread post Slack refused goes out on the relay, and only once."""
+    await desk.complaint()
+    ts, _ = await desk.card()
+    bot = desk.bot
+    settings = bot.settings.sla.model_copy(update={"remind_before_minutes": 600})
+    watch = SlaWatch(settings, bot.desk, bot.repo, bot.events, bot.state_for("sla"))
+    desk.fake.fail_next("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    assert await watch.check() == 1
+
+    def reminders() -> list[dict[str, Any]]:
+        return [c for c in desk.fake.calls_to("chat.postMessage") if c.get("thread_ts") == ts and "SLA" in c["text"]]
+
+    refused = len(reminders())  # the refused attempt is recorded by the fake too
+    assert await watch.check() == 0  # announced once, whatever Slack said
+    assert await bot.events.relay() == 1
+    assert await bot.events.relay() == 0
+    assert len(reminders()) == refused + 1 and "SLA reminder" in reminders()[-1]["text"]
