@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
 from bot.errors import ConnectorError, StorageError
@@ -15,11 +16,14 @@ from bot.events import RELAY_WINDOW, EventBus
 from bot.faq import Faq
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
-from bot.ports import Connector, WorkQueue
+from bot.ports import Connector, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
+from bot.sla_watch import SlaWatch
 from bot.storage import Database, Repository, upgrade
+from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
+from bot.templates import Templates
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
@@ -57,6 +61,7 @@ class Rapport:
         self.repo = Repository(self.db)
         self.events = EventBus(RepositoryEvents(self.db))
         self.desk = Desk(self.repo, self.events, settings.sla)
+        self.sla = SlaWatch(settings.sla, self.desk, self.repo, self.events, self.state_for("sla"))
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
@@ -92,10 +97,11 @@ class Rapport:
             classifier=classifier,
             fallback=RuleClassifier(),
             rules=self.settings.routing.rules,
-            templates=self.settings.templates,
+            templates=Templates(self.settings.templates),
             faq=Faq.load(self.settings.faq.path),
             faq_min_score=self.settings.faq.min_score,
             events=self.events,
+            conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
         )
@@ -216,6 +222,7 @@ class Rapport:
             every = 1.0 if role == "gateway" else 30.0
             background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
             background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+            background.append(asyncio.create_task(self.sla.run(stop), name="sla-watch"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:
@@ -260,16 +267,21 @@ class Rapport:
         """The platform connectors whose sections are configured (a token is set)."""
         s = self.settings
         found: list[Connector] = []
+        usage: list[UsageReport] = []
+        x = None
+        if s.x.enabled:
+            from connectors.x import XConnector
+
+            x = XConnector(s.x, self.state_for("x"), notify=self.events.publish)
+            usage.append(x)  # the App Home shows what listening on X costs this month
         if s.slack.enabled:
             from connectors.slack import SlackConnector
 
-            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack")))
+            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage))
         if s.discord.enabled:
             from connectors.discord import DiscordConnector
 
             found.append(DiscordConnector(s.discord, self.state_for("discord")))
-        if s.x.enabled:
-            from connectors.x import XConnector
-
-            found.append(XConnector(s.x, self.state_for("x"), notify=self.events.publish))
+        if x is not None:
+            found.append(x)
         return found

@@ -44,6 +44,17 @@ class BudgetSpent:
     resumes_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    """An escalation's SLA target is near (a reminder) or has passed (a breach); published once each."""
+
+    escalation_id: int
+    target: str  # "first response" or "resolution"
+    breached: bool
+    due: datetime
+    assignee: str = ""
+
+
 # Features publish their own event types too (bot/relationships/events.py): a subscriber checks the
 # type of what it gets and ignores the rest.
 Event = Any
@@ -72,7 +83,7 @@ def decode(kind: str, payload: dict[str, Any]) -> Event:
     return DURABLE[kind](**values)
 
 
-for _cls in (EscalationChanged, SalesAlert, BudgetSpent):
+for _cls in (EscalationChanged, SalesAlert, BudgetSpent, SlaDue):
     durable(_cls)
 
 

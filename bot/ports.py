@@ -4,7 +4,8 @@
 - `StateStore`: durable key/value state a connector keeps (X's since_id, the Slack event ledger);
 - `EventStore`: domain events as rows written with the change they report, and who handled which;
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
-  a Redis stream when several processes share the work).
+  a Redis stream when several processes share the work);
+- `UsageReport`: a metered allowance a part spends (X reads and posts), summed up for staff.
 """
 
 from __future__ import annotations
@@ -93,4 +94,12 @@ class EventStore(Protocol):
 
     async def prune(self, before: datetime) -> int:
         """Drop events (and their delivery records) older than `before`."""
+        ...
+
+
+class UsageReport(Protocol):
+    """What a metered part has spent this period (X's pay-per-use reads and posts), for staff views."""
+
+    async def summary(self) -> list[str]:
+        """A title line, then one line per allowance (used, limit, projection, cost). Plain text."""
         ...

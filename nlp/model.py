@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from nlp.cues import adjust
 from nlp.labels import HEADS
 from nlp.language import LanguageGuesser
 from nlp.lexical import Lexical
@@ -52,6 +53,7 @@ class TransformerClassifier:
         self.batch_size = batch_size
         self.low_confidence = low_confidence
         self.backend = backend
+        self.cues = True  # raise the heads' analysis with nlp/cues.py (off: the model alone, for evaluation)
         self._languages = languages or LanguageGuesser()
         self._lexical = lexical
         self._base_factory = base_pooler
@@ -115,7 +117,7 @@ class TransformerClassifier:
         scores = {f"{h}:{label}": float(probs[h][i]) for h, labels in HEADS.items() for i, label in enumerate(labels)}
         intent = Intent(HEADS["intent"][int(probs["intent"].argmax())])
         confidence = float(probs["intent"].max())
-        return Analysis(
+        analysis = Analysis(
             sentiment=Sentiment(HEADS["sentiment"][int(probs["sentiment"].argmax())]),
             intent=intent,
             urgent=bool(probs["urgent"][1] >= 0.5),
@@ -126,3 +128,5 @@ class TransformerClassifier:
             scores=scores,
             model_version=self.version,
         )
+        # The heads miss wording that real customer tweets use for urgency and leaving (nlp/cues.py).
+        return adjust(text, analysis) if self.cues else analysis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,19 @@ def test_other_backends_agree_on_clear_cut_texts(classifier: TransformerClassifi
     texts = ["thank you, great service", "how do I reset my password?"]
     for a, b in zip(classifier.classify(texts), other.classify(texts), strict=True):
         assert (a.intent, a.sentiment) == (b.intent, b.sentiment)
+
+
+SHARED_DATA = Path(__file__).parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "unlabelled_twcs_sample.csv").exists(), reason="needs ../shared/data")
+def test_the_cues_find_more_urgent_tweets_and_lose_no_intent_on_the_hand_labelled_test_split(
+    classifier: TransformerClassifier,
+) -> None:
+    from nlp import hand_labels
+
+    figures = hand_labels.evaluate(classifier, SHARED_DATA)
+    cues, alone = figures["with cues"], figures["model alone"]
+    assert cues.n == alone.n > 200
+    assert cues.urgent_f1 > alone.urgent_f1 and cues.urgent_recall > alone.urgent_recall
+    assert cues.intent_accuracy >= alone.intent_accuracy and cues.sentiment_accuracy >= alone.sentiment_accuracy
