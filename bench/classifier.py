@@ -265,9 +265,11 @@ def main() -> None:
     columns = (("batched/s", 10), ("single/s", 9), ("p50 ms", 8), ("p99 ms", 8), ("x base", 7), ("x torch", 8))
     columns += (("RSS MB", 7), ("cold s", 7), ("cold MB", 8), ("torch?", 7))
     header = f"{'model':<42}" + "".join(f"{c:>{w}}" for c, w in columns)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # other work on the machine slows every figure
     lines = [
         f"{len(texts)} customer tweets (TWCS sample rows {FIRST_ROW}+), {args.threads} threads, "
-        f"batch {args.batch_size}, max length {args.max_length}, CPU: {cpu()}",
+        f"batch {args.batch_size}, max length {args.max_length}, CPU: {cpu()} ({os.cpu_count()} cores, "
+        f"load average {load} at the end)",
         header,
     ]
     for name, r in rows.items():
