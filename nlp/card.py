@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def _confusion(cv: dict[str, object]) -> str:
 def _shown(path: str) -> str:
     """A path inside the project as the project sees it, not as the training machine did."""
     root = str(Path(__file__).resolve().parents[1]) + "/"
+    if not path.startswith(root) and "/nlp/data/" in path:  # another checkout of this project
+        return path[path.index("/nlp/data/") + 1 :]
     return path.removeprefix(root)
 
 
@@ -193,7 +196,9 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         "## Speed (measured by `rapport eval` on TweetEval val tweets, including language detection)",
         "",
         f"- batched: {s['batched_msgs_per_s']:.0f} msgs/s; one at a time: {s['single_msgs_per_s']:.0f} msgs/s, "
-        f"p50 {s['single_p50_ms']:.1f} ms, p99 {s['single_p99_ms']:.1f} ms; peak RSS {s['peak_rss_mb']:.0f} MB.",
+        f"p50 {s['single_p50_ms']:.1f} ms, p99 {s['single_p99_ms']:.1f} ms; peak RSS of the evaluating process "
+        f"(all the data sets loaded) {s['peak_rss_mb']:.0f} MB"
+        + (f"; load average {s['load_average']:.1f} on {os.cpu_count()} cores." if "load_average" in s else "."),
     ]
     if bench:
         lines += [
