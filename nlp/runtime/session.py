@@ -1,4 +1,4 @@
-"""The encoder in ONNX Runtime: a weightless graph (nlp.runtime.graph) plus numpy arrays as its weights."""
+"""The encoder in ONNX Runtime: a weightless graph (nlp.runtime.graph) given the checkpoint tensors as weights."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(
             str(directory / graph_file(int8)), options, providers=["CPUExecutionProvider"]
         )
-        checkpoints.release()  # ONNX Runtime holds its own (folded, fp32) copy now
+        # ONNX Runtime has made its own folded fp32 copy; were it to read the mapping again, the pages
+        # would come back from the file.
+        checkpoints.release()
 
     def positions(self, mask: np.ndarray) -> np.ndarray:
         """Position ids as the encoder's own embeddings number them."""
