@@ -5,24 +5,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.access import Access
 from bot.config import Settings
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
-from bot.errors import ConnectorError, StorageError
+from bot.errors import ConfigError, ConnectorError, StorageError
 from bot.events import RELAY_WINDOW, EventBus
 from bot.faq import Faq
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
-from bot.ports import Connector, WorkQueue
+from bot.ports import AsgiApp, Connector, HttpEndpoints, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
+from bot.storage.stats import StatsQueries
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,9 @@ class Rapport:
         self.repo = Repository(self.db)
         self.events = EventBus(RepositoryEvents(self.db))
         self.desk = Desk(self.repo, self.events, settings.sla)
+        self.access = Access(self.repo, self.db)
+        self.metrics = Metrics()
+        self.stats = StatsQueries(self.db)
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
@@ -68,6 +79,7 @@ class Rapport:
             q = settings.queue
             self.queue = RedisQueue(url, prefix=q.prefix, claim_idle=q.claim_idle_seconds)
         self.status: dict[str, str] = {}
+        self.http: HttpServer | None = None  # the running server (rapport run); `port` says where
 
     async def __aenter__(self) -> Rapport:
         await upgrade(self.settings.database.url)
@@ -98,6 +110,7 @@ class Rapport:
             events=self.events,
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
+            timed=self.metrics.timed,
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
@@ -134,6 +147,7 @@ class Rapport:
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         stored, created = await self.pipeline.store(message)
         if created:
+            self.metrics.ingested.labels(channel=message.channel).inc()
             await self.queue.put(stored.id)
 
     async def attach(self, connector: Connector) -> None:
@@ -198,6 +212,61 @@ class Rapport:
             out[name] = str(getattr(connector, "status", out.get(name, "running")))
         return out
 
+    def connectors_up(self) -> dict[str, bool]:
+        """Each known connector: running (and not saying it is down) or not."""
+        return {
+            name: name in self.connected and not status.startswith("down")
+            for name, status in self.connector_status().items()
+        }
+
+    async def webhook_backlog(self) -> dict[str, int]:
+        """Webhook deliveries by status (none until webhooks are configured)."""
+        return {}
+
+    def web_app(self, connectors: Sequence[Connector] = ()) -> FastAPI:
+        """The HTTP server's ASGI app: the API, /metrics, and each connector's platform endpoints."""
+        from bot.server import build_app
+
+        endpoints: dict[str, AsgiApp] = {}
+        for connector in connectors:
+            if isinstance(connector, HttpEndpoints):
+                endpoints.update(connector.http_routes())
+        return build_app(self, endpoints)
+
+    async def serve_http(
+        self, connectors: Sequence[Connector], stop: asyncio.Event, *, max_delay: float = 300.0
+    ) -> None:
+        """Serve [server] host:port until `stop`; a port that cannot be bound is retried with backoff,
+        and never stops the connectors (those in Socket Mode, Discord and X need no server)."""
+        from bot.server import HttpServer
+
+        app = self.web_app(connectors)
+        delay = 1.0
+        while not stop.is_set():
+            server = HttpServer(app, self.settings.server.host, self.settings.server.port)
+            try:
+                await server.start()
+                self.http = server
+                delay = 1.0
+                ended = asyncio.ensure_future(server.wait())
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if ended.done():
+                    ended.result()
+                    raise ConfigError("the HTTP server stopped unexpectedly")
+                ended.cancel()
+            except Exception as exc:
+                log.error("http server: %s; retrying in %.0fs", exc, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+                delay = min(max_delay, delay * 2)
+            finally:
+                await server.stop()
+                self.http = None
+
     async def run(self, connectors: Sequence[Connector], stop: asyncio.Event, *, role: str = "all") -> None:
         """Finish interrupted work, start every connector, deliver replies until `stop` is set.
 
@@ -216,6 +285,7 @@ class Rapport:
             every = 1.0 if role == "gateway" else 30.0
             background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
             background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+            background.append(asyncio.create_task(self.serve_http(connectors, stop), name="http"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:

@@ -657,7 +657,7 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 
 
 def _register_plugins() -> None:
-    """Commands that live with their feature: `train`/`eval` in nlp/, relationship commands in bot/."""
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship and access commands in bot/."""
     import importlib
 
     try:
@@ -668,6 +668,7 @@ def _register_plugins() -> None:
         importlib.import_module("bot.relationships.cli").register(app, customers_app)
     except ModuleNotFoundError:
         pass
+    importlib.import_module("bot.access.cli").register(app)
 
 
 _register_plugins()

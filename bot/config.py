@@ -282,6 +282,9 @@ class RelationshipSettings(_Section):
     topic_min_similarity_encoder: float = Field(0.45, gt=0, le=1)
     topic_summary_weekday: int = Field(0, ge=0, le=6)  # Monday
     templates: dict[str, str] = RELATIONSHIP_TEMPLATES  # "<name>.<channel>" overrides per channel
+    # The one currency values are kept in (ISO 4217): the API refuses a purchase in another, since
+    # Rapport converts nothing.
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
 
     @field_validator("quiet_start", "quiet_end")
     @classmethod

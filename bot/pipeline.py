@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -50,6 +51,8 @@ class Services:
     events: EventBus
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
+    # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
+    timed: Callable[[int, float], None] = lambda _n, _seconds: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,10 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
     if not texts:
         return [], None
     try:
-        return list(await asyncio.to_thread(svc.classifier.classify, texts)), None
+        started = time.perf_counter()
+        analyses: list[Analysis | None] = list(await asyncio.to_thread(svc.classifier.classify, texts))
+        svc.timed(len(texts), time.perf_counter() - started)
+        return analyses, None
     except Exception as exc:
         failure = type(exc).__name__
         log.warning(

@@ -4,12 +4,13 @@
 - `StateStore`: durable key/value state a connector keeps (X's since_id, the Slack event ledger);
 - `EventStore`: domain events as rows written with the change they report, and who handled which;
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
-  a Redis stream when several processes share the work).
+  a Redis stream when several processes share the work);
+- `HttpEndpoints`: a connector that takes platform requests (Slack's events) on Rapport's one HTTP server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +20,12 @@ from bot.domain import InboundMessage, OutboundReply
 # work queue), so a connector acknowledges a platform event only after `await sink(message)` returns,
 # and treats `bot.errors.StorageError` from it as "not stored: make the platform retry".
 Sink = Callable[[InboundMessage], Awaitable[None]]
+
+# An ASGI application, (scope, receive, send): the shape any Python web framework can mount.
+AsgiScope = MutableMapping[str, Any]
+AsgiApp = Callable[
+    [AsgiScope, Callable[[], Awaitable[AsgiScope]], Callable[[AsgiScope], Awaitable[None]]], Awaitable[None]
+]
 
 
 @runtime_checkable
@@ -93,4 +100,14 @@ class EventStore(Protocol):
 
     async def prune(self, before: datetime) -> int:
         """Drop events (and their delivery records) older than `before`."""
+        ...
+
+
+@runtime_checkable
+class HttpEndpoints(Protocol):
+    """A connector that serves platform requests on the shared HTTP server ([server] host/port)."""
+
+    def http_routes(self) -> Mapping[str, AsgiApp]:
+        """Exact paths (e.g. "/slack/events") and the ASGI app answering each; mounted before the
+        connector starts, so each app answers "not ready" (503, the platform retries) until then."""
         ...

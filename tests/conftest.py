@@ -187,7 +187,12 @@ class Driver:
 
 
 def make_settings(database_url: str, **sections: Any) -> Settings:
-    data: dict[str, Any] = {"database": {"url": database_url}, "nlp": {"backend": "rules"}}
+    # Port 0: a bot that runs its HTTP server takes a free port, never one another test holds.
+    data: dict[str, Any] = {
+        "database": {"url": database_url},
+        "nlp": {"backend": "rules"},
+        "server": {"host": "127.0.0.1", "port": 0},
+    }
     data.update(sections)
     return Settings.model_validate(data)
 

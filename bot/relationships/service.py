@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config import RelationshipSettings
 from bot.domain import Customer, EscalationStatus, StoredMessage, Tier, utcnow
-from bot.errors import InputError
+from bot.errors import InputError, NotFound
 from bot.events import EscalationChanged, EventBus
 from bot.pipeline import Interceptor, Observer, Outcome
 from bot.relationships.csat import CsatInterceptor
@@ -118,7 +118,14 @@ class RelationshipService:
     # -- purchases and import -------------------------------------------------------------------
 
     async def record_purchase(
-        self, customer_id: int, amount: float, reference: str, at: datetime | None = None, source: str = "api"
+        self,
+        customer_id: int,
+        amount: float,
+        reference: str,
+        at: datetime | None = None,
+        source: str = "api",
+        *,
+        actor: str = "bot",
     ) -> Purchase | None:
         """Record a purchase (None if its reference is known), schedule the thank-you, update tier and stage."""
         if not reference.strip():
@@ -130,7 +137,10 @@ class RelationshipService:
         if purchase is None:
             return None
         await self.repo.audit(
-            "purchase.recorded", {"reference": purchase.reference, "amount": purchase.amount}, customer_id=customer_id
+            "purchase.recorded",
+            {"reference": purchase.reference, "amount": purchase.amount},
+            actor=actor,
+            customer_id=customer_id,
         )
         await self.rel.schedule(
             f"thanks:{purchase.reference}",
@@ -185,7 +195,7 @@ class RelationshipService:
     async def profile(self, customer_id: int) -> Profile:
         st = await self.rel.standing(customer_id)
         if st is None:
-            raise InputError(f"no customer {customer_id}")
+            raise NotFound(f"no customer {customer_id}")
         escalations = await self.repo.escalations(customer_id=customer_id)
         recent = await self.repo.messages(customer_id=customer_id, limit=5, newest_first=True)
         lines = tuple(

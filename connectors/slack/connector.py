@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +14,7 @@ from bot.desk import Desk
 from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
+from bot.ports import AsgiApp
 from connectors.base import Sink, StateStore
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
@@ -21,7 +23,7 @@ from connectors.slack.blocks import escape
 from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
-from connectors.slack.http import HttpReceiver
+from connectors.slack.http import EVENTS_PATH, SlackEvents
 from connectors.slack.ingest import MAX_TEXT
 from connectors.slack.messages import MessageHandler
 from connectors.slack.notices import Notices
@@ -73,17 +75,21 @@ class SlackConnector:
             home=AppHome(self.api, desk, self.staff),
             background=self.background,
         )
-        self.http: HttpReceiver | None = None
+        self.http: SlackEvents | None = None
         self.socket: SocketReceiver | None = None
         if socket_mode:
             self.socket = SocketReceiver(self.app, self._app_token)
         else:
-            self.http = HttpReceiver(self.app, signing_secret, settings.server.host, settings.server.port)
+            self.http = SlackEvents(self.app, signing_secret)
         self._sla_task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
         return "slack"
+
+    def http_routes(self) -> Mapping[str, AsgiApp]:
+        """HTTP mode: Slack's events endpoint, for Rapport's HTTP server to mount ([server] host/port)."""
+        return {EVENTS_PATH: self.http} if self.http is not None else {}
 
     async def start(self, sink: Sink) -> None:
         # auth.test first: bad tokens fail here with AuthFailed, and it names the bot user to ignore.
@@ -99,7 +105,7 @@ class SlackConnector:
             if self.socket is not None:
                 await self.socket.start()
             if self.http is not None:
-                await self.http.start()
+                self.http.ready = True
         except BaseException:
             # The runner retries start(): leave nothing subscribed or bound behind.
             await self.stop()
@@ -108,6 +114,8 @@ class SlackConnector:
             self._sla_task = asyncio.create_task(self.sla.run(), name="slack-sla")
 
     async def stop(self) -> None:
+        if self.http is not None:
+            self.http.ready = False  # Slack's deliveries from now on get 503 and come again
         self._events.unsubscribe(self.triage.on_event)
         self._events.unsubscribe(self.notices.on_event)
         if self._sla_task is not None:
@@ -115,8 +123,6 @@ class SlackConnector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sla_task
             self._sla_task = None
-        if self.http is not None:
-            await self.http.stop()
         if self.socket is not None:
             await self.socket.stop()
         await self.background.drain()

@@ -24,6 +24,7 @@ from bot.errors import AuthFailed, DeliveryFailed, InputError, RateLimited
 from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
+from bot.server import HttpServer
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
@@ -132,12 +133,14 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         await bot.attach(connector)
         outbox = asyncio.create_task(bot.outbox.run(stop))
         worker = asyncio.create_task(bot.worker.run(stop))  # connectors only store; the worker processes
-        assert connector.http is not None
-        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        server = HttpServer(bot.web_app([connector]), "127.0.0.1", 0)  # Rapport's one HTTP server
+        await server.start()
+        sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
         try:
             yield Desk(fake, bot, connector, sender, discord)
         finally:
             stop.set()
+            await server.stop()
             await outbox
             await worker
     await fake.stop()
@@ -313,8 +316,9 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         await bot.attach(connector)
         stop = asyncio.Event()
         worker = asyncio.create_task(bot.worker.run(stop))
-        assert connector.http is not None
-        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        server = HttpServer(bot.web_app([connector]), "127.0.0.1", 0)
+        await server.start()
+        sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
         await sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"))
         card_ts = await fake.wait_for_card(TRIAGE)
         await sender.event(message_event(TRIAGE, STRANGER, "hi from a guest", "1700000700.000100", thread_ts=card_ts))
@@ -323,6 +327,7 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         [refused] = await bot.repo.audit_events(kind="slack.refused")
         assert refused.actor == f"slack:{STRANGER}"
         stop.set()
+        await server.stop()
         await worker
     await fake.stop()
 
