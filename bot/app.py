@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.access import Access
+from bot.access.service import Access
 from bot.config import Settings
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
@@ -23,6 +23,8 @@ from bot.storage import Database, Repository, upgrade
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
 from bot.storage.stats import StatsQueries
+from bot.webhooks.dispatcher import SUBSCRIBER as WEBHOOKS
+from bot.webhooks.dispatcher import Webhooks
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
@@ -68,6 +70,11 @@ class Rapport:
         self.access = Access(self.repo, self.db)
         self.metrics = Metrics()
         self.stats = StatsQueries(self.db)
+        self.webhooks: Webhooks | None = None
+        if settings.webhooks:
+            # A durable subscriber from the start: the relay then hands it whatever it missed.
+            self.webhooks = Webhooks(self.repo, self.db, settings.webhooks, self.metrics)
+            self.events.subscribe(self.webhooks.on_event, name=WEBHOOKS)
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
@@ -111,6 +118,7 @@ class Rapport:
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
             timed=self.metrics.timed,
+            announce_messages=self.webhooks is not None and self.webhooks.wants_messages,
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
@@ -221,7 +229,7 @@ class Rapport:
 
     async def webhook_backlog(self) -> dict[str, int]:
         """Webhook deliveries by status (none until webhooks are configured)."""
-        return {}
+        return await self.webhooks.store.by_status() if self.webhooks is not None else {}
 
     def web_app(self, connectors: Sequence[Connector] = ()) -> FastAPI:
         """The HTTP server's ASGI app: the API, /metrics, and each connector's platform endpoints."""
@@ -286,6 +294,8 @@ class Rapport:
             background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
             background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
             background.append(asyncio.create_task(self.serve_http(connectors, stop), name="http"))
+            if self.webhooks is not None:
+                background.append(asyncio.create_task(self.webhooks.run(stop), name="webhooks"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:

@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -333,6 +333,45 @@ class QueueSettings(_Section):
     sweep_seconds: float = Field(30.0, gt=0)  # how often a quiet worker looks for stored, unprocessed messages
 
 
+WebhookEvent = Literal[
+    "escalation.opened",
+    "escalation.claimed",
+    "escalation.resolved",
+    "message.received",
+    "sales.alert",
+    "csat.received",
+    "customer.tier_changed",
+]
+WEBHOOK_EVENTS: tuple[str, ...] = get_args(WebhookEvent)
+
+
+class WebhookSettings(_Section):
+    """One receiver: signed POSTs of the events it lists, retried with backoff for `retry_hours`."""
+
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr
+    events: tuple[WebhookEvent, ...] = Field(min_length=1)
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # default: the URL's host
+    timeout: float = Field(10.0, gt=0, le=60)  # seconds a receiver has to answer
+    backoff_initial: float = Field(10.0, gt=0)  # seconds after the first failure; doubles each time
+    backoff_max: float = Field(3600.0, gt=0)
+    retry_hours: float = Field(24.0, gt=0, le=24 * 7)  # then the delivery is given up (and logged)
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("use at least 16 characters")
+        return value
+
+    @property
+    def key(self) -> str:
+        """What names this receiver in deliveries, logs and metrics."""
+        from urllib.parse import urlsplit
+
+        return self.name or urlsplit(self.url).netloc
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
@@ -347,6 +386,7 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     x: XSettings = XSettings()
     relationships: RelationshipSettings = RelationshipSettings()
+    webhooks: tuple[WebhookSettings, ...] = ()
     log_level: str = "INFO"
 
     @field_validator("templates")
@@ -360,6 +400,13 @@ class Settings(_Section):
                 fields = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
                 raise ValueError(f"template {name!r}: bad placeholder {exc} (allowed: {fields})") from None
         return merged
+
+    @model_validator(mode="after")
+    def _webhook_names_differ(self) -> Settings:
+        keys = [w.key for w in self.webhooks]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two [[webhooks]] have the same name (set `name` on each)")
+        return self
 
     @model_validator(mode="after")
     def _rules_use_known_templates(self) -> Settings:

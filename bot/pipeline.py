@@ -17,7 +17,7 @@ from typing import Any
 from bot.config import Rule
 from bot.domain import CHANNELS, Customer, InboundMessage, StoredMessage
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
-from bot.events import EscalationChanged, EventBus, SalesAlert
+from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
 from bot.faq import Faq
 from bot.routing import Decision, route
 from bot.storage import Repository
@@ -53,6 +53,7 @@ class Services:
     observers: tuple[Observer, ...] = field(default=())
     # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
     timed: Callable[[int, float], None] = lambda _n, _seconds: None
+    announce_messages: bool = False  # publish MessageReceived for each processed message (a webhook wants it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,8 @@ class Pipeline:
                 if not await svc.repo.start_processing(stored.id):
                     return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
                 outcome, customer = await self._steps(stored, analysis, fallback)
+                if svc.announce_messages:
+                    await svc.events.publish(MessageReceived(stored.id, customer.id))
         except StorageError as exc:
             log.warning("message %s stays queued: %s", stored.id, exc)
             return Outcome(stored.id, error=f"storage: {exc}")

@@ -15,7 +15,7 @@ from bot.errors import InputError, NotFound
 from bot.events import EscalationChanged, EventBus
 from bot.pipeline import Interceptor, Observer, Outcome
 from bot.relationships.csat import CsatInterceptor
-from bot.relationships.events import ChurnRisk, LeadAttention, publish
+from bot.relationships.events import ChurnRisk, LeadAttention, TierChanged, publish
 from bot.relationships.followups import FollowUpScheduler
 from bot.relationships.identities import Identities
 from bot.relationships.importer import ImportReport, parse_customers, parse_purchases
@@ -46,7 +46,7 @@ class RelationshipService:
         self.settings = settings
         self.events = events
         self.identities = Identities(repo, self.rel, events)
-        self.csat = CsatInterceptor(repo, self.rel, settings, wake)
+        self.csat = CsatInterceptor(repo, self.rel, settings, wake, events)
         self.topics = RootCauses(repo, self.rel, settings, events, embed)
         self.scheduler = FollowUpScheduler(
             repo, self.rel, settings, wake, refresh_all=self.refresh_all, weekly=self.topics.weekly
@@ -94,6 +94,7 @@ class RelationshipService:
                 {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
                 customer_id=customer_id,
             )
+            await publish(self.events, TierChanged(customer_id, before_tier, tier.tier.value, tier.reason))
             if tier.tier is Tier.LEAD:
                 await publish(self.events, LeadAttention(customer_id, before_tier, tier.reason))
         stage = await self.stage(customer_id)

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from bot.server.api import admin, customers, escalations, reports
+from bot.server.api import admin, customers, escalations, reports, webhooks
 
 router = APIRouter(prefix="/api/v1")
-for part in (escalations, customers, reports, admin):
+for part in (escalations, customers, reports, admin, webhooks):
     router.include_router(part.router)
 
 __all__ = ["router"]
