@@ -249,13 +249,13 @@ class Rapport:
         from bot.server import HttpServer
 
         app = self.web_app(connectors)
-        delay = 1.0
+        delay = min(1.0, max_delay)
         while not stop.is_set():
             server = HttpServer(app, self.settings.server.host, self.settings.server.port)
             try:
                 await server.start()
                 self.http = server
-                delay = 1.0
+                delay = min(1.0, max_delay)
                 ended = asyncio.ensure_future(server.wait())
                 stopping = asyncio.ensure_future(stop.wait())
                 await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
