@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.access.service import Access
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
 from bot.errors import ConfigError, ConnectorError, StorageError
@@ -17,12 +18,15 @@ from bot.faq import Faq
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
-from bot.ports import AsgiApp, Connector, HttpEndpoints, WorkQueue
+from bot.ports import AsgiApp, Connector, HttpEndpoints, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
+from bot.sla_watch import SlaWatch
 from bot.storage import Database, Repository, upgrade
+from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
 from bot.storage.stats import StatsQueries
+from bot.templates import Templates
 from bot.webhooks.dispatcher import SUBSCRIBER as WEBHOOKS
 from bot.webhooks.dispatcher import Webhooks
 from bot.worker import LocalQueue, Worker
@@ -75,6 +79,7 @@ class Rapport:
             # A durable subscriber from the start: the relay then hands it whatever it missed.
             self.webhooks = Webhooks(self.repo, self.db, settings.webhooks, self.metrics)
             self.events.subscribe(self.webhooks.on_event, name=WEBHOOKS)
+        self.sla = SlaWatch(settings.sla, self.desk, self.repo, self.events, self.state_for("sla"))
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
@@ -111,10 +116,11 @@ class Rapport:
             classifier=classifier,
             fallback=RuleClassifier(),
             rules=self.settings.routing.rules,
-            templates=self.settings.templates,
+            templates=Templates(self.settings.templates),
             faq=Faq.load(self.settings.faq.path),
             faq_min_score=self.settings.faq.min_score,
             events=self.events,
+            conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
             timed=self.metrics.timed,
@@ -296,6 +302,7 @@ class Rapport:
             background.append(asyncio.create_task(self.serve_http(connectors, stop), name="http"))
             if self.webhooks is not None:
                 background.append(asyncio.create_task(self.webhooks.run(stop), name="webhooks"))
+            background.append(asyncio.create_task(self.sla.run(stop), name="sla-watch"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:
@@ -340,16 +347,21 @@ class Rapport:
         """The platform connectors whose sections are configured (a token is set)."""
         s = self.settings
         found: list[Connector] = []
+        usage: list[UsageReport] = []
+        x = None
+        if s.x.enabled:
+            from connectors.x import XConnector
+
+            x = XConnector(s.x, self.state_for("x"), notify=self.events.publish)
+            usage.append(x)  # the App Home shows what listening on X costs this month
         if s.slack.enabled:
             from connectors.slack import SlackConnector
 
-            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack")))
+            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage))
         if s.discord.enabled:
             from connectors.discord import DiscordConnector
 
             found.append(DiscordConnector(s.discord, self.state_for("discord")))
-        if s.x.enabled:
-            from connectors.x import XConnector
-
-            found.append(XConnector(s.x, self.state_for("x"), notify=self.events.publish))
+        if x is not None:
+            found.append(x)
         return found

@@ -305,9 +305,12 @@ def chat(config: ConfigOption = None, name: Annotated[str | None, typer.Option(h
     """Talk to the bot as a customer in the terminal (Ctrl-D or /quit to leave)."""
     settings = _settings(config)
 
+    if name is None and sys.stdin.isatty():
+        name = input("Your name (Enter to skip): ")
+
     async def main() -> None:
         async with Rapport(settings) as bot:
-            console = ConsoleConnector(author=name)
+            console = ConsoleConnector(author=name.strip() if name and name.strip() else None, name=name or "")
 
             async def sink(message: Any) -> None:
                 outcome = await bot.process(message)

@@ -53,6 +53,7 @@ class Conditions(_Section):
     min_confidence: float | None = None
     max_confidence: float | None = None
     english: bool | None = None
+    templated: bool | None = None  # Rapport has reply templates in the message's language
     channel: tuple[str, ...] | None = None
     tier: tuple[str, ...] | None = None
     direct: bool | None = None
@@ -75,7 +76,7 @@ def _rule(name: str, action: str, reason: str, **kw: Any) -> Rule:
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     _rule("abusive", "escalate", "abusive message: a human reads it first", when={"abusive": True}, flag=True),
-    _rule("not-english", "escalate", "not English: a human answers", when={"english": False}),
+    _rule("no-templates", "escalate", "no templates for this language: a human answers", when={"templated": False}),
     _rule(
         "cancellation",
         "escalate",
@@ -85,7 +86,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         priority="high",
     ),
     _rule("complaint", "escalate", "complaint", when={"intent": ["complaint"]}, reply="acknowledge"),
-    _rule("low-confidence", "escalate", "unsure what this is: a human decides", when={"low_confidence": True}),
+    # Acknowledged all the same: a customer is never left without an answer or an acknowledgement.
+    _rule(
+        "low-confidence",
+        "escalate",
+        "unsure what this is: a human decides",
+        when={"low_confidence": True},
+        reply="received",
+    ),
     _rule("praise", "reply", "praise gets thanks", when={"intent": ["praise"]}, reply="thanks"),
     _rule("question", "answer", "question: answer from the FAQ", when={"intent": ["question"]}, reply="question"),
     _rule(
@@ -108,6 +116,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "received": "Thanks, {name}. We've passed your request to our team (ref #{ticket}).",
     "thanks": "Thank you, {name}! That means a lot to the team.",
     "sales": "Thanks for your interest, {name}! Someone from our team will reach out with the details.",
+    "followup": "Thanks, {name}. I've added that to your case #{ticket}; a person will reply here.",
+    "handoff": "Of course, {name}. I've asked a person to take over your case #{ticket}; they'll reply here.",
 }
 TEMPLATE_FIELDS = {"name": "there", "ticket": "0", "channel": "x", "answer": "", "handle": ""}
 
@@ -154,7 +164,6 @@ class SlackSettings(_Section):
     api_url: str = "https://slack.com/api/"
     command: str = "/rapport"
     note_prefix: str = "note:"
-    sla_check_interval: float = Field(60.0, gt=0)  # seconds between SLA reminder / breach checks
     snooze_minutes: int = Field(60, ge=1, le=7 * 24 * 60)  # what the card's Snooze button snoozes for
 
     @property
@@ -211,6 +220,7 @@ class SlaSettings(_Section):
         Priority.LOW: SlaTarget(first_response_minutes=1440, resolution_minutes=4320),
     }
     remind_before_minutes: int = Field(10, ge=0)
+    check_seconds: float = Field(60.0, gt=0)  # how often reminders and breaches are looked for
 
 
 class TierThresholds(_Section):
@@ -324,6 +334,118 @@ class RelationshipSettings(_Section):
         return merged
 
 
+# Asking for a person, per language we have templates for (regular expressions, case-insensitive).
+# Recognised whatever the classifier says: "can I talk to a human" is a hand-off, not a question.
+_PERSON_EN = r"(person|human|agent|representative|rep|operator|some\s?one|somebody|staff|advisor)"
+DEFAULT_HANDOFF: dict[str, tuple[str, ...]] = {
+    "en": (
+        rf"\b(talk|speak|chat)\s+(to|with)\s+(a|an|some|the)?\s*(real|live|actual|human)?\s*{_PERSON_EN}\b",
+        r"\b(real|live|actual)\s+(person|human|agent)\b",
+        rf"\b(get|give|put|connect|transfer|pass)\s+me\s+(to|through\s+to|with)?\s*(a|an)?\s*(real|live)?\s*{_PERSON_EN}\b",
+        r"^\W*(human|agent|operator|representative)(\s+please)?\W*$",
+        r"\b(want|need)\s+(a|an|to\s+talk\s+to\s+a)\s+(human|person|agent)\b",
+    ),
+    "es": (
+        r"\bhablar\s+con\s+(una|un|alguna|algún)?\s*(persona|humano|agente|alguien|asesor)\b",
+        r"\bpersona\s+real\b",
+    ),
+    "fr": (
+        r"\bparler\s+(à|a|avec)\s+(une?|quelqu'un|un\s+vrai|une\s+vraie)?\s*(personne|humain|agent|conseill[eè]re?|quelqu'un)\b",
+        r"\bvraie\s+personne\b",
+    ),
+    "de": (
+        r"\b(mit\s+)?(einem|einer)\s+(echten\s+)?(menschen|mitarbeiter(in)?|person|berater(in)?)\s+(sprechen|reden)\b",
+        r"\becht(e|en)?\s+(mensch|person)\b",
+    ),
+    "pt": (
+        r"\bfalar\s+com\s+(uma|um|alguém)?\s*(pessoa|humano|atendente|agente|alguém)\b",
+        r"\bpessoa\s+real\b",
+    ),
+}
+
+
+class DetailRequest(_Section):
+    """Something the bot asks for when a message needs it and lacks it (an order number)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    intents: tuple[Intent, ...] = (Intent.COMPLAINT,)
+    # The message must contain one of these words (as a word's start: "deliver" matches "delivery");
+    # empty: any message of those intents.
+    words: tuple[str, ...] = ()
+    pattern: str  # regular expression: its first matching group (or the whole match) is the value
+    question: str  # asked in English; `questions` per language code
+    questions: dict[str, str] = {}
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from None
+        return value
+
+
+DEFAULT_DETAILS: tuple[DetailRequest, ...] = (
+    DetailRequest(
+        name="order_number",
+        words=(
+            "order",
+            "deliver",
+            "package",
+            "parcel",
+            "shipment",
+            "shipping",
+            "arriv",
+            "charg",
+            "refund",
+            "payment",
+            "paid",
+            "pedido",
+            "commande",
+            "bestell",
+            "encomenda",
+        ),
+        # "#55120", "#AB-1234", or a bare 5-12 digit number that is not part of an amount or a date.
+        pattern=r"#\s?([A-Za-z0-9][A-Za-z0-9-]{3,19})\b|(?<![\w$€£.,:/-])(\d{5,12})(?![\w.,:/-]*\d)",
+        question="Could you share your order number?",
+        questions={
+            "es": "¿Podrías indicarnos tu número de pedido?",
+            "fr": "Pourriez-vous nous indiquer votre numéro de commande ?",
+            "de": "Kannst du uns deine Bestellnummer nennen?",
+            "pt": "Pode indicar-nos o número da sua encomenda?",
+        },
+    ),
+)
+
+
+class ConversationSettings(_Section):
+    """How the bot holds a conversation: what joins a case, when it stays quiet, what it asks for."""
+
+    # A customer's consecutive messages on one platform this close together belong to one conversation
+    # (five quick top-level Slack messages are one case, not five).
+    window_minutes: float = Field(3.0, ge=0)
+    # After acknowledging a follow-up on an open case, further follow-ups get no reply for this long.
+    quiet_minutes: float = Field(30.0, ge=0)
+    handoff_phrases: dict[str, tuple[str, ...]] = DEFAULT_HANDOFF
+    details: tuple[DetailRequest, ...] = DEFAULT_DETAILS
+
+    @field_validator("handoff_phrases")
+    @classmethod
+    def _phrases_compile(cls, phrases: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        import re
+
+        for code, patterns in phrases.items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"handoff_phrases.{code}: {pattern[:60]!r} does not compile: {exc}") from None
+        return phrases
+
+
 class QueueSettings(_Section):
     # None: the one-process default (an in-process queue). "redis://host:6379/0": a Redis stream that a
     # gateway (`rapport run --role gateway`) fills and any number of `rapport worker` processes drain.
@@ -377,7 +499,9 @@ class Settings(_Section):
     queue: QueueSettings = QueueSettings()
     nlp: NlpSettings = NlpSettings()
     routing: RoutingSettings = RoutingSettings()
-    templates: dict[str, str] = DEFAULT_TEMPLATES
+    # English texts as strings; other languages as [templates.<code>] tables (see bot/templates.py).
+    templates: dict[str, str | dict[str, str]] = Field(default=DEFAULT_TEMPLATES, validate_default=True)
+    conversation: ConversationSettings = ConversationSettings()
     faq: FaqSettings = FaqSettings()
     outbox: OutboxSettings = OutboxSettings()
     server: ServerSettings = ServerSettings()
@@ -391,15 +515,31 @@ class Settings(_Section):
 
     @field_validator("templates")
     @classmethod
-    def _templates_render(cls, templates: dict[str, str]) -> dict[str, str]:
-        merged = {**DEFAULT_TEMPLATES, **templates}
-        for name, text in merged.items():
+    def _templates_render(cls, templates: dict[str, str | dict[str, str]]) -> dict[str, str | dict[str, str]]:
+        from bot.templates import bundled_languages
+
+        merged: dict[str, str | dict[str, str]] = {**DEFAULT_TEMPLATES}
+        languages = {code: dict(table) for code, table in bundled_languages().items()}
+        for key, value in templates.items():
+            if isinstance(value, str):
+                merged[key] = value
+            elif len(key) == 2 and key.isalpha() and key.islower():
+                languages[key] = {**languages.get(key, {}), **value}
+            else:
+                raise ValueError(f"[templates.{key}]: a language table needs a two-letter ISO 639-1 code")
+        for key, table in languages.items():
+            unknown = set(table) - set(merged)
+            if unknown:
+                raise ValueError(f"[templates.{key}]: {sorted(unknown)} not defined in English under [templates]")
+        fields = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+        texts = [(name, text) for name, text in merged.items() if isinstance(text, str)]
+        texts += [(f"{code}.{name}", text) for code, table in languages.items() for name, text in table.items()]
+        for name, text in texts:
             try:
                 text.format_map(TEMPLATE_FIELDS)
             except (KeyError, IndexError, ValueError) as exc:
-                fields = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
                 raise ValueError(f"template {name!r}: bad placeholder {exc} (allowed: {fields})") from None
-        return merged
+        return {**merged, **languages}
 
     @model_validator(mode="after")
     def _webhook_names_differ(self) -> Settings:

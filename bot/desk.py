@@ -59,6 +59,8 @@ class CustomerProfile:
     escalations: tuple[Escalation, ...]
 
 
+MAX_REPLY = 20_000  # characters of one staff reply (an X thread of 70 posts): longer is surely a paste error
+
 _HISTORY_KINDS = {
     "escalation.opened": "opened",
     "escalation.claimed": "claimed",
@@ -69,6 +71,8 @@ _HISTORY_KINDS = {
     "escalation.noted": "added a note",
     "escalation.reopened": "reopened",
     "reply.failed": "reply could not be delivered",
+    "conversation.handoff": "customer asked for a person",
+    "conversation.details": "customer gave details",
 }
 
 
@@ -153,6 +157,8 @@ class Desk:
         text = text.strip()
         if not text:
             raise InputError("reply text is empty", field="text")
+        if len(text) > MAX_REPLY:
+            raise InputError(f"reply text is longer than {MAX_REPLY:,} characters", field="text")
         esc = await self._get(escalation_id)
         opening = await self.repo.get_message(esc.opening_message_id)
         if opening is None:
@@ -164,7 +170,7 @@ class Desk:
             channel=m.channel,
             recipient_id=m.author_id,
             conversation_id=m.conversation_id,
-            text=text[:4000],
+            text=text,  # a connector splits what its platform cannot take in one message, never cuts it
             in_reply_to=m.external_id,
             direct=m.direct,
             kind="staff",

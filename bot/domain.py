@@ -18,6 +18,7 @@ __all__ = [
     "CHANNELS",
     "Analysis",
     "AuditEvent",
+    "ConversationState",
     "Customer",
     "Escalation",
     "EscalationStatus",
@@ -113,6 +114,15 @@ class EscalationStatus(StrEnum):
         return self in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
 
 
+class ConversationState(StrEnum):
+    """Who holds a conversation. BOT: no active case, the bot answers. The others belong to a case."""
+
+    BOT = "bot"
+    WAITING_FOR_DETAILS = "waiting_for_details"  # the bot asked for something (an order number)
+    WITH_PERSON = "with_person"  # staff own it: the bot acknowledges once, and is silent once staff reply
+    RESOLVED = "resolved"
+
+
 class Priority(StrEnum):
     URGENT = "urgent"
     HIGH = "high"
@@ -155,6 +165,13 @@ class Escalation:
     resolved_at: datetime | None = None
     message_ids: tuple[int, ...] = ()  # opening message first, then later ones in order
     notes: tuple[Note, ...] = ()
+    state: ConversationState = ConversationState.WITH_PERSON  # as stored; see `conversation`
+    details: Mapping[str, str] = field(default_factory=dict)  # asked for and given: {"order_number": "55120"}
+
+    @property
+    def conversation(self) -> ConversationState:
+        """The conversation's state: the stored one while the case is active, resolved after."""
+        return self.state if self.status.active else ConversationState.RESOLVED
 
 
 class ReplyStatus(StrEnum):

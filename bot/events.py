@@ -62,6 +62,17 @@ def current_event_id() -> int | None:
     return _delivering.get()
 
 
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    """An escalation's SLA target is near (a reminder) or has passed (a breach); published once each."""
+
+    escalation_id: int
+    target: str  # "first response" or "resolution"
+    breached: bool
+    due: datetime
+    assignee: str = ""
+
+
 # Features publish their own event types too (bot/relationships/events.py): a subscriber checks the
 # type of what it gets and ignores the rest.
 Event = Any
@@ -90,7 +101,7 @@ def decode(kind: str, payload: dict[str, Any]) -> Event:
     return DURABLE[kind](**values)
 
 
-for _cls in (EscalationChanged, SalesAlert, BudgetSpent, MessageReceived):
+for _cls in (EscalationChanged, SalesAlert, BudgetSpent, MessageReceived, SlaDue):
     durable(_cls)
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import Rule
-from bot.domain import CHANNELS, Customer, InboundMessage, StoredMessage
+from bot.conversation import Conversations
+from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
 from bot.faq import Faq
-from bot.routing import Decision, route
+from bot.routing import Decision, handoff, route
 from bot.storage import Repository
-from bot.templates import render
+from bot.templates import Templates
 from bot.text import clean
 from nlp.types import Analysis, Classifier
 
@@ -45,10 +46,11 @@ class Services:
     classifier: Classifier
     fallback: Classifier
     rules: tuple[Rule, ...]
-    templates: dict[str, str]
+    templates: Templates
     faq: Faq
     faq_min_score: float
     events: EventBus
+    conversations: Conversations
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
     # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
@@ -135,7 +137,14 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
     m = stored.message
     open_escalation = await svc.repo.active_escalation(customer.id, m.channel, m.conversation_id)
-    decision = route(svc.rules, analysis, m, customer, open_escalation)
+    if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
+        open_escalation = await svc.repo.get_escalation(case)  # a quick follow-up in a new thread joins it
+    if svc.conversations.asks_for_person(m.text):
+        decision = handoff(customer, open_escalation)
+    else:
+        decision = route(
+            svc.rules, analysis, m, customer, open_escalation, templated=svc.templates.has(analysis.language)
+        )
     await svc.repo.audit(
         "routed",
         {
@@ -166,9 +175,12 @@ async def act(
     escalation_id: int | None = None
     replies: list[int] = []
     name = (m.author_name or m.author_handle or "there").split()[0] if (m.author_name or m.author_handle) else "there"
+    language = svc.templates.language_for(analysis.language if analysis else "en")
+    conversations = svc.conversations
 
-    async def reply(template: str | None = None, text: str | None = None, **fields: Any) -> None:
-        body = text if text is not None else render(svc.templates, template or "", name=name, **fields)
+    async def reply(template: str | None = None, text: str | None = None, then: str = "", **fields: Any) -> None:
+        body = text if text is not None else svc.templates.render(template or "", language, name=name, **fields)
+        body = f"{body} {then}" if then else body
         queued = await repo.enqueue_reply(
             dedupe_key=f"auto:{stored.id}",
             connector=m.via,
@@ -194,6 +206,70 @@ async def act(
     async def attached(esc_id: int) -> None:
         await repo.audit("escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
         await svc.events.publish(EscalationChanged(esc_id, "attached"))
+
+    async def state(esc_id: int, to: ConversationState, why: str) -> None:
+        before = await conversations.store.set_state(esc_id, to)
+        if before is not None:
+            await repo.audit(
+                "conversation.state",
+                {"from": before.value, "to": to.value, "why": why},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=esc_id,
+            )
+
+    async def details(esc_id: int, given: dict[str, str]) -> None:
+        await conversations.store.add_details(esc_id, given)
+        await repo.audit(
+            "conversation.details", dict(given), message_id=stored.id, customer_id=customer.id, escalation_id=esc_id
+        )
+
+    async def acknowledge_opened(template: str | None) -> None:
+        """The opening acknowledgement, asking for what the case needs and the message lacks."""
+        assert escalation_id is not None
+        needed, given = conversations.missing(m.text, analysis)
+        if given:
+            await details(escalation_id, given)
+        if needed and template:
+            await state(
+                escalation_id, ConversationState.WAITING_FOR_DETAILS, "asked for " + ", ".join(r.name for r in needed)
+            )
+        if template:
+            await reply(
+                template, ticket=str(escalation_id), then=conversations.question(needed, language) if needed else ""
+            )
+
+    async def follow_up(esc_id: int) -> None:
+        esc = await repo.get_escalation(esc_id)
+        if esc is None:
+            return
+        follow = await conversations.follow_up(esc, m.text, utcnow())
+        if follow.details:
+            await repo.audit(
+                "conversation.details",
+                dict(follow.details),
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=esc_id,
+            )
+        if follow.state is not esc.state:
+            await repo.audit(
+                "conversation.state",
+                {"from": esc.state.value, "to": follow.state.value, "why": follow.reason},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=esc_id,
+            )
+        if follow.reply:
+            await reply(follow.reply, ticket=str(esc_id))
+        else:
+            await repo.audit(
+                "reply.withheld",
+                {"why": follow.reason},
+                message_id=stored.id,
+                customer_id=customer.id,
+                escalation_id=esc_id,
+            )
 
     async def escalate(reason: str) -> bool:
         """Open an escalation; False when a concurrent message of the conversation opened one first and
@@ -227,11 +303,34 @@ async def act(
         escalation_id = decision.escalation_id
         await repo.attach_message(escalation_id, stored.id)
         await attached(escalation_id)
+        await follow_up(escalation_id)
+    elif action == "handoff":
+        if decision.escalation_id is not None:
+            escalation_id = decision.escalation_id
+            await repo.attach_message(escalation_id, stored.id)
+            await repo.update_escalation(escalation_id, priority=decision.priority)
+            await attached(escalation_id)
+        elif not await escalate(decision.reason):
+            assert escalation_id is not None
+            await repo.update_escalation(escalation_id, priority=decision.priority)
+        assert escalation_id is not None
+        await state(escalation_id, ConversationState.WITH_PERSON, "customer asked for a person")
+        await repo.audit(
+            "conversation.handoff",
+            {"priority": decision.priority.value},
+            message_id=stored.id,
+            customer_id=customer.id,
+            escalation_id=escalation_id,
+        )
+        await svc.events.publish(EscalationChanged(escalation_id, "handoff"))
+        await reply("handoff", ticket=str(escalation_id))
     elif action == "escalate":
         if not await escalate(decision.reason):
             action = "attach"
-        elif decision.reply:
-            await reply(decision.reply, ticket=str(escalation_id))
+            assert escalation_id is not None
+            await follow_up(escalation_id)
+        else:
+            await acknowledge_opened(decision.reply)
     elif action == "answer":
         match = svc.faq.best(m.text)
         if match is not None and match.score >= svc.faq_min_score:
@@ -246,8 +345,11 @@ async def act(
         else:
             best = f" (best match {match.entry.id} at {match.score:.2f})" if match else ""
             action = "escalate" if await escalate("question without a close FAQ answer" + best) else "attach"
-            if action == "escalate" and decision.reply:
-                await reply(decision.reply, ticket=str(escalation_id))
+            if action == "escalate":
+                await acknowledge_opened(decision.reply)
+            else:
+                assert escalation_id is not None
+                await follow_up(escalation_id)
     elif action == "sales_alert":
         await repo.audit("sales.alert", {"reason": decision.reason}, message_id=stored.id, customer_id=customer.id)
         await svc.events.publish(SalesAlert(customer.id, stored.id))

@@ -6,6 +6,7 @@
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
   a Redis stream when several processes share the work);
 - `HttpEndpoints`: a connector that takes platform requests (Slack's events) on Rapport's one HTTP server.
+- `UsageReport`: a metered allowance a part spends (X reads and posts), summed up for staff.
 """
 
 from __future__ import annotations
@@ -110,4 +111,11 @@ class HttpEndpoints(Protocol):
     def http_routes(self) -> Mapping[str, AsgiApp]:
         """Exact paths (e.g. "/slack/events") and the ASGI app answering each; mounted before the
         connector starts, so each app answers "not ready" (503, the platform retries) until then."""
+
+
+class UsageReport(Protocol):
+    """What a metered part has spent this period (X's pay-per-use reads and posts), for staff views."""
+
+    async def summary(self) -> list[str]:
+        """A title line, then one line per allowance (used, limit, projection, cost). Plain text."""
         ...

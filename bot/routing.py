@@ -18,7 +18,7 @@ _TIER_BOOST = {"platinum": 2, "gold": 1}
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    action: str  # reply | escalate | answer | sales_alert | record | attach
+    action: str  # reply | escalate | answer | sales_alert | record | attach | handoff
     rule: str
     reason: str
     reply: str | None = None  # template name
@@ -27,8 +27,8 @@ class Decision:
     escalation_id: int | None = None  # for "attach"
 
 
-def matches(when: Conditions, analysis: Analysis, message: InboundMessage, tier: str) -> bool:
-    """Whether every condition that is set holds for this message."""
+def matches(when: Conditions, analysis: Analysis, message: InboundMessage, tier: str, templated: bool = True) -> bool:
+    """Whether every condition that is set holds for this message (`templated`: we can reply in its language)."""
     checks = (
         when.intent is None or analysis.intent in when.intent,
         when.sentiment is None or analysis.sentiment in when.sentiment,
@@ -38,6 +38,7 @@ def matches(when: Conditions, analysis: Analysis, message: InboundMessage, tier:
         when.min_confidence is None or analysis.confidence >= when.min_confidence,
         when.max_confidence is None or analysis.confidence < when.max_confidence,
         when.english is None or analysis.english == when.english,
+        when.templated is None or templated == when.templated,
         when.channel is None or message.channel in when.channel,
         when.tier is None or tier in when.tier,
         when.direct is None or message.direct == when.direct,
@@ -58,8 +59,10 @@ def route(
     message: InboundMessage,
     customer: Customer,
     open_escalation: Escalation | None = None,
+    *,
+    templated: bool = True,
 ) -> Decision:
-    """Decide what to do with one message."""
+    """Decide what to do with one message (`templated`: we have reply templates in its language)."""
     if open_escalation is not None:
         # A person already owns this conversation: automatic replies would talk over them.
         return Decision(
@@ -70,7 +73,7 @@ def route(
             escalation_id=open_escalation.id,
         )
     for rule in rules:
-        if matches(rule.when, analysis, message, customer.tier):
+        if matches(rule.when, analysis, message, customer.tier, templated):
             return Decision(
                 action=rule.action,
                 rule=rule.name,
@@ -80,3 +83,20 @@ def route(
                 flag=rule.flag,
             )
     return Decision(action="record", rule="(none)", reason="no rule matched")
+
+
+def handoff(customer: Customer, open_escalation: Escalation | None = None) -> Decision:
+    """The customer asked for a person: hand the case over at once, one priority step up."""
+    base = (
+        open_escalation.priority
+        if open_escalation is not None
+        else Priority.NORMAL.raised(_TIER_BOOST.get(customer.tier, 0))
+    )
+    return Decision(
+        action="handoff",
+        rule="handoff",
+        reason="customer asked for a person",
+        reply="handoff",
+        priority=base.raised(1),
+        escalation_id=open_escalation.id if open_escalation is not None else None,
+    )

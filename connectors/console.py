@@ -17,8 +17,13 @@ NAME = "console"
 class ConsoleConnector:
     """Reads lines from stdin as one customer's messages; prints replies."""
 
-    def __init__(self, *, author: str | None = None, write: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, *, author: str | None = None, name: str = "", write: Callable[[str], None] | None = None
+    ) -> None:
+        """`author` is the customer's id (the login by default, so a returning user is one customer);
+        `name` is what replies call them: never the login, which is an account name, not a greeting."""
         self.author = author or getpass.getuser()
+        self.display_name = name.strip()
         self._write = write or (lambda text: print(text, flush=True))
         self.closed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -34,7 +39,7 @@ class ConsoleConnector:
             author_id=self.author,
             text=text,
             conversation_id=f"console:{self.author}",
-            author_name=self.author,
+            author_name=self.display_name,
             direct=True,
             connector=NAME,
         )

@@ -155,6 +155,14 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
             f"{cv['n']} | {cv['macro_recall']:.3f} | {cv['macro_f1']:.3f} | {cv['accuracy']:.3f} | |"
         )
         lines += ["", *_complaint_cv(cv)]
+    if results.hand_labels:
+        lines += [
+            "",
+            "On our hand-labelled TWCS customer tweets (test split, `nlp/data/twcs_labels.jsonl`; the heads alone, "
+            "and with the cues of `nlp/cues.py` that the classifier applies):",
+            "",
+            *(f"- {name}: {figures.line()}" for name, figures in results.hand_labels.items()),
+        ]
     lines += ["", "Intent on the mapped public test splits (prediction inside the mapped set of intents):", ""]
     lines += [f"- {name}: {acc:.3f}" for name, acc in results.set_accuracy.items()]
     lines += ["", "Confusion matrices (rows truth, columns predicted):", ""]

@@ -96,6 +96,8 @@ def evaluate(
         typer.echo(
             f"\ncomplaint (5-fold CV, complaints/train): macro-F1 {c['macro_f1']:.3f} accuracy {c['accuracy']:.3f}"
         )
+    for name, figures in results.hand_labels.items():
+        typer.echo(f"\nhand-labelled TWCS tweets, test split, {name}: {figures.line()}")
     typer.echo("\nspeed: " + json.dumps({k: round(v, 1) for k, v in results.speed.items()}))
     if card:
         bench = weights / "bench.json"

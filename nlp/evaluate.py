@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from nlp import data as d
+from nlp import hand_labels
+from nlp.hand_labels import Figures
 from nlp.labels import BINARY, INTENTS, SENTIMENTS
 from nlp.lexical import complaint_probability
 from nlp.metrics import Report, binary_report, report
@@ -39,6 +41,7 @@ class Results:
     reliability: dict[str, list[tuple[str, int, float, float]]] = field(default_factory=dict)
     speed: dict[str, float] = field(default_factory=dict)
     complaint_cv: dict[str, object] = field(default_factory=dict)
+    hand_labels: dict[str, Figures] = field(default_factory=dict)  # TWCS openings we labelled, test split
 
 
 def _probabilities(classifier: object, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -78,6 +81,8 @@ def evaluate(classifier: object, data_root: Path, log: object = print) -> Result
         p = _probabilities(classifier, [text for text, _ in twcs])
         truth = np.array([y for _, y in twcs])
         res.reports["complaint: hand-labelled TWCS tweets"] = binary_report(truth, complaint_probability(p["intent"]))
+
+    res.hand_labels = hand_labels.evaluate(classifier, data_root)
 
     for name, path, kind in (
         ("Banking77 test", "intents/banking77_test.jsonl", "banking77"),

@@ -11,6 +11,7 @@ from torch import nn
 
 from nlp import encoder as enc
 from nlp.artifacts import Manifest
+from nlp.cues import adjust
 from nlp.heads import Heads
 from nlp.labels import HEADS
 from nlp.language import LanguageGuesser
@@ -58,6 +59,7 @@ class TransformerClassifier:
         self.batch_size = batch_size
         self.low_confidence = low_confidence
         self.backend = backend
+        self.cues = True  # raise the heads' analysis with nlp/cues.py (off: the model alone, for evaluation)
         self._languages = languages or LanguageGuesser()
         self._lexical = lexical
         self._base_factory = base_pooler
@@ -118,7 +120,7 @@ class TransformerClassifier:
         scores = {f"{h}:{label}": float(probs[h][i]) for h, labels in HEADS.items() for i, label in enumerate(labels)}
         intent = Intent(HEADS["intent"][int(probs["intent"].argmax())])
         confidence = float(probs["intent"].max())
-        return Analysis(
+        analysis = Analysis(
             sentiment=Sentiment(HEADS["sentiment"][int(probs["sentiment"].argmax())]),
             intent=intent,
             urgent=bool(probs["urgent"][1] >= 0.5),
@@ -129,3 +131,5 @@ class TransformerClassifier:
             scores=scores,
             model_version=self.version,
         )
+        # The heads miss wording that real customer tweets use for urgency and leaving (nlp/cues.py).
+        return adjust(text, analysis) if self.cues else analysis

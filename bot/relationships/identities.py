@@ -168,10 +168,31 @@ class Identities:
             if s.confidence >= min_confidence and (customer_id is None or customer_id in (s.customer_id, s.other_id))
         ]
 
+    async def suggestions_for(self, customer_id: int, min_confidence: float = 0.0) -> list[LinkSuggestion]:
+        """This customer's suggestions, as `suggestions(customer_id)` finds them, from only the customers
+        that share a handle, a name or an email with it: what runs after every message must not load them all."""
+        me = await self.repo.get_customer(customer_id)
+        if me is None:
+            return []
+        mentions = await self.rel.email_mentions(writer=me.id, containing=me.email)
+        keys = {i.handle for i in me.identities if len(_handle(i.handle)) >= 3}
+        keys |= {i.display_name for i in me.identities if i.display_name.strip()}
+        keys |= {me.email} if me.email else set()
+        keys |= {e.lower().rstrip(".") for writer, text in mentions if writer == me.id for e in _EMAIL.findall(text)}
+        candidates = {me.id: me}
+        for key in keys:
+            for c in await self.repo.find_customers(key, limit=50):
+                candidates[c.id] = c
+        for writer, _text in mentions:
+            if writer not in candidates and (other := await self.repo.get_customer(writer)) is not None:
+                candidates[writer] = other
+        found = suggest_links(list(candidates.values()), mentions, await self.rel.merged_ids())
+        return [s for s in found if s.confidence >= min_confidence and customer_id in (s.customer_id, s.other_id)]
+
     async def auto_merge(self, customer_id: int, min_confidence: float) -> list[Merge]:
         """Merge this customer's suggestions at or above `min_confidence` into the older customer."""
         merges = []
-        for s in await self.suggestions(customer_id, min_confidence):
+        for s in await self.suggestions_for(customer_id, min_confidence):
             if s.customer_id in await self.rel.merged_ids() or s.other_id in await self.rel.merged_ids():
                 continue
             merges.append(await self.merge(s.other_id, s.customer_id, "bot", f"auto: {s.reason} ({s.confidence})"))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import RelationshipSettings
-from bot.domain import Customer, EscalationStatus, StoredMessage, Tier, utcnow
+from bot.domain import Customer, EscalationStatus, Intent, StoredMessage, Tier, utcnow
 from bot.errors import InputError, NotFound
 from bot.events import EscalationChanged, EventBus
 from bot.pipeline import Interceptor, Observer, Outcome
@@ -27,6 +27,8 @@ from bot.storage import Database, Repository
 from bot.storage.relationships import RelationshipRepository
 
 log = logging.getLogger(__name__)
+
+_TIER_INTENTS = (Intent.COMPLAINT, Intent.CANCELLATION)  # counted as complaints in the cost to serve
 
 
 class RelationshipService:
@@ -64,8 +66,9 @@ class RelationshipService:
     # -- keeping tiers and stages current -------------------------------------------------------
 
     async def observe(self, stored: StoredMessage, customer: Customer, outcome: Outcome) -> None:
-        """After each message: recompute tier and stage; suggest (or, if configured, make) merges."""
-        await self.refresh(customer.id, message_id=stored.id)
+        """After each message: recompute the stage, and the tier when the message changed what it is
+        computed from; suggest (or, if configured, make) merges."""
+        await self.refresh(customer.id, message_id=stored.id, tier=await self._tier_inputs_changed(customer, outcome))
         if self.settings.auto_merge:
             await self.identities.auto_merge(customer.id, self.settings.auto_merge_confidence)
 
@@ -84,8 +87,25 @@ class RelationshipService:
         signals = await self.rel.signals(customer_id, limit=self.settings.stage_window)
         return infer_stage(signals, await self.rel.last_purchase_at(customer_id), now or utcnow(), self.settings)
 
-    async def refresh(self, customer_id: int, *, message_id: int | None = None) -> tuple[TierResult, StageResult]:
-        """Recompute and store tier and stage; a fall to lead or a move to dissolution is announced."""
+    async def _tier_inputs_changed(self, customer: Customer, outcome: Outcome) -> bool:
+        # The tier is value minus cost to serve: purchases (recorded elsewhere, which refresh), complaints
+        # and escalations. A question or a thank-you changes none of them, so it costs no recomputation;
+        # a customer never computed (first contact) is computed once, and the schedule catches up the rest.
+        if outcome.analysis is not None and outcome.analysis.intent in _TIER_INTENTS:
+            return True
+        if outcome.decision is not None and outcome.decision.action in ("escalate", "handoff"):
+            return True
+        standing = await self.rel.standing(customer.id)
+        return standing is not None and not standing.tier_reason
+
+    async def refresh(
+        self, customer_id: int, *, message_id: int | None = None, tier: bool = True
+    ) -> tuple[TierResult | None, StageResult]:
+        """Recompute and store stage and (with `tier`) tier; a fall to lead or a move to dissolution is announced."""
+        result = await self._refresh_tier(customer_id) if tier else None
+        return result, await self._refresh_stage(customer_id, message_id)
+
+    async def _refresh_tier(self, customer_id: int) -> TierResult:
         tier = await self.tier(customer_id)
         before_tier = await self.rel.set_tier(customer_id, tier.tier, tier.reason)
         if before_tier != tier.tier.value:
@@ -97,6 +117,9 @@ class RelationshipService:
             await publish(self.events, TierChanged(customer_id, before_tier, tier.tier.value, tier.reason))
             if tier.tier is Tier.LEAD:
                 await publish(self.events, LeadAttention(customer_id, before_tier, tier.reason))
+        return tier
+
+    async def _refresh_stage(self, customer_id: int, message_id: int | None) -> StageResult:
         stage = await self.stage(customer_id)
         before_stage = await self.rel.set_stage(customer_id, stage.stage.value, stage.reason)
         if before_stage != stage.stage.value:
@@ -107,7 +130,7 @@ class RelationshipService:
             )
             if moved_towards_dissolution(before_stage, stage.stage):
                 await publish(self.events, ChurnRisk(customer_id, before_stage, stage.reason, message_id))
-        return tier, stage
+        return stage
 
     async def refresh_all(self) -> int:
         """Recompute every customer's tier and stage (the schedule); returns how many."""
@@ -163,7 +186,8 @@ class RelationshipService:
             report.created += created
             report.updated += not created
             report.customer_ids.append(customer_id)
-            tier, _stage = await self.refresh(customer_id)
+            tier = await self._refresh_tier(customer_id)
+            await self._refresh_stage(customer_id, None)
             report.tiers[tier.tier.value] = report.tiers.get(tier.tier.value, 0) + 1
         await self.repo.audit(
             "customers.imported",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
     AuditEvent,
+    ConversationState,
     Customer,
     Escalation,
     EscalationStatus,
@@ -128,7 +130,17 @@ def _escalation(row: EscalationRow, message_ids: Sequence[int] = (), notes: Iter
         resolved_at=_aware(row.resolved_at),
         message_ids=tuple(message_ids),
         notes=tuple(Note(n.author, n.text, _aware(n.at) or utcnow()) for n in notes),
+        state=ConversationState(row.conversation_state or ConversationState.WITH_PERSON),
+        details=_details(row.details),
     )
+
+
+def _details(text: str | None) -> dict[str, str]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _reply(row: ReplyRow) -> OutboundReply:

@@ -115,6 +115,11 @@ class EscalationRow(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Who holds the conversation while the case is active, what was asked for and given, and the last
+    # follow-up acknowledgement (bot/conversation.py).
+    conversation_state: Mapped[str] = mapped_column(String(30), default="with_person", server_default="with_person")
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    acked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class NoteRow(Base):

@@ -11,11 +11,13 @@ import discord
 from bot.config import DiscordSettings
 from bot.domain import OutboundReply
 from bot.errors import AuthFailed, ConnectorError, DeliveryFailed
+from bot.text import split_parts
 from connectors.base import Sink, StateStore
 from connectors.discord.client import RapportDiscordClient
 from connectors.discord.errors import NAME, map_error
-from connectors.discord.send import send_reply
+from connectors.discord.send import MESSAGE_LIMIT, send_reply
 from connectors.discord.translate import Scope, to_inbound, wanted
+from connectors.parts import send_in_parts
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class DiscordConnector:
         sink_retry_delay: float = 1.0,
     ) -> None:
         self._settings = settings
-        self._state = state  # unused for now: Discord replays nothing we must remember across restarts
+        self._state = state  # which parts of a long reply went out (connectors/parts.py)
         self._ready_timeout = ready_timeout
         self._start_timeout = start_timeout
         self._sink_retry_delay = sink_retry_delay
@@ -143,9 +145,26 @@ class DiscordConnector:
         client = self._client
         if client is None or client.is_closed():
             raise DeliveryFailed("not connected", retryable=True, connector=NAME)
-        return await send_reply(
-            client, reply, dm_channels=self._dm_channels, force_dm=self._settings.reply_mode == "dm"
-        )
+        force_dm = self._settings.reply_mode == "dm"
+
+        parts = split_parts(reply.text, MESSAGE_LIMIT)
+
+        async def post(text: str, previous: str | None) -> str:
+            # Only the first part quotes the customer; the rest follow it in the same channel. The nonce
+            # is the reply's and the part's (parts are numbered, so distinct): a retry after a lost
+            # response gets the same message back instead of a second post.
+            nonce = f"r{reply.id}p{parts.index(text)}"
+            return await send_reply(
+                client,
+                reply,
+                text,
+                dm_channels=self._dm_channels,
+                force_dm=force_dm,
+                quote=previous is None,
+                nonce=nonce,
+            )
+
+        return await send_in_parts(self._state, reply.id, parts, post)
 
     async def _on_message(self, message: discord.Message) -> None:
         client = self._client

@@ -28,19 +28,20 @@ def _snowflake(value: str, what: str) -> int:
     return number
 
 
-def fit(text: str) -> str:
-    """The text, cut to Discord's limit (with an ellipsis) rather than refused."""
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    log.warning("discord: reply of %d characters cut to %d", len(text), MESSAGE_LIMIT)
-    return text[: MESSAGE_LIMIT - 1] + "…"
-
-
 async def send_reply(
-    client: discord.Client, reply: OutboundReply, *, dm_channels: dict[int, int], force_dm: bool = False
+    client: discord.Client,
+    reply: OutboundReply,
+    text: str,
+    *,
+    dm_channels: dict[int, int],
+    force_dm: bool = False,
+    nonce: str,
+    quote: bool = True,
 ) -> str:
-    """Post the reply and return the new message's id. `dm_channels` maps user id -> known DM channel id."""
-    text = fit(reply.text)
+    """Post `text` (the reply or one part of it, within MESSAGE_LIMIT) and return the new message's id.
+    `dm_channels` maps user id -> known DM channel id; `quote` answers the customer's message visibly.
+    `nonce` (at most 25 characters) is sent with enforce_nonce: Discord answers a retry of a post it
+    already made, within a few minutes, with that message instead of posting it twice."""
     if not text.strip():
         raise DeliveryFailed("empty reply", retryable=False, connector=NAME)
     if reply.direct or force_dm:
@@ -52,7 +53,9 @@ async def send_reply(
                 channel_id = (await client.create_dm(discord.Object(id=user_id))).id
                 dm_channels[user_id] = channel_id
             # The DM itself is the conversation: no quote of the customer's message is needed.
-            sent = await client.get_partial_messageable(channel_id).send(text, allowed_mentions=SAFE_MENTIONS)
+            sent = await client.get_partial_messageable(channel_id).send(
+                text, allowed_mentions=SAFE_MENTIONS, nonce=nonce
+            )
         except Exception as exc:
             raise map_error(exc, doing) from exc
         return str(sent.id)
@@ -60,7 +63,7 @@ async def send_reply(
     channel_id = _snowflake(reply.conversation_id, "channel id")
     doing = f"reply in channel {channel_id}"
     reference = None
-    if reply.in_reply_to:
+    if reply.in_reply_to and quote:
         reference = discord.MessageReference(
             message_id=_snowflake(reply.in_reply_to, "message id"),
             channel_id=channel_id,
@@ -69,9 +72,9 @@ async def send_reply(
     try:
         channel = client.get_partial_messageable(channel_id)
         if reference is None:
-            sent = await channel.send(text, allowed_mentions=SAFE_MENTIONS)
+            sent = await channel.send(text, allowed_mentions=SAFE_MENTIONS, nonce=nonce)
         else:
-            sent = await channel.send(text, reference=reference, allowed_mentions=SAFE_MENTIONS)
+            sent = await channel.send(text, reference=reference, allowed_mentions=SAFE_MENTIONS, nonce=nonce)
     except Exception as exc:
         raise map_error(exc, doing) from exc
     return str(sent.id)

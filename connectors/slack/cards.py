@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.desk import EscalationCard
-from bot.domain import EscalationStatus, InboundMessage, Intent
+from bot.domain import ConversationState, EscalationStatus, InboundMessage, Intent
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 
@@ -84,7 +84,23 @@ def _state_line(card: EscalationCard, now: datetime) -> str:
         line = f":raising_hand: Claimed by {who(esc.assignee)} {bk.date(esc.claimed_at)}"
     if card.snoozed_until is not None and card.snoozed_until > now:
         line += f" · :zzz: snoozed until {bk.date(card.snoozed_until)}"
-    return line
+    return line + f" · :speech_balloon: {_CONVERSATION[esc.conversation]}"
+
+
+# Who holds the conversation, as staff read it on the card.
+_CONVERSATION = {
+    ConversationState.BOT: "the bot answers",
+    ConversationState.WAITING_FOR_DETAILS: "waiting for the customer's details",
+    ConversationState.WITH_PERSON: "with a person: the bot stays quiet",
+    ConversationState.RESOLVED: "resolved",
+}
+
+
+def _details(card: EscalationCard) -> str:
+    given = card.escalation.details
+    if not given:
+        return ""
+    return "*Details:* " + " · ".join(f"{k.replace('_', ' ')} {bk.escape(v)}" for k, v in sorted(given.items()))
 
 
 def _analysis(card: EscalationCard) -> str:
@@ -153,7 +169,7 @@ def render(card: EscalationCard, now: datetime, link: str = "") -> tuple[str, li
             ]
         ),
         bk.section(bk.quote(card.opening.message.text)),
-        bk.context(_analysis(card), f"*Why:* {bk.escape(esc.reason)}" if esc.reason else ""),
+        bk.context(_analysis(card), f"*Why:* {bk.escape(esc.reason)}" if esc.reason else "", _details(card)),
         bk.section(_interactions(card)),
         bk.context(_state_line(card, now)),
     ]

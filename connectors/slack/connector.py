@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -14,8 +12,10 @@ from bot.desk import Desk
 from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
-from bot.ports import AsgiApp
+from bot.ports import AsgiApp, UsageReport
+from bot.text import split_parts
 from connectors.base import Sink, StateStore
+from connectors.parts import send_in_parts
 from connectors.slack.actions import CardActions
 from connectors.slack.app import build_app
 from connectors.slack.background import Background
@@ -24,16 +24,18 @@ from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
 from connectors.slack.http import EVENTS_PATH, SlackEvents
-from connectors.slack.ingest import MAX_TEXT
 from connectors.slack.messages import MessageHandler
 from connectors.slack.notices import Notices
 from connectors.slack.retries import EventLedger
-from connectors.slack.sla import SlaWatch
 from connectors.slack.socket import SocketReceiver
 from connectors.slack.staff import StaffDirectory
 from connectors.slack.triage import TriageDesk
 
 log = logging.getLogger(__name__)
+
+# Slack accepts 40,000 characters but shows a long message collapsed and advises 4,000 at most: a longer
+# reply goes out as numbered messages in the thread.
+MESSAGE_LIMIT = 4_000
 
 
 def _secret(value: object, key: str) -> str:
@@ -46,9 +48,13 @@ def _secret(value: object, key: str) -> str:
 class SlackConnector:
     """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
 
-    def __init__(self, settings: Settings, desk: Desk, events: EventBus, state: StateStore) -> None:
+    def __init__(
+        self, settings: Settings, desk: Desk, events: EventBus, state: StateStore, usage: Sequence[UsageReport] = ()
+    ) -> None:
+        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
         s = settings.slack
         self._settings = settings
+        self._state = state
         self._events = events
         token = _secret(s.bot_token, "bot_token")
         socket_mode = s.mode == "socket"
@@ -64,7 +70,6 @@ class SlackConnector:
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
         self.notices = Notices(self.api, desk, s.triage_channel)
         self.background = Background()
-        self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
         self.app = build_app(
             self.client,
             signing_secret,
@@ -72,7 +77,7 @@ class SlackConnector:
             messages=self.messages,
             actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
             command=SlashCommand(s.command, desk, self.staff),
-            home=AppHome(self.api, desk, self.staff),
+            home=AppHome(self.api, desk, self.staff, usage),
             background=self.background,
         )
         self.http: SlackEvents | None = None
@@ -81,7 +86,6 @@ class SlackConnector:
             self.socket = SocketReceiver(self.app, self._app_token)
         else:
             self.http = SlackEvents(self.app, signing_secret)
-        self._sla_task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -110,19 +114,12 @@ class SlackConnector:
             # The runner retries start(): leave nothing subscribed or bound behind.
             await self.stop()
             raise
-        if self._settings.slack.triage_channel:
-            self._sla_task = asyncio.create_task(self.sla.run(), name="slack-sla")
 
     async def stop(self) -> None:
         if self.http is not None:
             self.http.ready = False  # Slack's deliveries from now on get 503 and come again
         self._events.unsubscribe(self.triage.on_event)
         self._events.unsubscribe(self.notices.on_event)
-        if self._sla_task is not None:
-            self._sla_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sla_task
-            self._sla_task = None
         if self.socket is not None:
             await self.socket.stop()
         await self.background.drain()
@@ -137,5 +134,9 @@ class SlackConnector:
             channel = await self.api.open_dm(reply.recipient_id)
         # In a DM, answer inline unless the customer started a thread there.
         thread = reply.conversation_id if not (reply.direct and reply.conversation_id == replied_ts) else None
-        # The core's text is plain; Slack reads &, < and > as markup, so escape them.
-        return await self.api.post(channel, escape(reply.text[:MAX_TEXT]) or " ", thread_ts=thread)
+
+        async def post(text: str, previous: str | None) -> str:
+            # The core's text is plain; Slack reads &, < and > as markup, so escape them.
+            return await self.api.post(channel, escape(text) or " ", thread_ts=thread)
+
+        return await send_in_parts(self._state, reply.id, split_parts(reply.text, MESSAGE_LIMIT), post)

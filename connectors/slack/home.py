@@ -1,12 +1,16 @@
-"""App Home: open escalations by priority, today's messages by sentiment, the oldest unclaimed one."""
+"""App Home: open escalations by priority, today's messages by sentiment, the oldest unclaimed one, and
+what metered platforms (X's pay-per-use reads and posts) have cost this month."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.desk import Desk
 from bot.domain import EscalationStatus, Priority
+from bot.errors import StorageError
+from bot.ports import UsageReport
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 from connectors.slack.client import SlackApi
@@ -24,10 +28,11 @@ _SENTIMENT_EMOJI = {
 
 
 class AppHome:
-    def __init__(self, api: SlackApi, desk: Desk, staff: StaffDirectory) -> None:
+    def __init__(self, api: SlackApi, desk: Desk, staff: StaffDirectory, usage: Sequence[UsageReport] = ()) -> None:
         self._api = api
         self._desk = desk
         self._staff = staff
+        self._usage = usage
 
     async def publish(self, user: str) -> None:
         """Render and publish `user`'s App Home."""
@@ -60,4 +65,19 @@ class AppHome:
             if len(mine) > PER_PRIORITY_SHOWN:
                 lines.append(f"…and {len(mine) - PER_PRIORITY_SHOWN} more")
             result.append(bk.section(f"*{priority.value.capitalize()}* ({len(mine)})\n" + "\n".join(lines)))
+        result.extend(await self._usage_blocks())
         return result[: bk.HOME_BLOCKS_MAX]
+
+    async def _usage_blocks(self) -> list[Block]:
+        blocks: list[Block] = []
+        for report in self._usage:
+            try:
+                title, *lines = await report.summary()
+            except StorageError as exc:
+                # The queue above is still worth showing when the usage counters cannot be read.
+                log.warning("app home: usage unavailable (%s)", exc)
+                continue
+            if not blocks:
+                blocks.append(bk.divider())
+            blocks.append(bk.section(f"*{bk.escape(title)}*\n" + "\n".join(bk.escape(line) for line in lines)))
+        return blocks

@@ -14,7 +14,7 @@ from bot.config import SlackSettings
 from bot.desk import Desk, EscalationCard
 from bot.domain import utcnow
 from bot.errors import ConnectorError, DeliveryFailed, InputError
-from bot.events import EscalationChanged, Event, SalesAlert
+from bot.events import EscalationChanged, Event, SalesAlert, SlaDue
 from connectors.base import StateStore
 from connectors.slack import blocks as bk
 from connectors.slack import cards
@@ -57,6 +57,23 @@ class TriageDesk:
             await self.refresh(event.escalation_id, event.change)
         elif isinstance(event, SalesAlert):
             await self.sales_alert(event)
+        elif isinstance(event, SlaDue):
+            await self.sla_due(event)
+
+    async def sla_due(self, event: SlaDue) -> None:
+        """A reminder in the card's thread before a target passes; at a breach, the card marked too.
+        Posted once per escalation and target even when the relay delivers the event again."""
+        key = f"sla:{event.escalation_id}:{event.target}:{'breach' if event.breached else 'reminder'}"
+        if await self._state.get(key) is not None:
+            return
+        owner = cards.who(event.assignee) if event.assignee else "nobody has claimed it yet"
+        if event.breached:
+            await self.refresh(event.escalation_id)
+            text = f":rotating_light: *SLA breached:* {event.target} was due {bk.date(event.due)} ({owner})."
+        else:
+            text = f":alarm_clock: *SLA reminder:* {event.target} is due {bk.date(event.due)} ({owner})."
+        if await self.say_in_thread(event.escalation_id, text):
+            await self._state.set(key, utcnow().isoformat())
 
     async def card_ref(self, escalation_id: int) -> tuple[str, str] | None:
         ref = await self._state.get(f"card:{escalation_id}")

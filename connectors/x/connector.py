@@ -12,7 +12,9 @@ from bot.config import XSettings
 from bot.domain import OutboundReply
 from bot.errors import AuthFailed, ConfigError, ConnectorError, DeliveryFailed, RateLimited
 from bot.events import BudgetSpent
+from bot.text import split_parts
 from connectors.base import Sink, StateStore
+from connectors.parts import send_in_parts
 from connectors.x.api import XApi
 from connectors.x.budget import Budget, month_end
 from connectors.x.errors import NAME
@@ -44,11 +46,6 @@ def _dms_refused(exc: ConnectorError) -> bool:
     if isinstance(exc, AuthFailed):
         return exc.status == 403
     return isinstance(exc, DeliveryFailed) and not exc.retryable
-
-
-def fit(text: str, limit: int) -> str:
-    """The text cut to `limit` characters with an ellipsis, rather than refused by X."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class XConnector:
@@ -233,48 +230,56 @@ class XConnector:
             raise DeliveryFailed("empty reply", retryable=False, connector=NAME)
         if not self._api.has_user_context:
             raise AuthFailed("posting needs consumer_key/secret and access_token/secret", connector=NAME)
+        # A reply longer than a post is a thread: each part answers the one before, and counts as a post.
+        parts = split_parts(reply.text, DM_LIMIT if reply.direct else TWEET_LIMIT)
         async with self._budget.lock:
-            await self._budget.check()
-            try:
-                await self._meter.check_post()
-            except RateLimited:
-                limit = self._meter.limits.posts or 0
-                now = self._meter.clock()
-                await self._tell("posts", (await self._meter.usage(now)).posts, limit, month_end(now))
-                raise
-            if reply.direct:
-                external_id = await self._send_dm(reply)
-            else:
-                external_id = await self._send_tweet(reply)
-            await self._budget.spend()
-            await self._meter.count_post()
-        return external_id
+
+            async def post(text: str, previous: str | None) -> str:
+                await self._budget.check()
+                try:
+                    await self._meter.check_post()
+                except RateLimited:
+                    limit = self._meter.limits.posts or 0
+                    now = self._meter.clock()
+                    await self._tell("posts", (await self._meter.usage(now)).posts, limit, month_end(now))
+                    raise
+                if reply.direct:
+                    external_id = await self._send_dm(reply, text)
+                else:
+                    external_id = await self._send_tweet(reply, text, previous)
+                await self._budget.spend()
+                await self._meter.count_post()
+                return external_id
+
+            return await send_in_parts(self._state, reply.id, parts, post)
 
     async def usage(self) -> list[str]:
         """This month's reads and posts against the budget, the month-end projection and the cost."""
         return [line.text() for line in await self._meter.report()]
 
-    async def _send_tweet(self, reply: OutboundReply) -> str:
+    async def summary(self) -> list[str]:
+        """The `UsageReport` port (the App Home's X section): a title naming the month, then usage()."""
+        return await self._meter.summary()
+
+    async def _send_tweet(self, reply: OutboundReply, text: str, previous: str | None) -> str:
         # A staff reply may name no message: answer the conversation's first tweet rather than post loose.
-        target = reply.in_reply_to or reply.conversation_id
+        target = previous or reply.in_reply_to or reply.conversation_id
         in_reply_to = target if target.isdigit() else None
-        page = await self._api.reply(fit(reply.text, TWEET_LIMIT), in_reply_to)
+        page = await self._api.reply(text, in_reply_to)
         data = page.body.get("data")
         tweet_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(tweet_id, str):
             raise DeliveryFailed("X accepted the tweet but returned no id", retryable=False, connector=NAME)
         return tweet_id
 
-    async def _send_dm(self, reply: OutboundReply) -> str:
+    async def _send_dm(self, reply: OutboundReply, text: str) -> str:
         conversation = reply.conversation_id.removeprefix("dm:") if reply.conversation_id.startswith("dm:") else ""
         participant = None if conversation else reply.recipient_id
         if not conversation and not (participant or "").isdigit():
             raise DeliveryFailed(
                 f"no DM conversation or user id ({reply.recipient_id!r})", retryable=False, connector=NAME
             )
-        page = await self._api.direct_message(
-            fit(reply.text, DM_LIMIT), conversation_id=conversation or None, participant_id=participant
-        )
+        page = await self._api.direct_message(text, conversation_id=conversation or None, participant_id=participant)
         data = page.body.get("data")
         event_id = data.get("dm_event_id") if isinstance(data, dict) else None
         if not isinstance(event_id, str):

@@ -98,3 +98,8 @@ class Meter:
     async def report(self, now: datetime | None = None) -> list[budget.Line]:
         now = now or self.clock()
         return budget.report(self.limits, await self.usage(now), now)
+
+    async def summary(self, now: datetime | None = None) -> list[str]:
+        """The `UsageReport` port: a title naming the month, then the reads and posts lines."""
+        now = now or self.clock()
+        return [f"X this month ({budget.month_key(now)}, UTC)", *(line.text() for line in await self.report(now))]

@@ -11,10 +11,11 @@ from tests.conftest import Driver
 
 
 async def test_complaint_opens_an_escalation_and_acknowledges(testbot: Driver) -> None:
-    outcome = await testbot.say("My order arrived broken and nobody answers my emails")
+    outcome = await testbot.say("My order #55120 arrived broken and nobody answers my emails")
     assert outcome.decision is not None and outcome.decision.action == "escalate"
     esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
     assert esc is not None and esc.status is EscalationStatus.OPEN and esc.customer_id == outcome.customer_id
+    assert esc.details == {"order_number": "55120"}  # given already: not asked for
     assert testbot.replies == [
         f"Sorry to hear that, Casey. We've passed this to our team (ref #{esc.id}) and will get back to you shortly."
     ]
@@ -58,9 +59,19 @@ async def test_abusive_message_is_escalated_flagged_with_no_reply(testbot: Drive
     assert esc is not None and esc.flagged and testbot.replies == []
 
 
-async def test_non_english_message_goes_to_a_human(testbot: Driver) -> None:
-    outcome = await testbot.say("Mi pedido llegó roto y nadie responde a mis correos")
-    assert outcome.decision is not None and outcome.decision.rule == "not-english"
+async def test_a_spanish_message_is_acknowledged_in_spanish(testbot: Driver) -> None:
+    outcome = await testbot.say("Mi pedido llegó roto y nadie responde a mis correos, estoy muy enfadado")
+    assert outcome.analysis is not None and outcome.analysis.language == "es"
+    assert outcome.escalation_id is not None  # the rule classifier reads English only: a person decides
+    assert testbot.replies == [
+        f"Gracias, Casey. Hemos pasado tu solicitud a nuestro equipo (ref. #{outcome.escalation_id})."
+    ]
+
+
+async def test_a_message_in_a_language_without_templates_goes_to_a_human(testbot: Driver) -> None:
+    outcome = await testbot.say("Il mio ordine è arrivato rotto e nessuno risponde alle mie email da giorni")
+    assert outcome.analysis is not None and outcome.analysis.language == "it"
+    assert outcome.decision is not None and outcome.decision.rule == "no-templates"
     assert outcome.escalation_id is not None and testbot.replies == []
 
 
@@ -81,7 +92,10 @@ async def test_messages_in_an_escalated_conversation_attach_instead_of_new_repli
     second = await testbot.say("thanks for nothing, still broken")
     third = await testbot.say("great, it works now, thank you!")
     assert second.escalation_id == first.escalation_id == third.escalation_id
-    assert len(testbot.replies) == 1  # only the first acknowledgement
+    # The opening acknowledgement, one for the follow-ups, then quiet: never a reply per message.
+    assert testbot.replies[1:] == [
+        f"Thanks, Casey. I've added that to your case #{first.escalation_id}; a person will reply here."
+    ]
     esc = await testbot.bot.repo.get_escalation(first.escalation_id or 0)
     assert esc is not None and esc.message_ids == (first.message_id, second.message_id, third.message_id)
     assert [e.change for e in events if isinstance(e, EscalationChanged)] == ["opened", "attached", "attached"]

@@ -70,7 +70,7 @@ async def test_a_customer_from_first_question_to_csat_answer(driver: Driver) -> 
     await bot.outbox.deliver_due()
 
     # 5. A complaint: escalated with the priority a gold customer gets, and acknowledged.
-    complaint = await driver.say("My order arrived broken, this is really disappointing")
+    complaint = await driver.say("My order #1001 arrived broken, this is really disappointing")
     esc = await bot.repo.get_escalation(complaint.escalation_id or 0)
     assert esc is not None and esc.priority is Priority.HIGH  # normal, raised one step for gold
     tier, stage, tier_reason, _ = await standing()

@@ -143,6 +143,8 @@ class FakeDiscord:
         self.identifies = 0
         self.resumes = 0
         self._failures: list[Failure] = []
+        self._lose_responses = 0  # create the message, then answer 503 as if the response was lost
+        self._by_nonce: dict[tuple[int, str], dict[str, Any]] = {}  # enforce_nonce: (channel, nonce) -> message
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
         self._session_id = "fake-session"
@@ -196,6 +198,10 @@ class FakeDiscord:
                 self._failures.append(Failure(429, body, headers))
             else:
                 self._failures.append(Failure(status, {"message": f"error {status}", "code": code}))
+
+    def lose_next_response(self, times: int = 1) -> None:
+        """Post the next message(s) but answer 503, as when the response is lost on the way back."""
+        self._lose_responses += times
 
     def dm_channel_for(self, user_id: int) -> int:
         if user_id not in self.dm_channels:
@@ -320,6 +326,10 @@ class FakeDiscord:
         if not self._known_channel(channel_id):
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
         body = await request.json()
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce and (channel_id, str(nonce)) in self._by_nonce:
+            # Discord: a nonce seen from this author in the last few minutes returns that message again.
+            return _json(self._by_nonce[(channel_id, str(nonce))])
         message = self.message(body.get("content", ""), author=BOT_USER, channel_id=channel_id)
         message["channel_id"] = str(channel_id)
         if channel_id in self.dm_channels.values():
@@ -336,9 +346,15 @@ class FakeDiscord:
                 "content": body.get("content"),
                 "message_reference": reference,
                 "allowed_mentions": body.get("allowed_mentions"),
+                "nonce": nonce,
             }
         )
+        if nonce:
+            self._by_nonce[(channel_id, str(nonce))] = message
         self._posted_event.set()
+        if self._lose_responses:
+            self._lose_responses -= 1
+            return _json({"message": "upstream connect error", "code": 0}, status=503)
         return _json(message)
 
     async def _create_dm(self, request: web.Request) -> web.Response:

@@ -364,3 +364,20 @@ async def test_discord_server_error_is_retryable_and_the_next_try_goes_through(
     assert caught.value.retryable is True
     await connector.send(reply_to(message, "On it"))
     assert len(fake.posted) == 1
+
+
+async def test_a_retry_after_a_lost_response_posts_once_thanks_to_the_nonce(
+    fake: FakeDiscord, sink: Collector, connector: DiscordConnector
+) -> None:
+    """Discord posted it but the answer was lost: the outbox's retry carries the same nonce, so no double."""
+    await fake.message_create("help")
+    [message] = await sink.wait_for(1)
+    fake.lose_next_response()
+    with pytest.raises(DeliveryFailed) as caught:
+        await connector.send(reply_to(message, "On it", id=41))
+    assert caught.value.retryable is True
+    again = await connector.send(reply_to(message, "On it", id=41))
+    [posted] = fake.posted
+    assert posted["id"] == again and posted["nonce"] == "r41p0"
+    other = await connector.send(reply_to(message, "On it", id=42))  # a different reply is its own post
+    assert len(fake.posted) == 2 and other != again

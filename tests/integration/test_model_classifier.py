@@ -129,3 +129,19 @@ def test_onnx_matches_torch_on_a_padded_batch(
     for a, b in zip(classifier.classify(texts), onnx.classify(texts), strict=True):
         worst = max(abs(a.scores[k] - b.scores[k]) for k in a.scores)
         assert worst < 0.01, worst
+
+
+SHARED_DATA = Path(__file__).parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "unlabelled_twcs_sample.csv").exists(), reason="needs ../shared/data")
+def test_the_cues_find_more_urgent_tweets_and_lose_no_intent_on_the_hand_labelled_test_split(
+    classifier: TransformerClassifier,
+) -> None:
+    from nlp import hand_labels
+
+    figures = hand_labels.evaluate(classifier, SHARED_DATA)
+    cues, alone = figures["with cues"], figures["model alone"]
+    assert cues.n == alone.n > 200
+    assert cues.urgent_f1 > alone.urgent_f1 and cues.urgent_recall > alone.urgent_recall
+    assert cues.intent_accuracy >= alone.intent_accuracy and cues.sentiment_accuracy >= alone.sentiment_accuracy

@@ -25,9 +25,12 @@ from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
 from bot.server import HttpServer
+from bot.sla_watch import SlaWatch
 from connectors.base import Sink
 from connectors.slack import SlackConnector
 from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
+from connectors.x.budget import Budget
+from connectors.x.usage import Meter
 from nlp.rules import RuleClassifier
 from tests.fakes.slack_server import (
     BOT_TOKEN,
@@ -47,6 +50,8 @@ STAFF = "U_STAFF"  # member of the triage channel
 LEAD = "U_LEAD"  # configured staff id, not in the channel
 CUSTOMER = "U_ANN"
 STRANGER = "U_EVE"
+X_BUDGET = Budget(reads=10_000, posts=500, cost_per_read=0.005, cost_per_post=0.01)
+MID_DECEMBER = datetime(2026, 12, 16, tzinfo=UTC)  # half the month gone: the projection doubles what was used
 COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
 
 
@@ -74,6 +79,7 @@ class Desk:
     connector: SlackConnector
     slack: SlackSender
     discord: RecordingConnector
+    x_usage: Meter
 
     def cards(self) -> list[dict[str, Any]]:
         return [c for c in self.fake.calls_to("chat.postMessage") if c["channel"] == TRIAGE and "blocks" in c]
@@ -110,7 +116,6 @@ def settings_for(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
                 "triage_channel": TRIAGE,
                 "sales_channel": SALES,
                 "staff_user_ids": [LEAD],
-                "sla_check_interval": 3600,
             }
             | slack,
         }
@@ -127,7 +132,9 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     settings = settings_for(tmp_path, fake)
     stop = asyncio.Event()
     async with Rapport(settings, classifier=RuleClassifier()) as bot:
-        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"))
+        # X's meter on the real state store, as the composition root passes it when [x] is configured.
+        x_usage = Meter(bot.state_for("x"), X_BUDGET, clock=lambda: MID_DECEMBER)
+        connector = SlackConnector(settings, bot.desk, bot.events, bot.state_for("slack"), [x_usage])
         discord = RecordingConnector()
         bot.connected["discord"] = discord
         await bot.attach(connector)
@@ -137,7 +144,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         await server.start()
         sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
         try:
-            yield Desk(fake, bot, connector, sender, discord)
+            yield Desk(fake, bot, connector, sender, discord, x_usage)
         finally:
             stop.set()
             await server.stop()
@@ -434,6 +441,20 @@ async def test_app_home_shows_queue_sentiment_and_oldest_unclaimed(desk: Desk) -
     assert "Oldest unclaimed" in dump and "negative" in dump and "Open escalations: 1" in dump
 
 
+async def test_app_home_shows_x_reads_and_posts_this_month_with_projection_and_cost(desk: Desk) -> None:
+    assert await desk.x_usage.count_reads([str(n) for n in range(1, 1201)]) == 1200
+    await desk.x_usage.count_post()
+    assert await desk.slack.event({"type": "app_home_opened", "user": STAFF, "channel": "D1", "tab": "home"}) == 200
+    [published] = await desk.fake.wait_for("views.publish", user_id=STAFF)
+    [x_section] = [
+        b["text"]["text"] for b in published["view"]["blocks"] if "X this month" in b.get("text", {}).get("text", "")
+    ]
+    title, reads, posts = x_section.splitlines()
+    assert title == "*X this month (2026-12, UTC)*"
+    assert reads.startswith("reads 1,200 of 10,000, $6.00; month-end projection 2,")
+    assert posts.startswith("posts 1 of 500, $0.01; month-end projection 2")
+
+
 async def test_sales_alert_goes_to_the_sales_channel(desk: Desk) -> None:
     await desk.complaint(text="How much is the enterprise plan? We want to buy 50 seats")
     [alert] = await desk.fake.wait_for("chat.postMessage", channel=SALES)
@@ -443,8 +464,9 @@ async def test_sales_alert_goes_to_the_sales_channel(desk: Desk) -> None:
 async def test_sla_reminder_in_the_thread_then_breach_marked_on_the_card(desk: Desk) -> None:
     await desk.complaint()
     ts, _ = await desk.card()
-    watch = desk.connector.sla
-    watch._sla = watch._sla.model_copy(update={"remind_before_minutes": 600})
+    bot = desk.bot
+    settings = bot.settings.sla.model_copy(update={"remind_before_minutes": 600})
+    watch = SlaWatch(settings, bot.desk, bot.repo, bot.events, bot.state_for("sla"))  # the core's watch
     assert await watch.check() == 1
     [reminder] = await desk.fake.wait_for("chat.postMessage", thread_ts=ts, channel=TRIAGE)
     assert "SLA reminder" in reminder["text"] and "first response" in reminder["text"]
@@ -558,6 +580,7 @@ async def test_a_real_database_lock_fails_the_delivery_and_slacks_retry_is_proce
 async def test_five_concurrent_complaints_in_one_thread_open_one_escalation_with_one_acknowledgement(
     desk: Desk,
 ) -> None:
+    """One case, its acknowledgement, and one acknowledgement of the follow-ups: never one per message."""
     root = "1700000200.000100"
     assert await desk.complaint(root) == 200
     events = [
@@ -572,7 +595,8 @@ async def test_five_concurrent_complaints_in_one_thread_open_one_escalation_with
         await asyncio.sleep(0.05)
     escalations = await desk.bot.repo.escalations()
     assert len(escalations) == 1
-    assert len(await desk.bot.repo.replies(escalation_id=escalations[0].id)) == 1
+    replies = [r.text for r in await desk.bot.repo.replies(escalation_id=escalations[0].id)]
+    assert [t.split(".")[0] for t in replies] == ["Sorry to hear that, Ann", "Thanks, Ann"]
     assert len(desk.cards()) == 1
 
 
@@ -649,3 +673,23 @@ async def test_a_card_slack_failed_to_take_is_posted_by_the_event_relay(desk: De
     await desk.card()
     assert await desk.bot.events.relay() == 0  # delivered once; nothing left to relay
     assert len(posted_cards()) == 1
+
+
+async def test_an_sla_reminder_slack_refused_is_posted_by_the_event_relay_once(desk: Desk) -> None:
+    """The reminder is a durable event: a thread post Slack refused goes out on the relay, and only once."""
+    await desk.complaint()
+    ts, _ = await desk.card()
+    bot = desk.bot
+    settings = bot.settings.sla.model_copy(update={"remind_before_minutes": 600})
+    watch = SlaWatch(settings, bot.desk, bot.repo, bot.events, bot.state_for("sla"))
+    desk.fake.fail_next("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    assert await watch.check() == 1
+
+    def reminders() -> list[dict[str, Any]]:
+        return [c for c in desk.fake.calls_to("chat.postMessage") if c.get("thread_ts") == ts and "SLA" in c["text"]]
+
+    refused = len(reminders())  # the refused attempt is recorded by the fake too
+    assert await watch.check() == 0  # announced once, whatever Slack said
+    assert await bot.events.relay() == 1
+    assert await bot.events.relay() == 0
+    assert len(reminders()) == refused + 1 and "SLA reminder" in reminders()[-1]["text"]

@@ -44,7 +44,6 @@ def socket_settings(tmp_path: Path, fake: FakeSlack) -> Settings:
                 "api_url": fake.api_url.rstrip("/"),
                 "customer_channels": [CUSTOMERS],
                 "triage_channel": TRIAGE,
-                "sla_check_interval": 3600,
             },
         }
     )

@@ -585,3 +585,34 @@ async def test_the_monthly_post_budget_stops_posting_until_next_month(
         ]
     finally:
         await connector.stop()
+
+
+async def test_a_long_reply_is_a_thread_and_a_retry_after_a_spent_budget_posts_only_the_rest(
+    fake: FakeX, state: MemoryState, sink: Collector
+) -> None:
+    """Each part answers the one before; parts already posted are never posted again."""
+    notices: list[BudgetSpent] = []
+    connector = budget_connector(fake, state, notices, monthly_post_budget=2)
+    await connector.start(sink)
+    try:
+        fake.mention("@acme where is my parcel?")
+        [message] = await sink.wait_for(1)
+        text = " ".join(f"Update {i}: the courier scanned your parcel at the depot." for i in range(12))
+        reply = reply_to(message, text, id=7)
+        with pytest.raises(RateLimited):
+            await connector.send(reply)  # the month's two posts go on the first two parts
+        assert [p["text"][-6:] for p in fake.posts] == [" (1/3)", " (2/3)"]
+    finally:
+        await connector.stop()
+    # The operator raises the budget and restarts: the outbox retries the reply, only part 3 goes out.
+    connector = budget_connector(fake, state, notices, monthly_post_budget=10)
+    await connector.start(sink)
+    try:
+        last = await connector.send(reply)
+    finally:
+        await connector.stop()
+    first, second, third = fake.posts
+    assert first["in_reply_to_tweet_id"] == message.external_id
+    assert second["in_reply_to_tweet_id"] == first["id"] and third["in_reply_to_tweet_id"] == second["id"]
+    assert third["text"].endswith(" (3/3)") and last == third["id"]
+    assert " ".join(p["text"].rsplit(" (", 1)[0] for p in fake.posts) == text

@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_work_with_no_file() -> None:
     settings = load_settings(None, env={})
     assert settings.database.url == "sqlite:///rapport.db"
-    assert [r.name for r in settings.routing.rules][:2] == ["abusive", "not-english"]
+    assert [r.name for r in settings.routing.rules][:2] == ["abusive", "no-templates"]
     assert not settings.slack.enabled and not settings.discord.enabled and not settings.x.enabled
 
 

@@ -9,8 +9,9 @@ import discord
 import pytest
 
 from bot.errors import AuthFailed, ConnectorError, DeliveryFailed, RateLimited
+from bot.text import split_parts
 from connectors.discord.errors import map_error
-from connectors.discord.send import MESSAGE_LIMIT, fit
+from connectors.discord.send import MESSAGE_LIMIT
 
 
 def http_error(cls: type[discord.HTTPException], status: int, code: int = 0) -> discord.HTTPException:
@@ -52,7 +53,9 @@ def test_unknown_errors_are_still_ours() -> None:
     assert isinstance(error, ConnectorError) and str(error).startswith("discord: gateway")
 
 
-def test_over_long_replies_are_cut_to_discords_limit() -> None:
-    assert fit("short") == "short"
-    cut = fit("y" * 5000)
-    assert len(cut) == MESSAGE_LIMIT and cut.endswith("…")
+def test_over_long_replies_are_split_within_discords_limit_never_cut() -> None:
+    text = "Here is how returns work. " * 200
+    parts = split_parts(text, MESSAGE_LIMIT)
+    assert len(parts) == 3 and all(len(p) <= MESSAGE_LIMIT for p in parts)
+    assert [p[-5:] for p in parts] == ["(1/3)", "(2/3)", "(3/3)"]
+    assert " ".join(p.rsplit(" (", 1)[0] for p in parts) == text.strip()

@@ -55,9 +55,25 @@ def test_abusive_message_is_escalated_flagged_without_a_reply() -> None:
     assert decision.action == "escalate" and decision.flag and decision.reply is None
 
 
-def test_non_english_goes_to_a_human_without_an_automatic_reply() -> None:
-    decision = route(DEFAULT_RULES, analysis("praise", "positive", language="es"), message(), customer())
-    assert decision.rule == "not-english" and decision.action == "escalate" and decision.reply is None
+def test_a_language_without_templates_goes_to_a_human_without_an_automatic_reply() -> None:
+    decision = route(
+        DEFAULT_RULES, analysis("praise", "positive", language="ja"), message(), customer(), templated=False
+    )
+    assert decision.rule == "no-templates" and decision.action == "escalate" and decision.reply is None
+
+
+def test_a_language_with_templates_is_routed_like_english() -> None:
+    decision = route(
+        DEFAULT_RULES, analysis("praise", "positive", language="es"), message(), customer(), templated=True
+    )
+    assert (decision.rule, decision.action, decision.reply) == ("praise", "reply", "thanks")
+
+
+def test_asking_for_a_person_raises_the_open_case_one_step() -> None:
+    from bot.routing import handoff
+
+    assert handoff(customer()).priority is Priority.HIGH
+    assert handoff(customer()).escalation_id is None
 
 
 def test_low_confidence_goes_to_a_human() -> None:

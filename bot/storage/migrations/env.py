@@ -33,8 +33,13 @@ def run_migrations_online() -> None:
         own_sqlite_transactions(connectable)
 
     with connectable.connect() as connection:
-        # Batch mode lets later migrations alter SQLite tables (which has no ALTER COLUMN).
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        # Batch mode lets later migrations alter SQLite tables (which has no ALTER COLUMN). Alembic takes
+        # SQLite for a database without transactional DDL and commits after each migration, so a kill
+        # between two left an intermediate revision; with our own BEGIN SQLite's DDL is transactional,
+        # and saying so makes one transaction of the whole upgrade, as on PostgreSQL.
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, transactional_ddl=True
+        )
         with context.begin_transaction():
             context.run_migrations()
 

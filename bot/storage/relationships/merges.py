@@ -179,17 +179,23 @@ class MergeStore(RepositoryBase):
         async with self._session() as s:
             return [_merge(r) for r in (await s.scalars(stmt.order_by(CustomerMergeRow.id))).all()]
 
-    async def email_mentions(self, limit: int = 5000) -> list[tuple[int, str]]:
-        """(customer id, text) of recent messages that may contain an email address."""
+    async def email_mentions(
+        self, limit: int = 5000, *, writer: int | None = None, containing: str = ""
+    ) -> list[tuple[int, str]]:
+        """(customer id, text) of recent messages that may contain an email address; with `writer` and/or
+        `containing`, only those this customer wrote or that contain that text (one customer's evidence)."""
+        stmt = select(MessageRow.customer_id, MessageRow.text).where(
+            MessageRow.customer_id.is_not(None), MessageRow.text.like("%@%.%")
+        )
+        narrow = []
+        if writer is not None:
+            narrow.append(MessageRow.customer_id == writer)
+        if containing:
+            narrow.append(func.lower(MessageRow.text).like(f"%{containing.lower()}%"))
+        if narrow:
+            stmt = stmt.where(or_(*narrow))
         async with self._session() as s:
-            rows = (
-                await s.execute(
-                    select(MessageRow.customer_id, MessageRow.text)
-                    .where(MessageRow.customer_id.is_not(None), MessageRow.text.like("%@%.%"))
-                    .order_by(MessageRow.id.desc())
-                    .limit(limit)
-                )
-            ).all()
+            rows = (await s.execute(stmt.order_by(MessageRow.id.desc()).limit(limit))).all()
         return [(int(c), t) for c, t in rows if c is not None]
 
     async def identity_owner(self, channel: str, platform_user_id: str) -> int | None:

@@ -1,0 +1,91 @@
+"""Scoring on our hand-labelled TWCS customer tweets (nlp/data/twcs_labels.jsonl, test split): what the
+model alone finds and what the analysis with its cues (nlp/cues.py) finds. The texts stay in
+../shared/data; only the labels, keyed by tweet id, are ours."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.types import Analysis
+
+LABELS = Path(__file__).parent / "data" / "twcs_labels.jsonl"
+SAMPLE = "unlabelled_twcs_sample.csv"
+FIRST_ROW = 2000  # rows before this are kept for an outside check, never labelled or scored
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    n: int
+    urgent_precision: float
+    urgent_recall: float
+    urgent_f1: float
+    cancellation_found: int
+    cancellations: int
+    intent_accuracy: float
+    sentiment_accuracy: float
+    questions_called_complaints: int
+    questions: int
+
+    def line(self) -> str:
+        return (
+            f"n={self.n} urgent P {self.urgent_precision:.2f} R {self.urgent_recall:.2f} F1 {self.urgent_f1:.2f}; "
+            f"cancellations found {self.cancellation_found}/{self.cancellations}; intent accuracy "
+            f"{self.intent_accuracy:.3f}; sentiment accuracy {self.sentiment_accuracy:.3f}; questions called "
+            f"complaints {self.questions_called_complaints}/{self.questions}"
+        )
+
+
+def labelled(data_root: Path, split: str = "test") -> list[tuple[str, dict[str, object]]]:
+    """(text, labels) of the split's labelled tweets; empty where the TWCS sample is absent."""
+    sample = data_root / SAMPLE
+    if not sample.exists():
+        return []
+    # One text holds a bare carriage return (the data README): read it as part of the text.
+    raw = sample.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", " ")
+    texts = {row["tweet_id"]: row["text"] for i, row in enumerate(csv.DictReader(io.StringIO(raw))) if i >= FIRST_ROW}
+    rows = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
+    return [(texts[r["tweet_id"]], r) for r in rows if r["split"] == split and r["tweet_id"] in texts]
+
+
+def score(rows: Sequence[tuple[str, dict[str, object]]], analyses: Sequence[Analysis]) -> Figures:
+    tp = fp = fn = found = cancellations = intent_ok = sentiment_ok = q_as_c = questions = 0
+    for (_text, label), a in zip(rows, analyses, strict=True):
+        tp += a.urgent and bool(label["urgent"])
+        fp += a.urgent and not label["urgent"]
+        fn += (not a.urgent) and bool(label["urgent"])
+        if label["intent"] == "cancellation":
+            cancellations += 1
+            found += a.intent.value == "cancellation"
+        if label["intent"] == "question":
+            questions += 1
+            q_as_c += a.intent.value == "complaint"
+        intent_ok += a.intent.value == label["intent"]
+        sentiment_ok += a.sentiment.value == label["sentiment"]
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    n = max(len(rows), 1)
+    return Figures(
+        len(rows), precision, recall, f1, found, cancellations, intent_ok / n, sentiment_ok / n, q_as_c, questions
+    )
+
+
+def evaluate(classifier: object, data_root: Path) -> dict[str, Figures]:
+    """{"with cues": ..., "model alone": ...} on the test split, or {} without the data. `classifier` is
+    a TransformerClassifier: its `cues` switch is turned off for the second run and back on after."""
+    rows = labelled(data_root)
+    if not rows:
+        return {}
+    texts = [t for t, _ in rows]
+    with_cues: list[Analysis] = classifier.classify(texts)  # type: ignore[attr-defined]
+    classifier.cues = False  # type: ignore[attr-defined]
+    try:
+        alone: list[Analysis] = classifier.classify(texts)  # type: ignore[attr-defined]
+    finally:
+        classifier.cues = True  # type: ignore[attr-defined]
+    return {"with cues": score(rows, with_cues), "model alone": score(rows, alone)}
