@@ -347,7 +347,7 @@ def _analysis_json(item_id: Any, a: Analysis) -> dict[str, Any]:
     }
 
 
-def _jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
+def jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
     """(line number, id, text, error) per non-empty input line."""
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -420,7 +420,7 @@ def classify(
         pending.clear()
         sys.stdout.flush()
 
-    for lineno, item_id, item_text, problem in _jsonl_items(stdin):
+    for lineno, item_id, item_text, problem in jsonl_items(stdin):
         if problem is not None:
             flush()
             sys.stdout.write(
@@ -657,7 +657,7 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 
 
 def _register_plugins() -> None:
-    """Commands that live with their feature: `train`/`eval` in nlp/, relationship commands in bot/."""
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship and `kb` commands in bot/."""
     import importlib
 
     try:
@@ -668,6 +668,7 @@ def _register_plugins() -> None:
         importlib.import_module("bot.relationships.cli").register(app, customers_app)
     except ModuleNotFoundError:
         pass
+    importlib.import_module("bot.knowledge.cli").register(app)
 
 
 _register_plugins()

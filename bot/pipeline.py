@@ -17,7 +17,7 @@ from bot.config import Rule
 from bot.domain import CHANNELS, Customer, InboundMessage, StoredMessage
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, SalesAlert
-from bot.faq import Faq
+from bot.ports import Knowledge
 from bot.routing import Decision, route
 from bot.storage import Repository
 from bot.templates import render
@@ -45,8 +45,7 @@ class Services:
     fallback: Classifier
     rules: tuple[Rule, ...]
     templates: dict[str, str]
-    faq: Faq
-    faq_min_score: float
+    knowledge: Knowledge
     events: EventBus
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
@@ -226,19 +225,21 @@ async def act(
         elif decision.reply:
             await reply(decision.reply, ticket=str(escalation_id))
     elif action == "answer":
-        match = svc.faq.best(m.text)
-        if match is not None and match.score >= svc.faq_min_score:
+        language = analysis.language if analysis else None
+        match = await asyncio.to_thread(svc.knowledge.answer, m.text, language)
+        if match is not None and match.answered:
             await repo.audit(
-                "faq.answered",
-                {"faq": match.entry.id, "score": round(match.score, 3)},
+                "knowledge.answered",
+                {"article": match.article, "score": round(match.score, 3)},
                 message_id=stored.id,
                 customer_id=customer.id,
             )
-            await reply(text=match.entry.answer)
+            await reply(text=match.reply)
             action = "faq"
         else:
-            best = f" (best match {match.entry.id} at {match.score:.2f})" if match else ""
-            action = "escalate" if await escalate("question without a close FAQ answer" + best) else "attach"
+            best = f" (closest article {match.article} at {match.score:.2f})" if match else ""
+            reason = "question the knowledge base has no confident answer for" + best
+            action = "escalate" if await escalate(reason) else "attach"
             if action == "escalate" and decision.reply:
                 await reply(decision.reply, ticket=str(escalation_id))
     elif action == "sales_alert":

@@ -4,12 +4,14 @@
 - `StateStore`: durable key/value state a connector keeps (X's since_id, the Slack event ledger);
 - `EventStore`: domain events as rows written with the change they report, and who handled which;
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
-  a Redis stream when several processes share the work).
+  a Redis stream when several processes share the work);
+- `Knowledge`: the articles the bot may answer a question from on its own (bot/knowledge/).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,4 +95,25 @@ class EventStore(Protocol):
 
     async def prune(self, before: datetime) -> int:
         """Drop events (and their delivery records) older than `before`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The knowledge base's closest article for a question; `answered` when it may be sent unreviewed."""
+
+    article: str  # the article's file stem
+    score: float  # 0-1; `answered` is score >= the configured threshold
+    reply: str
+    answered: bool
+
+
+class Knowledge(Protocol):
+    """Answers questions from articles; below the threshold a person answers instead."""
+
+    def answer(self, text: str, language: str | None = None) -> Answer | None:
+        """The closest article in `language` (None or "unknown": English), or None when there is none.
+
+        Blocking (it may run the encoder): call it from a thread in async code.
+        """
         ...
