@@ -84,6 +84,7 @@ class KnowledgeBase:
         encoder: Encoder | None = None,
         cache: VectorCache | None = None,
         check_seconds: float = 5.0,
+        semantic_weight: float = SEMANTIC_WEIGHT,
     ) -> None:
         self.folder = folder
         self.min_score = min_score
@@ -91,6 +92,7 @@ class KnowledgeBase:
         self.encoder = encoder
         self.cache = cache
         self.check_seconds = check_seconds
+        self.semantic_weight = semantic_weight
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._fingerprint = _fingerprint(folder)
@@ -117,7 +119,7 @@ class KnowledgeBase:
                 log.warning("knowledge base: encoder failed (%s); scoring by words alone", type(exc).__name__)
             else:
                 cosine = np.maximum.reduceat(vectors @ shelf.vectors.T, shelf.starts, axis=1)
-                scores = SEMANTIC_WEIGHT * cosine + (1 - SEMANTIC_WEIGHT) * scores
+                scores = self.semantic_weight * cosine + (1 - self.semantic_weight) * scores
                 threshold = self.min_score
         row, col = np.unravel_index(int(np.argmax(scores)), scores.shape)
         score = float(scores[row, col])

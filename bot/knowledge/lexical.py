@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from rank_bm25 import BM25Okapi
+from rank_bm25 import BM25Plus
 
 # English function words; other languages keep theirs (BM25's idf discounts what every article has).
 _STOP = frozenset(
@@ -39,8 +39,10 @@ class Lexical:
 
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
         self.size = len(documents)
-        # rank-bm25 divides by the mean length: a folder whose phrasings are all stop words has none.
-        self._bm25 = BM25Okapi([list(d) for d in documents]) if any(documents) else None
+        # BM25+ for its idf, log((N + 1) / n), which stays positive in a folder of two articles (Okapi's
+        # is zero or negative there); delta 0 leaves Okapi's term weighting, so a word a phrasing lacks
+        # adds nothing. rank-bm25 divides by the mean length: a folder of stop words only has none.
+        self._bm25 = BM25Plus([list(d) for d in documents], delta=0) if any(documents) else None
         self._postings: dict[str, list[int]] = {}
         for i, doc in enumerate(documents):
             for term in set(doc):
