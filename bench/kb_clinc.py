@@ -40,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.config import KnowledgeSettings  # noqa: E402
 from bot.knowledge import Encoder, KnowledgeBase  # noqa: E402
 from bot.knowledge.cache import VectorCache  # noqa: E402
 from bot.knowledge.index import SEMANTIC_WEIGHT, queries  # noqa: E402
@@ -147,15 +148,20 @@ def line(name: str, m: dict[str, float]) -> str:
     )
 
 
-def report(label: str, val: list[Asked], test: list[Asked]) -> tuple[float | None, dict[str, float] | None]:
+def report(
+    label: str, val: list[Asked], test: list[Asked], default: float
+) -> tuple[float | None, dict[str, float] | None]:
+    """The curve on val and test around the calibrated threshold and the configured default."""
     chosen = calibrate(val)
     print(f"\n{label}: in-scope top-1 accuracy val {measure(val, 0)['top1']:.3f}, test {measure(test, 0)['top1']:.3f}")
     if chosen is None:
         print("  no threshold on the grid meets the precision and out-of-scope targets on validation")
+        print(line("test", measure(test, default)) + "  <- the configured default")
         return None, None
-    shown = sorted({*(t for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9) if t in GRID), chosen})
+    shown = sorted({*(t for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9) if t in GRID), chosen, default})
     for threshold in shown:
         mark = "  <- chosen on val" if threshold == chosen else ""
+        mark += "  <- the configured default" if threshold == default else ""
         print(line("val", measure(val, threshold)))
         print(line("test", measure(test, threshold)) + mark)
     return chosen, measure(test, chosen)
@@ -173,9 +179,13 @@ def shape_run(
     val, test = ask(kb, val_rows), ask(kb, test_rows)
     each = 1000 * (time.perf_counter() - started) / (len(val) + len(test))
     print(f"asked {len(val) + len(test)} questions, {each:.1f} ms each")
-    chosen, hybrid = report(f"{shape}, encoder + BM25 (semantic weight {kb.semantic_weight})", val, test)
+    defaults = KnowledgeSettings()
+    label = f"{shape}, encoder + BM25 (semantic weight {kb.semantic_weight})"
+    chosen, hybrid = report(label, val, test, defaults.min_score)
     words = KnowledgeBase(folder, min_score=0, min_score_lexical=0)
-    lexical_chosen, lexical = report(f"{shape}, BM25 alone (baseline)", ask(words, val_rows), ask(words, test_rows))
+    lexical_chosen, lexical = report(
+        f"{shape}, BM25 alone (baseline)", ask(words, val_rows), ask(words, test_rows), defaults.min_score_lexical
+    )
     if hybrid and lexical:
         ratio = hybrid["coverage"] / lexical["coverage"]
         print(f"  test coverage with the encoder vs BM25 alone, each at its own threshold: {ratio:.2f}x")

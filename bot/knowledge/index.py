@@ -3,9 +3,11 @@
 An article's score is the best over its phrasings (title and questions) and over the message's
 sentences of SEMANTIC_WEIGHT x cosine(encoder vectors) + (1 - SEMANTIC_WEIGHT) x BM25 share.
 Both parts are absolute (a cosine, and a share of what an identical phrasing would earn), not ranks
-within the folder, so one threshold means the same for eight articles as for a thousand: on CLINC150
-(bench/kb_clinc.py) the threshold chosen with 100 phrasings per article keeps its precision with 5,
-and answers fewer out-of-scope questions, at a lower coverage.
+within the folder, so a threshold keeps its meaning from eight articles to a thousand. On CLINC150
+(bench/kb_clinc.py, test split) the threshold calibrated with 100 phrasings per article (0.60) keeps
+precision near where it was with 5 phrasings per article (0.90 against 0.92) and answers far fewer
+out-of-scope questions (1.1% against 6.5%), at a lower coverage; the default takes the stricter of
+the two calibrations.
 """
 
 from __future__ import annotations

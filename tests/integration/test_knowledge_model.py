@@ -21,6 +21,7 @@ from nlp.model import TransformerClassifier
 pytestmark = pytest.mark.model
 
 DEFAULTS = KnowledgeSettings()
+THRESHOLDS = DEFAULTS.model_dump(include={"min_score", "min_score_lexical"})
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +35,7 @@ def classifier() -> TransformerClassifier:
 @pytest.fixture(scope="module")
 def kb(classifier: TransformerClassifier) -> KnowledgeBase:
     encoder = Encoder(classifier.embed, classifier.version)
-    return KnowledgeBase(
-        BUNDLED, min_score=DEFAULTS.min_score, min_score_lexical=DEFAULTS.min_score_lexical, encoder=encoder
-    )
+    return KnowledgeBase(BUNDLED, **THRESHOLDS, encoder=encoder)
 
 
 class CountingEncoder:
@@ -109,7 +108,7 @@ def test_article_vectors_are_cached_and_redone_only_for_what_changed(
     cache = VectorCache(tmp_path / "cache", folder)
 
     def build() -> KnowledgeBase:
-        return KnowledgeBase(folder, min_score=0.65, min_score_lexical=0.8, encoder=encoder, cache=cache)
+        return KnowledgeBase(folder, **THRESHOLDS, encoder=encoder, cache=cache)
 
     first = build()
     assert counting.calls == [["Gift cards", "do gift cards expire", "Hours", "when are you open"]]
@@ -134,7 +133,5 @@ def test_another_encoder_version_rebuilds_the_cache(classifier: TransformerClass
     counting = CountingEncoder(classifier)
     cache = VectorCache(tmp_path / "cache", tmp_path)
     for version in ("v1", "v1", "v2"):
-        KnowledgeBase(
-            tmp_path, min_score=0.65, min_score_lexical=0.8, encoder=Encoder(counting.embed, version), cache=cache
-        )
+        KnowledgeBase(tmp_path, **THRESHOLDS, encoder=Encoder(counting.embed, version), cache=cache)
     assert counting.calls == [["A"], ["A"]]

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import KnowledgeSettings
 from bot.errors import ConfigError
 from bot.knowledge import BUNDLED, KnowledgeBase
 from bot.knowledge.articles import check, read_folder
 from bot.knowledge.index import queries
 
+THRESHOLDS = KnowledgeSettings().model_dump(include={"min_score", "min_score_lexical"})
 RESET = """---
 title: Resetting your password
 questions: ["how do I reset my password", "forgot my password"]
@@ -139,9 +141,9 @@ def test_the_bot_refuses_a_folder_with_a_broken_article_and_names_it(tmp_path: P
     write(tmp_path, "good.md", "Fine.\n")
     write(tmp_path, "bad.md", "---\ntitel: typo\n---\nReply.\n")
     with pytest.raises(ConfigError, match=r"bad\.md: error: front matter: titel: unknown key"):
-        KnowledgeBase(tmp_path, min_score=0.65, min_score_lexical=0.8)
+        KnowledgeBase(tmp_path, **THRESHOLDS)
     with pytest.raises(ConfigError, match="is not a folder"):
-        KnowledgeBase(tmp_path / "missing", min_score=0.65, min_score_lexical=0.8)
+        KnowledgeBase(tmp_path / "missing", **THRESHOLDS)
 
 
 def test_the_bundled_folder_checks_clean() -> None:
@@ -157,7 +159,7 @@ def test_mentions_and_links_are_ignored_and_long_messages_are_scored_by_sentence
 
 
 def test_by_words_alone_a_close_question_is_answered_and_a_long_message_finds_its_question() -> None:
-    kb = KnowledgeBase(BUNDLED, min_score=0.65, min_score_lexical=0.8)
+    kb = KnowledgeBase(BUNDLED, **THRESHOLDS)
     long = "Hi there, I have been a customer for years. How do I reset my password? It stopped working yesterday."
     found = kb.answer(long)
     assert found is not None and found.article == "reset-password" and found.answered
@@ -169,9 +171,22 @@ def test_by_words_alone_a_close_question_is_answered_and_a_long_message_finds_it
 def test_articles_answer_only_in_their_own_language(tmp_path: Path) -> None:
     write(tmp_path, "reembolso.md", "---\nlanguage: es\nquestions: ['como pido un reembolso']\n---\nDesde Pedidos.\n")
     write(tmp_path, "refund.md", "---\nquestions: ['how do I ask for a refund']\n---\nFrom Orders.\n")
-    kb = KnowledgeBase(tmp_path, min_score=0.65, min_score_lexical=0.8)
+    kb = KnowledgeBase(tmp_path, **THRESHOLDS)
     spanish = kb.answer("como pido un reembolso", "es")
     assert spanish is not None and spanish.article == "reembolso" and spanish.answered
     english = kb.answer("how do I ask for a refund", "unknown")  # undetected language: English
     assert english is not None and english.article == "refund"
     assert kb.answer("wie bekomme ich eine Erstattung", "de") is None  # no German articles at all
+
+
+def test_an_edited_folder_is_picked_up_and_a_broken_edit_keeps_the_last_good_articles(tmp_path: Path) -> None:
+    write(tmp_path, "hours.md", "---\nquestions: ['when are you open']\n---\nEvery day, 8 to 20.\n")
+    kb = KnowledgeBase(tmp_path, **THRESHOLDS, check_seconds=0)
+    before = kb.answer("do gift cards expire")
+    assert before is not None and not before.answered
+    write(tmp_path, "gift-cards.md", "---\nquestions: ['do gift cards expire']\n---\nThey never expire.\n")
+    found = kb.answer("do gift cards expire")  # the next question after a change sees it
+    assert found is not None and (found.article, found.answered) == ("gift-cards", True)
+    write(tmp_path, "gift-cards.md", "---\nquestions: ['do gift cards expire'\n---\nHalf-saved.\n")
+    assert not kb.reload()
+    assert [a.stem for a in kb.articles] == ["gift-cards", "hours"]

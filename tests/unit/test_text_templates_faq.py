@@ -3,7 +3,7 @@ lines."""
 
 import pytest
 
-from bot.config import DEFAULT_TEMPLATES, OutboxSettings
+from bot.config import DEFAULT_TEMPLATES, KnowledgeSettings, OutboxSettings
 from bot.errors import ConfigError, InputError
 from bot.knowledge import BUNDLED, KnowledgeBase
 from bot.outbox import backoff
@@ -27,7 +27,7 @@ def test_templates_fill_fields_and_do_not_expand_braces_in_values() -> None:
 
 def test_bundled_knowledge_base_answers_close_questions_only_by_words_alone() -> None:
     """Without an encoder (the rule classifier) BM25 alone answers, against its own threshold."""
-    kb = KnowledgeBase(BUNDLED, min_score=0.65, min_score_lexical=0.8)
+    kb = KnowledgeBase(BUNDLED, **KnowledgeSettings().model_dump(include={"min_score", "min_score_lexical"}))
     match = kb.answer("How can I reset my password?")
     assert match is not None and match.article == "reset-password" and match.answered and match.score > 0.8
     off_topic = kb.answer("what is the meaning of life")
