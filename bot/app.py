@@ -14,7 +14,7 @@ from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
 from bot.errors import ConfigError, ConnectorError, StorageError
 from bot.events import RELAY_WINDOW, EventBus
-from bot.faq import Faq
+from bot.knowledge import load_knowledge
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
@@ -111,14 +111,15 @@ class Rapport:
             embed=getattr(classifier, "embed", None),
         )
         self.desk.linker = self.relationships.identities.link
+        # Built here, in a thread: the first start embeds every article (later ones read the cache).
+        self.knowledge = await asyncio.to_thread(load_knowledge, self.settings, classifier)
         services = Services(
             repo=self.repo,
             classifier=classifier,
             fallback=RuleClassifier(),
             rules=self.settings.routing.rules,
             templates=Templates(self.settings.templates),
-            faq=Faq.load(self.settings.faq.path),
-            faq_min_score=self.settings.faq.min_score,
+            knowledge=self.knowledge,
             events=self.events,
             conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
             interceptors=self.relationships.interceptors,

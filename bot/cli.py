@@ -59,7 +59,7 @@ def _settings(config: Path | None) -> Settings:
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -71,7 +71,7 @@ def _run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -350,7 +350,7 @@ def _analysis_json(item_id: Any, a: Analysis) -> dict[str, Any]:
     }
 
 
-def _jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
+def jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
     """(line number, id, text, error) per non-empty input line."""
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -423,7 +423,7 @@ def classify(
         pending.clear()
         sys.stdout.flush()
 
-    for lineno, item_id, item_text, problem in _jsonl_items(stdin):
+    for lineno, item_id, item_text, problem in jsonl_items(stdin):
         if problem is not None:
             flush()
             sys.stdout.write(
@@ -660,7 +660,8 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 
 
 def _register_plugins() -> None:
-    """Commands that live with their feature: `train`/`eval` in nlp/, relationship and access commands in bot/."""
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship, access and `kb` commands in
+    bot/."""
     import importlib
 
     try:
@@ -672,6 +673,7 @@ def _register_plugins() -> None:
     except ModuleNotFoundError:
         pass
     importlib.import_module("bot.access.cli").register(app)
+    importlib.import_module("bot.knowledge.cli").register(app)
 
 
 _register_plugins()

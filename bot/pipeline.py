@@ -19,7 +19,7 @@ from bot.conversation import Conversations
 from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
-from bot.faq import Faq
+from bot.ports import Knowledge
 from bot.routing import Decision, handoff, route
 from bot.storage import Repository
 from bot.templates import Templates
@@ -47,8 +47,7 @@ class Services:
     fallback: Classifier
     rules: tuple[Rule, ...]
     templates: Templates
-    faq: Faq
-    faq_min_score: float
+    knowledge: Knowledge
     events: EventBus
     conversations: Conversations
     interceptors: tuple[Interceptor, ...] = field(default=())
@@ -134,6 +133,17 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
         return [None] * len(texts), type(exc).__name__
 
 
+async def _answerable_elsewhere(svc: Services, text: str, analysis: Analysis) -> bool:
+    """A question ("?") in a language other than English that has templates, which the articles in that
+    language answer confidently; never an urgent or abusive message."""
+    if analysis.english or analysis.urgent or analysis.abusive or "?" not in text:
+        return False
+    if not svc.templates.has(analysis.language):
+        return False
+    found = await asyncio.to_thread(svc.knowledge.answer, text, analysis.language)
+    return found is not None and found.answered
+
+
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
     m = stored.message
     open_escalation = await svc.repo.active_escalation(customer.id, m.channel, m.conversation_id)
@@ -141,6 +151,10 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
         open_escalation = await svc.repo.get_escalation(case)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
+    elif open_escalation is None and await _answerable_elsewhere(svc, m.text, analysis):
+        # The classifier learnt its intents from English: in another language it often takes a question
+        # for a complaint. A question the knowledge base answers confidently in that language is answered.
+        decision = Decision("answer", "knowledge-first", f"a question in {analysis.language} the articles answer")
     else:
         decision = route(
             svc.rules, analysis, m, customer, open_escalation, templated=svc.templates.has(analysis.language)
@@ -332,19 +346,21 @@ async def act(
         else:
             await acknowledge_opened(decision.reply)
     elif action == "answer":
-        match = svc.faq.best(m.text)
-        if match is not None and match.score >= svc.faq_min_score:
+        asked_in = analysis.language if analysis else None
+        match = await asyncio.to_thread(svc.knowledge.answer, m.text, asked_in)
+        if match is not None and match.answered:
             await repo.audit(
-                "faq.answered",
-                {"faq": match.entry.id, "score": round(match.score, 3)},
+                "knowledge.answered",
+                {"article": match.article, "score": round(match.score, 3)},
                 message_id=stored.id,
                 customer_id=customer.id,
             )
-            await reply(text=match.entry.answer)
+            await reply(text=match.reply)
             action = "faq"
         else:
-            best = f" (best match {match.entry.id} at {match.score:.2f})" if match else ""
-            action = "escalate" if await escalate("question without a close FAQ answer" + best) else "attach"
+            best = f" (closest article {match.article} at {match.score:.2f})" if match else ""
+            reason = "question the knowledge base has no confident answer for" + best
+            action = "escalate" if await escalate(reason) else "attach"
             if action == "escalate":
                 await acknowledge_opened(decision.reply)
             else:

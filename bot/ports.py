@@ -7,11 +7,13 @@
   a Redis stream when several processes share the work);
 - `HttpEndpoints`: a connector that takes platform requests (Slack's events) on Rapport's one HTTP server.
 - `UsageReport`: a metered allowance a part spends (X reads and posts), summed up for staff.
+- `Knowledge`: the articles the bot may answer a question from on its own (bot/knowledge/).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -118,4 +120,24 @@ class UsageReport(Protocol):
 
     async def summary(self) -> list[str]:
         """A title line, then one line per allowance (used, limit, projection, cost). Plain text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The knowledge base's closest article for a question; `answered` when it may be sent unreviewed."""
+
+    article: str  # the article's file stem
+    score: float  # 0-1; `answered` is score >= the configured threshold
+    reply: str
+    answered: bool
+
+
+class Knowledge(Protocol):
+    """Answers questions from articles; below the threshold a person answers instead."""
+
+    def answer(self, text: str, language: str | None = None) -> Answer | None:
+        """The closest article in `language` (None or "unknown": English), or None when there is none.
+
+        Blocking (it may run the encoder): call it from a thread in async code.
+        """
         ...

@@ -26,7 +26,10 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackSender, message_event
 from tests.fakes.x_server import FakeX
 
-SHIPPING = "Orders ship within 1 business day; standard delivery takes 3-5 business days and express 1-2."
+SHIPPING = (  # the bundled article's first paragraph (bot/data/knowledge/shipping-time.md)
+    "Orders ship within 1 business day; standard delivery takes 3-5 business days at home (express 1-2) and "
+    "5-10 business days abroad."
+)
 SLACK_CHANNEL = "C_CUST"
 SLACK_CUSTOMER = "U_DANA"
 
