@@ -54,7 +54,7 @@ def test_the_bundled_articles_answer_their_own_questions(kb: KnowledgeBase) -> N
     assert kb.semantic
     for article in kb.articles:
         for question in article.questions:
-            found = kb.answer(question)
+            found = kb.answer(question, article.language)
             assert found is not None and (found.article, found.answered) == (article.stem, True), question
 
 
