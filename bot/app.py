@@ -22,6 +22,7 @@ from bot.storage import Database, Repository, upgrade
 from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
 from bot.storage.repository import RepositoryState
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
@@ -100,6 +101,7 @@ class Rapport:
             faq_min_score=self.settings.faq.min_score,
             events=self.events,
             conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
+            turns=ConversationTurns(self.db),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
         )

@@ -21,6 +21,7 @@ from bot.events import EscalationChanged, EventBus, SalesAlert
 from bot.faq import Faq
 from bot.routing import Decision, handoff, route
 from bot.storage import Repository
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
 from bot.text import clean
 from nlp.types import Analysis, Classifier
@@ -50,6 +51,7 @@ class Services:
     faq_min_score: float
     events: EventBus
     conversations: Conversations
+    turns: ConversationTurns
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
 
@@ -66,6 +68,7 @@ class Outcome:
     escalation_id: int | None = None
     reply_ids: tuple[int, ...] = ()
     error: str = ""
+    behind: tuple[int, ...] = ()  # not processed: these earlier messages of the customer wait, oldest first
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -406,7 +409,19 @@ class Pipeline:
         self, batch: list[StoredMessage], classified: tuple[list[Analysis | None], str | None]
     ) -> list[Outcome]:
         analyses, failure = classified
-        return [await self.finish(stored, analysis, failure) for stored, analysis in zip(batch, analyses, strict=True)]
+        outcomes: list[Outcome] = []
+        for stored, analysis in zip(batch, analyses, strict=True):
+            outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:
+                # The customer's earlier messages wait (in another worker's batch, or announced late, after
+                # a Redis flush): whoever holds the customer's turn handles them first, oldest first, so a
+                # conversation is processed in arrival order whichever worker got which message.
+                outcomes += await self.process_stored(await self.services.repo.waiting_messages(outcome.behind))
+                outcome = await self.finish(stored, analysis, failure)
+                if outcome.behind:  # an earlier one is refused by the database: this one waits with it
+                    outcome = Outcome(stored.id, error=f"storage: waits for earlier message {outcome.behind[0]}")
+            outcomes.append(outcome)
+        return outcomes
 
     async def finish(self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None = None) -> Outcome:
         """Everything after storage and classification, in one transaction. Never raises: a storage
@@ -415,6 +430,9 @@ class Pipeline:
         customer: Customer | None = None
         try:
             async with svc.events.held(), svc.repo.unit():
+                await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
+                if behind := await svc.turns.earlier_waiting(stored):
+                    return Outcome(stored.id, behind=tuple(behind))
                 if not await svc.repo.start_processing(stored.id):
                     return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
                 outcome, customer = await self._steps(stored, analysis, fallback)
