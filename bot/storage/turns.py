@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import ColumnClause, func, literal_column, select
 
 from bot.domain import StoredMessage
 from bot.storage.database import Database
@@ -21,7 +21,7 @@ from bot.storage.tables import MessageRow
 # The first key of Rapport's advisory locks: another application's locks on the same database (which use
 # the one-key form, or other first keys) never meet ours. The scheduler's lease uses the same space.
 LOCK_SPACE = 0x52617070  # "Rapp"
-WAITING = literal_column("''")  # a literal, so PostgreSQL matches the partial index ix_messages_waiting
+WAITING: ColumnClause[str] = literal_column("''")  # a literal, so PostgreSQL matches the partial index ix_messages_waiting
 
 
 def turn_key(channel: str, author_id: str) -> int:
