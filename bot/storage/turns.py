@@ -21,7 +21,8 @@ from bot.storage.tables import MessageRow
 # The first key of Rapport's advisory locks: another application's locks on the same database (which use
 # the one-key form, or other first keys) never meet ours. The scheduler's lease uses the same space.
 LOCK_SPACE = 0x52617070  # "Rapp"
-WAITING: ColumnClause[str] = literal_column("''")  # a literal, so PostgreSQL matches the partial index ix_messages_waiting
+# A literal, not a bound parameter: PostgreSQL's generic plans can then still use ix_messages_waiting.
+WAITING: ColumnClause[str] = literal_column("''")
 
 
 def turn_key(channel: str, author_id: str) -> int:
