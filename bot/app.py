@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,13 +15,17 @@ from bot.domain import InboundMessage, utcnow
 from bot.errors import ConnectorError, StorageError
 from bot.events import RELAY_WINDOW, EventBus
 from bot.faq import Faq
+from bot.fleet import periodically, process_name, requeue_lost
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import Connector, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.storage import Database, Repository, upgrade
+from bot.storage.backlog import Backlog
 from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
+from bot.storage.leader import Leadership
+from bot.storage.presence import Presence
 from bot.storage.repository import RepositoryState
 from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
@@ -65,12 +70,19 @@ class Rapport:
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
         self.pipeline: Pipeline | None = None
+        self.name = process_name()
+        self._started = utcnow()
+        self.backlog = Backlog(self.db)
+        # Exactly one process (whichever holds the lease) runs the schedulers, however many gateways run.
+        self.leader = Leadership(self.db, lease_seconds=settings.queue.lease_seconds)
         self.queue: WorkQueue = LocalQueue()
+        self.presence: Presence | None = None
         if (url := settings.queue.url) is not None:
             from bot.storage.stream import RedisQueue
 
             q = settings.queue
-            self.queue = RedisQueue(url, prefix=q.prefix, claim_idle=q.claim_idle_seconds)
+            self.queue = RedisQueue(url, prefix=q.prefix, consumer=self.name, claim_idle=q.claim_idle_seconds)
+            self.presence = Presence(url, prefix=q.prefix)
         self.status: dict[str, str] = {}
 
     async def __aenter__(self) -> Rapport:
@@ -118,7 +130,10 @@ class Rapport:
     async def __aexit__(self, *exc: Any) -> None:
         for connector in list(self.connected.values()):
             await self.detach(connector)
+        await self.leader.release()
         await self.queue.close()
+        if self.presence is not None:
+            await self.presence.close()
         await self.db.close()
 
     @property
@@ -212,16 +227,34 @@ class Rapport:
         """
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         processes, serves = role in ("all", "worker"), role in ("all", "gateway")
+        q = self.settings.queue
         background: list[asyncio.Task[None]] = []
+        if self.presence is not None:
+            beat = periodically(stop, q.heartbeat_seconds, lambda: self._beat(role), what="heartbeat")
+            background.append(asyncio.create_task(beat, name="heartbeat"))
         if serves:
             requeued = await self.outbox.recover()
             if requeued:
                 log.info("recovered %d interrupted replies", requeued)
             background.append(asyncio.create_task(self.outbox.run(stop), name="outbox"))
+            background.append(asyncio.create_task(self.leader.run(stop), name="scheduler-lease"))
+            lead = self.leader.confirm
             # Workers in other processes write the events; the gateway's relay delivers them promptly.
             every = 1.0 if role == "gateway" else 30.0
-            background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
-            background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+            relay = periodically(stop, every, self.relay_once, what="event relay", leading=lead)
+            background.append(asyncio.create_task(relay, name="event-relay"))
+            background.append(
+                asyncio.create_task(self.relationships.scheduler.run(stop, leading=lead), name="followups")
+            )
+            if role == "gateway":  # the database is the source of truth; the stream is only the work list
+                sweep = periodically(
+                    stop,
+                    q.sweep_seconds,
+                    lambda: requeue_lost(self.queue, self.backlog, older_than=q.sweep_seconds),
+                    what="re-enqueue sweep",
+                    leading=lead,
+                )
+                background.append(asyncio.create_task(sweep, name="re-enqueue"))
         if processes:
             resumed = len(await self.pipeline.resume())
             if resumed:
@@ -238,26 +271,37 @@ class Rapport:
             await asyncio.gather(*tasks, return_exceptions=True)
             for task in background:
                 await task
+            if self.presence is not None:
+                try:
+                    await self.presence.leave(self.name)
+                except StorageError:
+                    pass  # the entry expires by itself
 
     def _processed(self, outcomes: list[Outcome]) -> None:
         if any(o.reply_ids for o in outcomes):
             self.outbox.poke()
 
-    async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
-        """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""
-        while not stop.is_set():
-            try:
-                delivered = await self.events.relay()
-                if delivered:
-                    log.info("event relay: delivered %d missed events", delivered)
-                if self.events.store is not None:
-                    await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
-            except StorageError as exc:
-                log.warning("event relay: database unavailable (%s)", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+    async def relay_once(self) -> None:
+        """Deliver stored events a subscriber missed (a crash, Slack down, a worker's), and prune old ones."""
+        delivered = await self.events.relay()
+        if delivered:
+            log.info("event relay: delivered %d missed events", delivered)
+        if self.events.store is not None:
+            await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
+
+    async def _beat(self, role: str) -> None:
+        """This process's line in `rapport status`, alive for three heartbeats."""
+        assert self.presence is not None
+        info = {
+            "role": role,
+            "pid": os.getpid(),
+            "started": self._started.isoformat(),
+            "beat": utcnow().isoformat(),
+            "leader": role != "worker" and await self.leader.confirm(),
+            "processed": self.worker.processed if role != "gateway" else None,
+            "connectors": self.connector_status(),
+        }
+        await self.presence.beat(self.name, info, ttl=3 * self.settings.queue.heartbeat_seconds)
 
     def state_for(self, namespace: str) -> RepositoryState:
         return RepositoryState(self.repo, namespace)
@@ -276,7 +320,9 @@ class Rapport:
         if s.slack.enabled:
             from connectors.slack import SlackConnector
 
-            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage))
+            found.append(
+                SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage, leading=self.leader.confirm)
+            )
         if s.discord.enabled:
             from connectors.discord import DiscordConnector
 

@@ -449,7 +449,13 @@ class QueueSettings(_Section):
     url: str | None = None
     prefix: str = "rapport:"  # key prefix of the stream, so several Rapports can share one Redis
     claim_idle_seconds: float = Field(30.0, gt=0)  # a dead worker's entries are taken over after this
-    sweep_seconds: float = Field(30.0, gt=0)  # how often a quiet worker looks for stored, unprocessed messages
+    # How often a quiet worker processes stored, unprocessed messages, and the gateway re-adds those the
+    # stream lost (Redis flushed or restarted) to it.
+    sweep_seconds: float = Field(30.0, gt=0)
+    # Exactly one process runs the schedulers: it holds a lease in PostgreSQL renewed every third of this;
+    # a frozen or cut-off holder loses it after this long and another process takes over.
+    lease_seconds: float = Field(30.0, ge=1)
+    heartbeat_seconds: float = Field(5.0, gt=0)  # processes refresh their entry in `rapport status` this often
 
 
 class Settings(_Section):

@@ -47,6 +47,12 @@ class LocalQueue:
     async def done(self, message_ids: list[int]) -> None:
         return None  # taken ids are gone from memory already
 
+    async def requeue(self, waiting: list[int]) -> int:
+        return 0  # one process: the worker's own sweep finds what this queue never held
+
+    async def stats(self) -> dict[str, int]:
+        return {"length": self._ids.qsize(), "pending": 0}
+
     async def close(self) -> None:
         return None
 

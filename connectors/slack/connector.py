@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -52,9 +52,16 @@ class SlackConnector:
     """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
 
     def __init__(
-        self, settings: Settings, desk: Desk, events: EventBus, state: StateStore, usage: Sequence[UsageReport] = ()
+        self,
+        settings: Settings,
+        desk: Desk,
+        events: EventBus,
+        state: StateStore,
+        usage: Sequence[UsageReport] = (),
+        leading: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
-        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
+        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts); `leading`: whether
+        this process runs the schedulers now (the SLA watch runs in one gateway of several)."""
         s = settings.slack
         self._settings = settings
         self._state = state
@@ -73,7 +80,7 @@ class SlackConnector:
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
         self.notices = Notices(self.api, desk, s.triage_channel)
         self.background = Background()
-        self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval)
+        self.sla = SlaWatch(settings.sla, desk, self.triage, state, s.sla_check_interval, leading)
         self.app = build_app(
             self.client,
             signing_secret,

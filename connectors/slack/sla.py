@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.config import SlaSettings
@@ -31,17 +32,28 @@ def _target(card: EscalationCard) -> tuple[str, datetime, bool]:
 
 
 class SlaWatch:
-    def __init__(self, sla: SlaSettings, desk: Desk, triage: TriageDesk, state: StateStore, interval: float) -> None:
+    def __init__(
+        self,
+        sla: SlaSettings,
+        desk: Desk,
+        triage: TriageDesk,
+        state: StateStore,
+        interval: float,
+        leading: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """`leading`: whether this process runs the schedulers now (one gateway of several does)."""
         self._sla = sla
         self._desk = desk
         self._triage = triage
         self._state = state
         self._interval = interval
+        self._leading = leading
 
     async def run(self) -> None:
         while True:
             try:
-                await self.check()
+                if self._leading is None or await self._leading():
+                    await self.check()
             except RapportError as exc:
                 log.warning("slack: SLA check failed: %s", exc)
             await asyncio.sleep(self._interval)
