@@ -515,6 +515,7 @@ class Settings(_Section):
 # Environment variables that supply secrets (and a few deployment settings) without a file.
 ENV_KEYS: dict[str, tuple[str, str]] = {
     "RAPPORT_DATABASE_URL": ("database", "url"),
+    "RAPPORT_QUEUE_URL": ("queue", "url"),  # a Redis URL may carry a password
     "SLACK_BOT_TOKEN": ("slack", "bot_token"),
     "SLACK_APP_TOKEN": ("slack", "app_token"),
     "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
