@@ -237,6 +237,7 @@ class Rapport:
             if requeued:
                 log.info("recovered %d interrupted replies", requeued)
             background.append(asyncio.create_task(self.outbox.run(stop), name="outbox"))
+            await self.leader.try_lead()  # so the first rounds of the schedulers already know who leads
             background.append(asyncio.create_task(self.leader.run(stop), name="scheduler-lease"))
             lead = self.leader.confirm
             # Workers in other processes write the events; the gateway's relay delivers them promptly.
@@ -256,7 +257,9 @@ class Rapport:
                 )
                 background.append(asyncio.create_task(sweep, name="re-enqueue"))
         if processes:
-            resumed = len(await self.pipeline.resume())
+            # Alone, this process finishes what a stopped one stored. A worker among several does not: they
+            # would all start on the same oldest messages; the stream (and the gateway's sweep) hands them out.
+            resumed = len(await self.pipeline.resume()) if role == "all" else 0
             if resumed:
                 log.info("processed %d messages a stopped process had stored", resumed)
             background.append(asyncio.create_task(self.worker.run(stop), name="worker"))

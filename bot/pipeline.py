@@ -385,8 +385,8 @@ class Pipeline:
         stored, created = await self.store(msg)
         if not created:
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
-        (outcome,) = await self.process_stored([stored])
-        return outcome
+        # The customer's earlier waiting messages, if any, are processed first and reported too: pick ours.
+        return next(o for o in await self.process_stored([stored]) if o.message_id == stored.id)
 
     async def resume(self, batch_size: int = 32) -> list[Outcome]:
         """Process every stored message still waiting (left by a stopped process, or queued)."""
@@ -410,12 +410,20 @@ class Pipeline:
     ) -> list[Outcome]:
         analyses, failure = classified
         outcomes: list[Outcome] = []
+        deferred: list[tuple[StoredMessage, Analysis | None]] = []
         for stored, analysis in zip(batch, analyses, strict=True):
             outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:  # an earlier message of the customer waits: after the rest of the batch
+                deferred.append((stored, analysis))
+            else:
+                outcomes.append(outcome)
+        for stored, analysis in deferred:
+            # By now the worker holding the earlier messages has usually processed them. If not (it is slow,
+            # or died holding them, or they were announced late after a Redis flush), whoever holds the
+            # customer's turn handles them first, oldest first: a conversation is processed in arrival
+            # order whichever worker got which message.
+            outcome = await self.finish(stored, analysis, failure)
             if outcome.behind:
-                # The customer's earlier messages wait (in another worker's batch, or announced late, after
-                # a Redis flush): whoever holds the customer's turn handles them first, oldest first, so a
-                # conversation is processed in arrival order whichever worker got which message.
                 outcomes += await self.process_stored(await self.services.repo.waiting_messages(outcome.behind))
                 outcome = await self.finish(stored, analysis, failure)
                 if outcome.behind:  # an earlier one is refused by the database: this one waits with it

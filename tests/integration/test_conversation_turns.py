@@ -80,6 +80,20 @@ async def test_a_worker_given_a_later_message_processes_the_waiting_earlier_ones
     assert [a.message_id for a in await one.repo.audit_events(kind="routed")] == ids
 
 
+async def test_processing_a_message_first_processes_the_customers_earlier_waiting_one(
+    workers: tuple[Rapport, Rapport],
+) -> None:
+    """One process (chat, replay): a message stored by a process that died is not overtaken by the next."""
+    one, _ = workers
+    (earlier,) = await burst(one, "cust-left", COMPLAINTS[:1])
+    later = InboundMessage(channel="discord", external_id="next", author_id="cust-left", text=COMPLAINTS[1])
+    outcome = await one.process(later)
+    (case,) = await one.repo.escalations()
+    assert case.opening_message_id == earlier and outcome.message_id != earlier
+    assert outcome.escalation_id == case.id
+    assert [a.message_id for a in await one.repo.audit_events(kind="routed")] == [earlier, outcome.message_id]
+
+
 async def test_a_customer_held_by_another_worker_waits_and_past_the_lock_timeout_stays_queued(
     database_url: str,
 ) -> None:
