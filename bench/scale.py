@@ -127,6 +127,10 @@ class Cluster:
             row = conn.execute(sql).fetchone()
             return float(row[0]) if row and row[0] is not None else 0.0
 
+    def pids(self, sql: str) -> list[float]:
+        with psycopg.connect(self.url) as conn:
+            return [float(r[0]) for r in conn.execute(sql).fetchall()]
+
     def processed(self) -> int:
         return int(self.count("select count(*) from messages where action <> ''"))
 
@@ -161,18 +165,43 @@ async def announce(cluster: Cluster, ids: list[int]) -> None:
     await queue.close()
 
 
-def throughput(args: argparse.Namespace, messages: list[InboundMessage], workers: int) -> float:
-    """Messages per second with `workers` processes, from announcing every stored message to the last done."""
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time of each live process so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+def throughput(args: argparse.Namespace, messages: list[InboundMessage], workers: int) -> dict[str, float]:
+    """Messages per second with `workers` processes, from announcing every stored message to the last done,
+    and the cores the workers and their PostgreSQL backends kept busy meanwhile."""
     cluster = Cluster(args, claim_idle=30, sweep=3600)  # no sweep: only the stream hands out work
     try:
         procs = [cluster.start_worker() for _ in range(workers)]
         cluster.wait_up(procs)
         ids = asyncio.run(store(cluster.settings(), messages))
+        backends = [int(b) for b in cluster.pids("select pid from pg_stat_activity where datname = current_database()")]
+        before = cpu_seconds([p.pid for p in procs] + backends)
         start = time.perf_counter()
         asyncio.run(announce(cluster, ids))
         while cluster.processed() < len(ids):
             time.sleep(0.1)
-        return len(ids) / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        backends = [int(b) for b in cluster.pids("select pid from pg_stat_activity where datname = current_database()")]
+        after = cpu_seconds([p.pid for p in procs] + backends)
+        used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+        in_workers = sum(used.get(p.pid, 0.0) for p in procs)
+        return {
+            "msgs_per_s": len(ids) / elapsed,
+            "worker_cores": in_workers / elapsed,
+            "postgres_cores": (sum(used.values()) - in_workers) / elapsed,
+        }
     finally:
         cluster.close()
 
@@ -268,8 +297,12 @@ def main() -> None:
     one = throughput(args, sample, 1)
     two = throughput(args, sample, 2)
     print(f"\n{len(sample)} tweets, stored, then announced at once:")
-    print(f"  1 worker : {one:7.1f} msgs/s (baseline)")
-    print(f"  2 workers: {two:7.1f} msgs/s = {two / one:.2f}x one worker")
+    for label, r in (("1 worker ", one), ("2 workers", two)):
+        ratio = "(baseline)" if r is one else f"= {r['msgs_per_s'] / one['msgs_per_s']:.2f}x one worker"
+        print(
+            f"  {label}: {r['msgs_per_s']:7.1f} msgs/s {ratio}; cores busy: workers {r['worker_cores']:.2f},"
+            f" their PostgreSQL backends {r['postgres_cores']:.2f}"
+        )
     if args.soak:
         r = soak(args, tweets(args.data, args.soak))
         print(
