@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
 from bot.errors import ConfigError, ConnectorError, StorageError
 from bot.events import RELAY_WINDOW, EventBus
+from bot.fleet import periodically, process_name, requeue_lost
 from bot.knowledge import load_knowledge
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -22,10 +24,14 @@ from bot.ports import AsgiApp, Connector, HttpEndpoints, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.sla_watch import SlaWatch
 from bot.storage import Database, Repository, upgrade
+from bot.storage.backlog import Backlog
 from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
+from bot.storage.leader import Leadership
+from bot.storage.presence import Presence
 from bot.storage.repository import RepositoryState
 from bot.storage.stats import StatsQueries
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
 from bot.webhooks.dispatcher import SUBSCRIBER as WEBHOOKS
 from bot.webhooks.dispatcher import Webhooks
@@ -84,12 +90,19 @@ class Rapport:
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
         self.pipeline: Pipeline | None = None
+        self.name = process_name()
+        self._started = utcnow()
+        self.backlog = Backlog(self.db)
+        # Exactly one process (whichever holds the lease) runs the schedulers, however many gateways run.
+        self.leader = Leadership(self.db, lease_seconds=settings.queue.lease_seconds)
         self.queue: WorkQueue = LocalQueue()
+        self.presence: Presence | None = None
         if (url := settings.queue.url) is not None:
             from bot.storage.stream import RedisQueue
 
             q = settings.queue
-            self.queue = RedisQueue(url, prefix=q.prefix, claim_idle=q.claim_idle_seconds)
+            self.queue = RedisQueue(url, prefix=q.prefix, consumer=self.name, claim_idle=q.claim_idle_seconds)
+            self.presence = Presence(url, prefix=q.prefix)
         self.status: dict[str, str] = {}
         self.http: HttpServer | None = None  # the running server (rapport run); `port` says where
 
@@ -122,6 +135,7 @@ class Rapport:
             knowledge=self.knowledge,
             events=self.events,
             conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
+            turns=ConversationTurns(self.db),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
             timed=self.metrics.timed,
@@ -140,7 +154,10 @@ class Rapport:
     async def __aexit__(self, *exc: Any) -> None:
         for connector in list(self.connected.values()):
             await self.detach(connector)
+        await self.leader.release()
         await self.queue.close()
+        if self.presence is not None:
+            await self.presence.close()
         await self.db.close()
 
     @property
@@ -290,22 +307,44 @@ class Rapport:
         """
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         processes, serves = role in ("all", "worker"), role in ("all", "gateway")
+        q = self.settings.queue
         background: list[asyncio.Task[None]] = []
+        if self.presence is not None:
+            beat = periodically(stop, q.heartbeat_seconds, lambda: self._beat(role), what="heartbeat")
+            background.append(asyncio.create_task(beat, name="heartbeat"))
         if serves:
             requeued = await self.outbox.recover()
             if requeued:
                 log.info("recovered %d interrupted replies", requeued)
             background.append(asyncio.create_task(self.outbox.run(stop), name="outbox"))
+            await self.leader.try_lead()  # so the first rounds of the schedulers already know who leads
+            background.append(asyncio.create_task(self.leader.run(stop), name="scheduler-lease"))
+            lead = self.leader.confirm
             # Workers in other processes write the events; the gateway's relay delivers them promptly.
             every = 1.0 if role == "gateway" else 30.0
-            background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
-            background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
+            relay = periodically(stop, every, self.relay_once, what="event relay", leading=lead)
+            background.append(asyncio.create_task(relay, name="event-relay"))
+            background.append(
+                asyncio.create_task(self.relationships.scheduler.run(stop, leading=lead), name="followups")
+            )
+            if role == "gateway":  # the database is the source of truth; the stream is only the work list
+                sweep = periodically(
+                    stop,
+                    q.sweep_seconds,
+                    lambda: requeue_lost(self.queue, self.backlog, older_than=q.sweep_seconds),
+                    what="re-enqueue sweep",
+                    leading=lead,
+                )
+                background.append(asyncio.create_task(sweep, name="re-enqueue"))
+            sla = periodically(stop, self.settings.sla.check_seconds, self.sla.check, what="SLA watch", leading=lead)
+            background.append(asyncio.create_task(sla, name="sla-watch"))
             background.append(asyncio.create_task(self.serve_http(connectors, stop), name="http"))
             if self.webhooks is not None:
                 background.append(asyncio.create_task(self.webhooks.run(stop), name="webhooks"))
-            background.append(asyncio.create_task(self.sla.run(stop), name="sla-watch"))
         if processes:
-            resumed = len(await self.pipeline.resume())
+            # Alone, this process finishes what a stopped one stored. A worker among several does not: they
+            # would all start on the same oldest messages; the stream (and the gateway's sweep) hands them out.
+            resumed = len(await self.pipeline.resume()) if role == "all" else 0
             if resumed:
                 log.info("processed %d messages a stopped process had stored", resumed)
             background.append(asyncio.create_task(self.worker.run(stop), name="worker"))
@@ -320,26 +359,37 @@ class Rapport:
             await asyncio.gather(*tasks, return_exceptions=True)
             for task in background:
                 await task
+            if self.presence is not None:
+                try:
+                    await self.presence.leave(self.name)
+                except StorageError:
+                    pass  # the entry expires by itself
 
     def _processed(self, outcomes: list[Outcome]) -> None:
         if any(o.reply_ids for o in outcomes):
             self.outbox.poke()
 
-    async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
-        """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""
-        while not stop.is_set():
-            try:
-                delivered = await self.events.relay()
-                if delivered:
-                    log.info("event relay: delivered %d missed events", delivered)
-                if self.events.store is not None:
-                    await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
-            except StorageError as exc:
-                log.warning("event relay: database unavailable (%s)", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+    async def relay_once(self) -> None:
+        """Deliver stored events a subscriber missed (a crash, Slack down, a worker's), and prune old ones."""
+        delivered = await self.events.relay()
+        if delivered:
+            log.info("event relay: delivered %d missed events", delivered)
+        if self.events.store is not None:
+            await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
+
+    async def _beat(self, role: str) -> None:
+        """This process's line in `rapport status`, alive for three heartbeats."""
+        assert self.presence is not None
+        info = {
+            "role": role,
+            "pid": os.getpid(),
+            "started": self._started.isoformat(),
+            "beat": utcnow().isoformat(),
+            "leader": role != "worker" and await self.leader.confirm(),
+            "processed": self.worker.processed if role != "gateway" else None,
+            "connectors": self.connector_status(),
+        }
+        await self.presence.beat(self.name, info, ttl=3 * self.settings.queue.heartbeat_seconds)
 
     def state_for(self, namespace: str) -> RepositoryState:
         return RepositoryState(self.repo, namespace)

@@ -629,17 +629,30 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
 
 
 @app.command("status")
-def status(config: ConfigOption = None) -> None:
-    """X usage this month against the [x] budget: reads and posts, the month-end projection and the cost."""
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """X usage this month against the [x] budget; the work: processes of each role (with [queue]), the
+    stream, messages waiting to be processed and the oldest one's age, the outbox backlog."""
 
     async def body(bot: Rapport) -> None:
+        from bot.status import work_lines, work_report
         from connectors.x.budget import Budget, month_key
         from connectors.x.usage import Meter
 
         meter = Meter(bot.state_for("x"), Budget.of(bot.settings.x))
-        out.print(f"X this month ({month_key(meter.clock())}, UTC):", highlight=False)
-        for line in await meter.report():
-            out.print(f"  {line.text()}", highlight=False)
+        x_title = f"X this month ({month_key(meter.clock())}, UTC):"
+        x_lines = [line.text() for line in await meter.report()]
+        scaled = bot.settings.queue.url is not None
+        work = await work_report(
+            bot.backlog,
+            bot.queue if scaled else None,
+            bot.presence,
+            stream=f"{bot.settings.queue.prefix}work",
+        )
+        if as_json:
+            _print_json({"x": x_lines, **work})
+            return
+        for line in [x_title, *(f"  {t}" for t in x_lines), *work_lines(work)]:
+            out.print(line, highlight=False, markup=False)
 
     _with_bot(config, body)
 

@@ -464,7 +464,13 @@ class QueueSettings(_Section):
     url: str | None = None
     prefix: str = "rapport:"  # key prefix of the stream, so several Rapports can share one Redis
     claim_idle_seconds: float = Field(30.0, gt=0)  # a dead worker's entries are taken over after this
-    sweep_seconds: float = Field(30.0, gt=0)  # how often a quiet worker looks for stored, unprocessed messages
+    # How often a quiet worker processes stored, unprocessed messages, and the gateway re-adds those the
+    # stream lost (Redis flushed or restarted) to it.
+    sweep_seconds: float = Field(30.0, gt=0)
+    # Exactly one process runs the schedulers: it holds a lease in PostgreSQL renewed every third of this;
+    # a frozen or cut-off holder loses it after this long and another process takes over.
+    lease_seconds: float = Field(30.0, ge=1)
+    heartbeat_seconds: float = Field(5.0, gt=0)  # processes refresh their entry in `rapport status` this often
 
 
 WebhookEvent = Literal[
@@ -571,6 +577,7 @@ class Settings(_Section):
 # Environment variables that supply secrets (and a few deployment settings) without a file.
 ENV_KEYS: dict[str, tuple[str, str]] = {
     "RAPPORT_DATABASE_URL": ("database", "url"),
+    "RAPPORT_QUEUE_URL": ("queue", "url"),  # a Redis URL may carry a password
     "SLACK_BOT_TOKEN": ("slack", "bot_token"),
     "SLACK_APP_TOKEN": ("slack", "app_token"),
     "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),

@@ -22,6 +22,7 @@ from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
 from bot.ports import Knowledge
 from bot.routing import Decision, handoff, route
 from bot.storage import Repository
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
 from bot.text import clean
 from nlp.types import Analysis, Classifier
@@ -50,6 +51,7 @@ class Services:
     knowledge: Knowledge
     events: EventBus
     conversations: Conversations
+    turns: ConversationTurns
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
     # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
@@ -69,6 +71,7 @@ class Outcome:
     escalation_id: int | None = None
     reply_ids: tuple[int, ...] = ()
     error: str = ""
+    behind: tuple[int, ...] = ()  # not processed: these earlier messages of the customer wait, oldest first
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -405,8 +408,8 @@ class Pipeline:
         stored, created = await self.store(msg)
         if not created:
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
-        (outcome,) = await self.process_stored([stored])
-        return outcome
+        # The customer's earlier waiting messages, if any, are processed first and reported too: pick ours.
+        return next(o for o in await self.process_stored([stored]) if o.message_id == stored.id)
 
     async def resume(self, batch_size: int = 32) -> list[Outcome]:
         """Process every stored message still waiting (left by a stopped process, or queued)."""
@@ -429,7 +432,27 @@ class Pipeline:
         self, batch: list[StoredMessage], classified: tuple[list[Analysis | None], str | None]
     ) -> list[Outcome]:
         analyses, failure = classified
-        return [await self.finish(stored, analysis, failure) for stored, analysis in zip(batch, analyses, strict=True)]
+        outcomes: list[Outcome] = []
+        deferred: list[tuple[StoredMessage, Analysis | None]] = []
+        for stored, analysis in zip(batch, analyses, strict=True):
+            outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:  # an earlier message of the customer waits: after the rest of the batch
+                deferred.append((stored, analysis))
+            else:
+                outcomes.append(outcome)
+        for stored, analysis in deferred:
+            # By now the worker holding the earlier messages has usually processed them. If not (it is slow,
+            # or died holding them, or they were announced late after a Redis flush), whoever holds the
+            # customer's turn handles them first, oldest first: a conversation is processed in arrival
+            # order whichever worker got which message.
+            outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:
+                outcomes += await self.process_stored(await self.services.repo.waiting_messages(outcome.behind))
+                outcome = await self.finish(stored, analysis, failure)
+                if outcome.behind:  # an earlier one is refused by the database: this one waits with it
+                    outcome = Outcome(stored.id, error=f"storage: waits for earlier message {outcome.behind[0]}")
+            outcomes.append(outcome)
+        return outcomes
 
     async def finish(self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None = None) -> Outcome:
         """Everything after storage and classification, in one transaction. Never raises: a storage
@@ -438,6 +461,9 @@ class Pipeline:
         customer: Customer | None = None
         try:
             async with svc.events.held(), svc.repo.unit():
+                await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
+                if behind := await svc.turns.earlier_waiting(stored):
+                    return Outcome(stored.id, behind=tuple(behind))
                 if not await svc.repo.start_processing(stored.id):
                     return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
                 outcome, customer = await self._steps(stored, analysis, fallback)

@@ -85,6 +85,14 @@ class WorkQueue(Protocol):
         """These taken ids are handled (committed): never hand them out again."""
         ...
 
+    async def requeue(self, waiting: list[int]) -> int:
+        """Announce again those of `waiting` (stored, unprocessed ids) the queue lost; how many."""
+        ...
+
+    async def stats(self) -> dict[str, int]:
+        """ "length": entries not done yet; "pending": those of them a worker has taken."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -122,6 +122,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for tests of what only matters between processes on a shared database."""
+    if not POSTGRES_URL:
+        pytest.skip("set RAPPORT_TEST_POSTGRES_URL to run on PostgreSQL")
+    yield from _postgres_database()
+
+
 # -- a bot you can drive --------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from bot.storage.tables import (
     NoteRow,
     ReplyRow,
 )
+from bot.storage.turns import WAITING
 from nlp.types import Analysis, Intent, Sentiment
 
 
@@ -301,7 +302,9 @@ class Repository:
         """Messages stored but not processed yet (waiting in the queue, or left by a process that stopped)."""
         async with self._session() as s:
             rows = (
-                await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id).limit(limit))
+                await s.scalars(
+                    select(MessageRow).where(MessageRow.action == WAITING).order_by(MessageRow.id).limit(limit)
+                )
             ).all()
             return [_message(r) for r in rows]
 
@@ -311,7 +314,7 @@ class Repository:
             rows = (
                 await s.scalars(
                     select(MessageRow)
-                    .where(MessageRow.id.in_(list(ids)), MessageRow.action == "")
+                    .where(MessageRow.id.in_(list(ids)), MessageRow.action == WAITING)
                     .order_by(MessageRow.id)
                 )
             ).all()

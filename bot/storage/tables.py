@@ -59,6 +59,15 @@ class MessageRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
         Index("ix_messages_customer_received", "customer_id", "received_at"),
+        # Only the messages still waiting: a customer's earlier ones (arrival order), sweeps, status.
+        Index(
+            "ix_messages_waiting",
+            "channel",
+            "author_id",
+            "id",
+            sqlite_where=text("action = ''"),
+            postgresql_where=text("action = ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

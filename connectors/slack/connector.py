@@ -49,7 +49,12 @@ class SlackConnector:
     """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
 
     def __init__(
-        self, settings: Settings, desk: Desk, events: EventBus, state: StateStore, usage: Sequence[UsageReport] = ()
+        self,
+        settings: Settings,
+        desk: Desk,
+        events: EventBus,
+        state: StateStore,
+        usage: Sequence[UsageReport] = (),
     ) -> None:
         """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
         s = settings.slack
