@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.access.service import Access
+from bot.classifier import load_classifier
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.desk import Desk
@@ -45,27 +46,6 @@ if TYPE_CHECKING:
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
-
-
-def load_classifier(settings: Settings) -> Classifier:
-    """The configured classifier; the rule classifier when asked for, or when the model cannot load."""
-    nlp = settings.nlp
-    if nlp.backend == "rules":
-        return RuleClassifier(low_confidence=nlp.low_confidence)
-    try:
-        from nlp.loader import load_classifier as load_model
-    except ImportError:  # the trained model is not installed in this build
-        log.warning("no trained classifier available; using the rule classifier")
-        return RuleClassifier(low_confidence=nlp.low_confidence)
-    return load_model(
-        model=nlp.model,
-        weights=nlp.weights,
-        backend=nlp.backend,
-        max_length=nlp.max_length,
-        threads=nlp.threads,
-        batch_size=nlp.batch_size,
-        low_confidence=nlp.low_confidence,
-    )
 
 
 class Rapport:

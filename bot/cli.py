@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -20,15 +20,18 @@ from rich.table import Table
 from rich.text import Text
 
 from bot import __version__
-from bot.app import Rapport, load_classifier
+from bot.classifier import load_classifier
 from bot.config import Settings, load_settings
 from bot.domain import Customer, Escalation, EscalationStatus
 from bot.errors import ConfigError, RapportError
-from bot.pipeline import Outcome
-from bot.storage.database import upgrade_sync
-from connectors.console import ConsoleConnector
-from connectors.replay import ReplayConnector
 from nlp.types import Analysis
+
+# The bot itself (storage, migrations, pipeline, connectors) is imported by the commands that run it, so
+# `rapport classify` starts in about half a second and without their memory.
+if TYPE_CHECKING:
+    from bot.app import Rapport
+    from bot.pipeline import Outcome
+    from connectors.replay import ReplayConnector
 
 app = typer.Typer(
     help="Rapport: hear every customer on every channel.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -61,6 +64,8 @@ def _settings(config: Path | None) -> Settings:
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(2) from None
+    # Alembic logs its plugin set-up at INFO when first imported, which the commands now do after this.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,6 +143,8 @@ def worker(config: ConfigOption = None) -> None:
 
 def _serve(settings: Settings, role: str) -> None:
     async def main() -> None:
+        from bot.app import Rapport
+
         classifier = _NoClassifier() if role == "gateway" else None  # a gateway never classifies
         async with Rapport(settings, classifier=classifier) as bot:
             connectors = bot.build_connectors() if role != "worker" else []
@@ -183,6 +190,9 @@ def replay(file: Path, config: ConfigOption = None, as_json: JsonOption = False)
         return
 
     async def main() -> None:
+        from bot.app import Rapport
+        from connectors.replay import ReplayConnector
+
         connector = ReplayConnector.from_file(file)
         async with Rapport(settings) as bot:
             outcomes = await _replay(bot, connector)
@@ -216,6 +226,9 @@ def _enqueue_replay(settings: Settings, file: Path, as_json: bool) -> None:
     """With [queue] set: store and enqueue each message, as a gateway does, and return; workers process."""
 
     async def main() -> None:
+        from bot.app import Rapport
+        from connectors.replay import ReplayConnector
+
         connector = ReplayConnector.from_file(file)
         async with Rapport(settings, classifier=_NoClassifier()) as bot:
             await connector.start(bot.sink)
@@ -245,6 +258,9 @@ def demo(
     )
 
     async def main() -> None:
+        from bot.app import Rapport
+        from connectors.replay import ReplayConnector
+
         connector = ReplayConnector.from_file(DEMO_FILE)
         async with Rapport(settings) as bot:
             out.print(f"[bold]Rapport demo[/bold]: classifier {bot.classifier.version}, database {database}")
@@ -309,6 +325,9 @@ def chat(config: ConfigOption = None, name: Annotated[str | None, typer.Option(h
         name = input("Your name (Enter to skip): ")
 
     async def main() -> None:
+        from bot.app import Rapport
+        from connectors.console import ConsoleConnector
+
         async with Rapport(settings) as bot:
             console = ConsoleConnector(author=name.strip() if name and name.strip() else None, name=name or "")
 
@@ -493,6 +512,8 @@ def _with_bot(config: Path | None, body: Callable[[Rapport], Awaitable[T]]) -> T
     settings = _settings(config)
 
     async def main() -> T:
+        from bot.app import Rapport
+
         async with Rapport(settings, classifier=_NoClassifier()) as bot:
             return await body(bot)
 
@@ -660,6 +681,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     """Apply database migrations (run and demo do this on start)."""
+    from bot.storage.database import upgrade_sync
+
     settings = _settings(config)
     try:
         before, after = upgrade_sync(settings.database.url, revision)

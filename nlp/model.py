@@ -1,4 +1,8 @@
-"""The transformer classifier behind the `Classifier` protocol: encoder, heads, language and flags."""
+"""The transformer classifier behind the `Classifier` protocol: encoder, heads, language and flags.
+
+Nothing here imports PyTorch: the encoder is a `Pooler` (ONNX Runtime in nlp.runtime, or PyTorch in
+nlp.torch_backend), and tokenising, batching, the heads and the lexical blend run in numpy.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,19 @@ import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
-from nlp import encoder as enc
-from nlp.artifacts import Manifest
 from nlp.cues import adjust
-from nlp.heads import Heads
 from nlp.labels import HEADS
 from nlp.language import LanguageGuesser
 from nlp.lexical import Lexical
+from nlp.manifest import Manifest
+from nlp.runtime.heads import NumpyHeads
+from nlp.runtime.tokenizer import Encode, batches
 from nlp.text import normalise
 from nlp.types import Analysis, Intent, Sentiment
 
-# Runs the encoder on one padded batch and returns the mean-pooled vectors; torch or ONNX Runtime.
-Pooler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def torch_pooler(model: nn.Module) -> Pooler:
-    """Mean-pooled last hidden state from a transformers encoder."""
-
-    def run(input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        return enc.mean_pool(hidden, mask)
-
-    return run
+# Runs the encoder on one padded batch (token ids, attention mask) and returns the mean-pooled vectors.
+Pooler = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class TransformerClassifier:
@@ -38,20 +30,22 @@ class TransformerClassifier:
 
     def __init__(
         self,
-        tokenizer: object,
+        encode: Encode,
+        pad_id: int,
         pooler: Pooler,
-        heads: Heads,
+        heads: NumpyHeads,
         manifest: Manifest,
         *,
         max_length: int = 128,
         batch_size: int = 32,
         low_confidence: float = 0.5,
         languages: LanguageGuesser | None = None,
-        backend: str = "torch",
+        backend: str = "onnx",
         lexical: Lexical | None = None,
         base_pooler: Callable[[], Pooler] | None = None,
     ) -> None:
-        self._tokenizer = tokenizer
+        self._encode = encode
+        self._pad = pad_id
         self._pooler = pooler
         self._heads = heads
         self._manifest = manifest
@@ -70,15 +64,27 @@ class TransformerClassifier:
     def version(self) -> str:
         return f"{self._manifest.version}+{self.backend}"
 
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    def _pooled(self, pooler: Pooler, cleaned: list[str]) -> np.ndarray:
+        """Sentence vectors in the caller's order, computed in length-bucketed batches."""
+        ids = self._encode(cleaned, self.max_length)
+        out: np.ndarray | None = None
+        for batch in batches(ids, self.batch_size, self._pad):
+            vectors = pooler(batch.input_ids, batch.attention_mask)
+            if out is None:
+                out = np.zeros((len(cleaned), vectors.shape[1]), dtype=np.float32)
+            out[batch.index] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
     def probabilities(self, texts: Sequence[str], lexical: bool = True) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head, one row per text, in order (lexical model blended in)."""
         cleaned = [normalise(t) for t in texts]
-        out = {h: np.zeros((len(texts), len(labels)), dtype=np.float32) for h, labels in HEADS.items()}
-        with torch.inference_mode():
-            for batch in enc.batches(self._tokenizer, cleaned, self.max_length, self.batch_size):
-                probs = self._heads.probabilities(self._pooler(batch.input_ids, batch.attention_mask))
-                for h, p in probs.items():
-                    out[h][batch.index] = p.float().numpy()
+        if not cleaned:
+            return {h: np.zeros((0, len(labels)), dtype=np.float32) for h, labels in HEADS.items()}
+        out = self._heads.probabilities(self._pooled(self._pooler, cleaned))
         if lexical and self._lexical is not None:
             out = self._lexical.mix(cleaned, out)
         return out
@@ -91,16 +97,7 @@ class TransformerClassifier:
         cosine 0.8), while all-MiniLM-L6-v2 was trained for sentence similarity. The base encoder
         is loaded on first use, so a bot that never clusters topics doesn't pay its memory.
         """
-        pooler = self._base_pooler()
-        cleaned = [normalise(t) for t in texts]
-        out: np.ndarray | None = None
-        with torch.inference_mode():
-            for batch in enc.batches(self._tokenizer, cleaned, self.max_length, self.batch_size):
-                vectors = pooler(batch.input_ids, batch.attention_mask).float().numpy()
-                if out is None:
-                    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-                out[batch.index] = vectors
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+        return self._pooled(self._base_pooler(), [normalise(t) for t in texts])
 
     def _base_pooler(self) -> Pooler:
         if self._base_factory is None:

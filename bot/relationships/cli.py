@@ -10,20 +10,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.app import Rapport
 from bot.config import load_settings
 from bot.domain import utcnow
 from bot.errors import ConfigError, InputError, RapportError
-from bot.relationships.export import export
-from bot.relationships.importer import ImportReport
-from bot.relationships.service import RelationshipService
 from nlp.types import Analysis
+
+# The bot and its storage are imported by the commands that use them (see bot/cli.py: `rapport classify`
+# registers these commands too and should not pay for them).
+if TYPE_CHECKING:
+    from bot.app import Rapport
+    from bot.relationships.importer import ImportReport
+    from bot.relationships.service import RelationshipService
 
 T = TypeVar("T")
 out = Console()
@@ -53,6 +56,8 @@ def _with_service(config: Path | None, body: Callable[[Rapport, RelationshipServ
         raise typer.Exit(2) from None
 
     async def main() -> T:
+        from bot.app import Rapport
+
         async with Rapport(settings, classifier=_NoClassifier()) as bot:
             return await body(bot, bot.relationships)
 
@@ -214,6 +219,8 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         kind: Literal["customers", "escalations"] = "escalations" if escalations else "customers"
 
         async def body(bot: Rapport, svc: RelationshipService) -> str:
+            from bot.relationships.export import export
+
             return await export(svc, kind, "json" if fmt == "json" else "csv")
 
         text = _with_service(config, body)

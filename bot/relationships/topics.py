@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ import numpy as np
 
 from bot.config import RelationshipSettings
 from bot.events import EventBus
+from bot.relationships.cluster import average_link, tfidf
 from bot.relationships.events import TopicSummary, publish
 from bot.relationships.models import Complaint, Topic
 from bot.storage import Repository
@@ -45,18 +45,15 @@ def _plain_words(text: str) -> str:
     return _NOISE.sub(" ", text.lower())
 
 
-def _tfidf(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+_WORD = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
 
+
+def _tfidf(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     # Single words: complaints are short, and bigrams thin out what two of them share.
-    vectorizer = TfidfVectorizer(
-        stop_words="english", sublinear_tf=True, preprocessor=_plain_words, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
-    )
     try:
-        matrix = vectorizer.fit_transform(texts).toarray()
+        return tfidf(texts, _plain_words, _WORD)
     except ValueError:  # nothing but stop words
         return np.zeros((len(texts), 1)), np.array([""])
-    return matrix, vectorizer.get_feature_names_out()
 
 
 def group_complaints(texts: Sequence[str], min_similarity: float, embed: Embed | None = None) -> list[Draft]:
@@ -71,15 +68,7 @@ def group_complaints(texts: Sequence[str], min_similarity: float, embed: Embed |
     if len(usable) == 1:
         labels[usable[0]] = 0
     elif usable:
-        from sklearn.cluster import AgglomerativeClustering
-
-        unit = vectors[usable] / norms[usable][:, None]
-        model = AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - min_similarity
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            labels[usable] = model.fit_predict(unit)
+        labels[usable] = average_link(vectors[usable], 1 - min_similarity)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         groups.setdefault(int(label) if label >= 0 else -1 - i, []).append(i)  # no words: a topic of its own

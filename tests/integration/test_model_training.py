@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nlp.artifacts import read_manifest
@@ -92,6 +93,27 @@ def test_train_writes_weights_that_load_and_classify(
     assert isinstance(classifier, TransformerClassifier)
     (a,) = classifier.classify(["my order is broken"])
     assert sum(a.head("intent").values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_trained_weights_run_on_the_exported_encoder_as_in_pytorch(
+    tiny_encoder: Path, data: Path, tmp_path: Path
+) -> None:
+    """Weights with a frozen lower block (split 1) on `rapport model export`'s copy of their encoder."""
+    pytest.importorskip("onnx")
+    from nlp.cli import export
+
+    out = tmp_path / "weights"
+    cfg = TrainConfig(model=str(tiny_encoder), trainable_layers=1, batch_size=8, cache_dir=str(tmp_path / "cache"))
+    assert train(data, out, extra=(), cfg=cfg, cv_folds=0).split == 1
+    export(model=tiny_encoder, out=tmp_path / "exported")
+    texts = ["my order is broken", "thanks a lot, lovely day", "cancel it now please, I have waited for weeks"]
+    torch_ = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
+    onnx = load_classifier(model=str(tmp_path / "exported"), weights=str(out), backend="auto")
+    assert isinstance(onnx, TransformerClassifier) and onnx.backend == "onnx"
+    assert isinstance(torch_, TransformerClassifier)
+    ours, theirs = onnx.probabilities(texts), torch_.probabilities(texts)
+    for head, p in theirs.items():
+        assert np.abs(ours[head] - p).max() < 2e-3, head
 
 
 def test_default_recipe_fine_tunes_every_block(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:

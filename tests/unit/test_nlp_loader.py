@@ -24,10 +24,13 @@ def test_unknown_backend_falls_back_to_rules() -> None:
     assert isinstance(load_classifier(backend="tpu"), RuleClassifier)
 
 
-def test_register_adds_train_and_eval() -> None:
+def test_register_adds_train_eval_and_model_export() -> None:
     app = typer.Typer()
     register(app)
     assert {c.name for c in app.registered_commands} == {"train", "eval"}
+    (group,) = app.registered_groups
+    assert group.name == "model"
+    assert [c.name for c in group.typer_instance.registered_commands] == ["export"]
 
 
 @pytest.mark.parametrize("device", ["gpu", "tpu:0"])
