@@ -38,7 +38,6 @@ from bot.config import Settings  # noqa: E402
 from bot.domain import InboundMessage  # noqa: E402
 from bot.pipeline import Outcome  # noqa: E402
 
-
 FIRST_ROW = 2000
 
 
