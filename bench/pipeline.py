@@ -12,7 +12,7 @@ their real authors, on a fresh SQLite file (or PostgreSQL with --postgres URL), 
 
 Prints figures and ratios; asserts nothing.
 
-    python bench/pipeline.py [--data ../shared/data] [--n 2000] [--rate 10 50] [--postgres postgresql://...]
+    python bench/pipeline.py [--data ../shared/data] [--n 1500] [--rate 10 50] [--postgres postgresql://...]
 """
 
 from __future__ import annotations
@@ -38,10 +38,15 @@ from bot.config import Settings  # noqa: E402
 from bot.domain import InboundMessage  # noqa: E402
 from bot.pipeline import Outcome  # noqa: E402
 
+FIRST_ROW = 2000
+
 
 def tweets(data: Path, n: int) -> list[InboundMessage]:
+    """Up to `n` inbound tweets from row 2,000 on (about 1,500 are there)."""
     raw = (data / "unlabelled_twcs_sample.csv").read_text(encoding="utf-8").replace("\r", " ")
-    rows = [r for r in csv.DictReader(io.StringIO(raw)) if (r.get("inbound") or "").strip().lower() == "true"]
+    # Rows before 2,000 are kept for an outside check: never measured on (the data README).
+    rows = list(csv.DictReader(io.StringIO(raw)))[FIRST_ROW:]
+    rows = [r for r in rows if (r.get("inbound") or "").strip().lower() == "true"]
     return [
         InboundMessage(channel="x", external_id=r["tweet_id"], author_id=r["author_id"], text=r["text"],
                        conversation_id=f"x-conv-{r['in_response_to_tweet_id'] or r['tweet_id']}", connector="bench")
@@ -116,7 +121,7 @@ def settings_for(url: str, threads: int | None) -> Settings:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=int, default=1500)
     parser.add_argument(
         "--rate", type=float, nargs="+", default=[10.0, 50.0], help="offered messages per second, one latency run each"
     )

@@ -4,30 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.access.service import Access
 from bot.classifier import load_classifier
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.desk import Desk
 from bot.domain import InboundMessage, utcnow
-from bot.errors import ConnectorError, StorageError
+from bot.errors import ConfigError, ConnectorError, StorageError
 from bot.events import RELAY_WINDOW, EventBus
-from bot.faq import Faq
+from bot.fleet import periodically, process_name, requeue_lost
+from bot.knowledge import load_knowledge
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Outcome, Pipeline, Services
-from bot.ports import Connector, UsageReport, WorkQueue
+from bot.ports import AsgiApp, Connector, HttpEndpoints, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.sla_watch import SlaWatch
 from bot.storage import Database, Repository, upgrade
+from bot.storage.backlog import Backlog
 from bot.storage.conversations import ConversationStore
 from bot.storage.events import RepositoryEvents
+from bot.storage.leader import Leadership
+from bot.storage.presence import Presence
 from bot.storage.repository import RepositoryState
+from bot.storage.stats import StatsQueries
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
+from bot.webhooks.dispatcher import SUBSCRIBER as WEBHOOKS
+from bot.webhooks.dispatcher import Webhooks
 from bot.worker import LocalQueue, Worker
 from nlp.rules import RuleClassifier
 from nlp.types import Classifier
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +57,34 @@ class Rapport:
         self.repo = Repository(self.db)
         self.events = EventBus(RepositoryEvents(self.db))
         self.desk = Desk(self.repo, self.events, settings.sla)
+        self.access = Access(self.repo, self.db)
+        self.metrics = Metrics()
+        self.stats = StatsQueries(self.db)
+        self.webhooks: Webhooks | None = None
+        if settings.webhooks:
+            # A durable subscriber from the start: the relay then hands it whatever it missed.
+            self.webhooks = Webhooks(self.repo, self.db, settings.webhooks, self.metrics)
+            self.events.subscribe(self.webhooks.on_event, name=WEBHOOKS)
         self.sla = SlaWatch(settings.sla, self.desk, self.repo, self.events, self.state_for("sla"))
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
         self.pipeline: Pipeline | None = None
+        self.name = process_name()
+        self._started = utcnow()
+        self.backlog = Backlog(self.db)
+        # Exactly one process (whichever holds the lease) runs the schedulers, however many gateways run.
+        self.leader = Leadership(self.db, lease_seconds=settings.queue.lease_seconds)
         self.queue: WorkQueue = LocalQueue()
+        self.presence: Presence | None = None
         if (url := settings.queue.url) is not None:
             from bot.storage.stream import RedisQueue
 
             q = settings.queue
-            self.queue = RedisQueue(url, prefix=q.prefix, claim_idle=q.claim_idle_seconds)
+            self.queue = RedisQueue(url, prefix=q.prefix, consumer=self.name, claim_idle=q.claim_idle_seconds)
+            self.presence = Presence(url, prefix=q.prefix)
         self.status: dict[str, str] = {}
+        self.http: HttpServer | None = None  # the running server (rapport run); `port` says where
 
     async def __aenter__(self) -> Rapport:
         await upgrade(self.settings.database.url)
@@ -72,18 +104,22 @@ class Rapport:
             embed=getattr(classifier, "embed", None),
         )
         self.desk.linker = self.relationships.identities.link
+        # Built here, in a thread: the first start embeds every article (later ones read the cache).
+        self.knowledge = await asyncio.to_thread(load_knowledge, self.settings, classifier)
         services = Services(
             repo=self.repo,
             classifier=classifier,
             fallback=RuleClassifier(),
             rules=self.settings.routing.rules,
             templates=Templates(self.settings.templates),
-            faq=Faq.load(self.settings.faq.path),
-            faq_min_score=self.settings.faq.min_score,
+            knowledge=self.knowledge,
             events=self.events,
             conversations=Conversations(self.settings.conversation, ConversationStore(self.db)),
+            turns=ConversationTurns(self.db),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
+            timed=self.metrics.timed,
+            announce_messages=self.webhooks is not None and self.webhooks.wants_messages,
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
@@ -98,7 +134,10 @@ class Rapport:
     async def __aexit__(self, *exc: Any) -> None:
         for connector in list(self.connected.values()):
             await self.detach(connector)
+        await self.leader.release()
         await self.queue.close()
+        if self.presence is not None:
+            await self.presence.close()
         await self.db.close()
 
     @property
@@ -120,6 +159,7 @@ class Rapport:
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         stored, created = await self.pipeline.store(message)
         if created:
+            self.metrics.ingested.labels(channel=message.channel).inc()
             await self.queue.put(stored.id)
 
     async def attach(self, connector: Connector) -> None:
@@ -184,6 +224,61 @@ class Rapport:
             out[name] = str(getattr(connector, "status", out.get(name, "running")))
         return out
 
+    def connectors_up(self) -> dict[str, bool]:
+        """Each known connector: running (and not saying it is down) or not."""
+        return {
+            name: name in self.connected and not status.startswith("down")
+            for name, status in self.connector_status().items()
+        }
+
+    async def webhook_backlog(self) -> dict[str, int]:
+        """Webhook deliveries by status (none until webhooks are configured)."""
+        return await self.webhooks.store.by_status() if self.webhooks is not None else {}
+
+    def web_app(self, connectors: Sequence[Connector] = ()) -> FastAPI:
+        """The HTTP server's ASGI app: the API, /metrics, and each connector's platform endpoints."""
+        from bot.server import build_app
+
+        endpoints: dict[str, AsgiApp] = {}
+        for connector in connectors:
+            if isinstance(connector, HttpEndpoints):
+                endpoints.update(connector.http_routes())
+        return build_app(self, endpoints)
+
+    async def serve_http(
+        self, connectors: Sequence[Connector], stop: asyncio.Event, *, max_delay: float = 300.0
+    ) -> None:
+        """Serve [server] host:port until `stop`; a port that cannot be bound is retried with backoff,
+        and never stops the connectors (those in Socket Mode, Discord and X need no server)."""
+        from bot.server import HttpServer
+
+        app = self.web_app(connectors)
+        delay = min(1.0, max_delay)
+        while not stop.is_set():
+            server = HttpServer(app, self.settings.server.host, self.settings.server.port)
+            try:
+                await server.start()
+                self.http = server
+                delay = min(1.0, max_delay)
+                ended = asyncio.ensure_future(server.wait())
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if ended.done():
+                    ended.result()
+                    raise ConfigError("the HTTP server stopped unexpectedly")
+                ended.cancel()
+            except Exception as exc:
+                log.error("http server: %s; retrying in %.0fs", exc, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+                delay = min(max_delay, delay * 2)
+            finally:
+                await server.stop()
+                self.http = None
+
     async def run(self, connectors: Sequence[Connector], stop: asyncio.Event, *, role: str = "all") -> None:
         """Finish interrupted work, start every connector, deliver replies until `stop` is set.
 
@@ -192,19 +287,44 @@ class Rapport:
         """
         assert self.pipeline is not None, "use `async with Rapport(...)`"
         processes, serves = role in ("all", "worker"), role in ("all", "gateway")
+        q = self.settings.queue
         background: list[asyncio.Task[None]] = []
+        if self.presence is not None:
+            beat = periodically(stop, q.heartbeat_seconds, lambda: self._beat(role), what="heartbeat")
+            background.append(asyncio.create_task(beat, name="heartbeat"))
         if serves:
             requeued = await self.outbox.recover()
             if requeued:
                 log.info("recovered %d interrupted replies", requeued)
             background.append(asyncio.create_task(self.outbox.run(stop), name="outbox"))
+            await self.leader.try_lead()  # so the first rounds of the schedulers already know who leads
+            background.append(asyncio.create_task(self.leader.run(stop), name="scheduler-lease"))
+            lead = self.leader.confirm
             # Workers in other processes write the events; the gateway's relay delivers them promptly.
             every = 1.0 if role == "gateway" else 30.0
-            background.append(asyncio.create_task(self.relay(stop, every=every), name="event-relay"))
-            background.append(asyncio.create_task(self.relationships.scheduler.run(stop), name="followups"))
-            background.append(asyncio.create_task(self.sla.run(stop), name="sla-watch"))
+            relay = periodically(stop, every, self.relay_once, what="event relay", leading=lead)
+            background.append(asyncio.create_task(relay, name="event-relay"))
+            background.append(
+                asyncio.create_task(self.relationships.scheduler.run(stop, leading=lead), name="followups")
+            )
+            if role == "gateway":  # the database is the source of truth; the stream is only the work list
+                sweep = periodically(
+                    stop,
+                    q.sweep_seconds,
+                    lambda: requeue_lost(self.queue, self.backlog, older_than=q.sweep_seconds),
+                    what="re-enqueue sweep",
+                    leading=lead,
+                )
+                background.append(asyncio.create_task(sweep, name="re-enqueue"))
+            sla = periodically(stop, self.settings.sla.check_seconds, self.sla.check, what="SLA watch", leading=lead)
+            background.append(asyncio.create_task(sla, name="sla-watch"))
+            background.append(asyncio.create_task(self.serve_http(connectors, stop), name="http"))
+            if self.webhooks is not None:
+                background.append(asyncio.create_task(self.webhooks.run(stop), name="webhooks"))
         if processes:
-            resumed = len(await self.pipeline.resume())
+            # Alone, this process finishes what a stopped one stored. A worker among several does not: they
+            # would all start on the same oldest messages; the stream (and the gateway's sweep) hands them out.
+            resumed = len(await self.pipeline.resume()) if role == "all" else 0
             if resumed:
                 log.info("processed %d messages a stopped process had stored", resumed)
             background.append(asyncio.create_task(self.worker.run(stop), name="worker"))
@@ -219,26 +339,37 @@ class Rapport:
             await asyncio.gather(*tasks, return_exceptions=True)
             for task in background:
                 await task
+            if self.presence is not None:
+                try:
+                    await self.presence.leave(self.name)
+                except StorageError:
+                    pass  # the entry expires by itself
 
     def _processed(self, outcomes: list[Outcome]) -> None:
         if any(o.reply_ids for o in outcomes):
             self.outbox.poke()
 
-    async def relay(self, stop: asyncio.Event, every: float = 30.0) -> None:
-        """Deliver stored events a subscriber missed (a crash, Slack down), and prune old ones."""
-        while not stop.is_set():
-            try:
-                delivered = await self.events.relay()
-                if delivered:
-                    log.info("event relay: delivered %d missed events", delivered)
-                if self.events.store is not None:
-                    await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
-            except StorageError as exc:
-                log.warning("event relay: database unavailable (%s)", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+    async def relay_once(self) -> None:
+        """Deliver stored events a subscriber missed (a crash, Slack down, a worker's), and prune old ones."""
+        delivered = await self.events.relay()
+        if delivered:
+            log.info("event relay: delivered %d missed events", delivered)
+        if self.events.store is not None:
+            await self.events.store.prune(utcnow() - 7 * RELAY_WINDOW)
+
+    async def _beat(self, role: str) -> None:
+        """This process's line in `rapport status`, alive for three heartbeats."""
+        assert self.presence is not None
+        info = {
+            "role": role,
+            "pid": os.getpid(),
+            "started": self._started.isoformat(),
+            "beat": utcnow().isoformat(),
+            "leader": role != "worker" and await self.leader.confirm(),
+            "processed": self.worker.processed if role != "gateway" else None,
+            "connectors": self.connector_status(),
+        }
+        await self.presence.beat(self.name, info, ttl=3 * self.settings.queue.heartbeat_seconds)
 
     def state_for(self, namespace: str) -> RepositoryState:
         return RepositoryState(self.repo, namespace)

@@ -62,7 +62,7 @@ def _settings(config: Path | None) -> Settings:
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     # Alembic logs its plugin set-up at INFO when first imported, which the commands now do after this.
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -76,7 +76,7 @@ def _run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -369,7 +369,7 @@ def _analysis_json(item_id: Any, a: Analysis) -> dict[str, Any]:
     }
 
 
-def _jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
+def jsonl_items(lines: Iterator[str]) -> Iterator[tuple[int, Any, str | None, str | None]]:
     """(line number, id, text, error) per non-empty input line."""
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -442,7 +442,7 @@ def classify(
         pending.clear()
         sys.stdout.flush()
 
-    for lineno, item_id, item_text, problem in _jsonl_items(stdin):
+    for lineno, item_id, item_text, problem in jsonl_items(stdin):
         if problem is not None:
             flush()
             sys.stdout.write(
@@ -650,17 +650,30 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
 
 
 @app.command("status")
-def status(config: ConfigOption = None) -> None:
-    """X usage this month against the [x] budget: reads and posts, the month-end projection and the cost."""
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """X usage this month against the [x] budget; the work: processes of each role (with [queue]), the
+    stream, messages waiting to be processed and the oldest one's age, the outbox backlog."""
 
     async def body(bot: Rapport) -> None:
+        from bot.status import work_lines, work_report
         from connectors.x.budget import Budget, month_key
         from connectors.x.usage import Meter
 
         meter = Meter(bot.state_for("x"), Budget.of(bot.settings.x))
-        out.print(f"X this month ({month_key(meter.clock())}, UTC):", highlight=False)
-        for line in await meter.report():
-            out.print(f"  {line.text()}", highlight=False)
+        x_title = f"X this month ({month_key(meter.clock())}, UTC):"
+        x_lines = [line.text() for line in await meter.report()]
+        scaled = bot.settings.queue.url is not None
+        work = await work_report(
+            bot.backlog,
+            bot.queue if scaled else None,
+            bot.presence,
+            stream=f"{bot.settings.queue.prefix}work",
+        )
+        if as_json:
+            _print_json({"x": x_lines, **work})
+            return
+        for line in [x_title, *(f"  {t}" for t in x_lines), *work_lines(work)]:
+            out.print(line, highlight=False, markup=False)
 
     _with_bot(config, body)
 
@@ -683,7 +696,8 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 
 
 def _register_plugins() -> None:
-    """Commands that live with their feature: `train`/`eval` in nlp/, relationship commands in bot/."""
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship, access and `kb` commands in
+    bot/."""
     import importlib
 
     try:
@@ -694,6 +708,8 @@ def _register_plugins() -> None:
         importlib.import_module("bot.relationships.cli").register(app, customers_app)
     except ModuleNotFoundError:
         pass
+    importlib.import_module("bot.access.cli").register(app)
+    importlib.import_module("bot.knowledge.cli").register(app)
 
 
 _register_plugins()

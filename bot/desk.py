@@ -18,7 +18,7 @@ from bot.domain import (
     StoredMessage,
     utcnow,
 )
-from bot.errors import InputError
+from bot.errors import InputError, NotFound
 from bot.events import EscalationChanged, EventBus
 from bot.sla import SlaState, sla_state
 from bot.storage import Repository
@@ -90,7 +90,7 @@ class Desk:
     async def _get(self, escalation_id: int) -> Escalation:
         esc = await self.repo.get_escalation(escalation_id)
         if esc is None:
-            raise InputError(f"escalation #{escalation_id} does not exist")
+            raise NotFound(f"escalation #{escalation_id} does not exist")
         return esc
 
     async def _changed(self, esc: Escalation, change: str, staff: str, detail: dict[str, Any] | None = None) -> None:
@@ -156,9 +156,9 @@ class Desk:
         """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent."""
         text = text.strip()
         if not text:
-            raise InputError("reply text is empty")
+            raise InputError("reply text is empty", field="text")
         if len(text) > MAX_REPLY:
-            raise InputError(f"reply text is longer than {MAX_REPLY:,} characters")
+            raise InputError(f"reply text is longer than {MAX_REPLY:,} characters", field="text")
         esc = await self._get(escalation_id)
         opening = await self.repo.get_message(esc.opening_message_id)
         if opening is None:
@@ -187,6 +187,8 @@ class Desk:
         return queued
 
     async def note(self, escalation_id: int, staff: str, text: str) -> Escalation:
+        if not text.strip():
+            raise InputError("note text is empty", field="text")
         esc = await self._get(escalation_id)
         await self.repo.add_note(esc.id, staff, text.strip()[:4000])
         await self._changed(esc, "noted", staff)

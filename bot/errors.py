@@ -2,7 +2,11 @@
 
 RapportError
 ├── ConfigError             the config file or environment is wrong (names the key)
-├── InputError              one inbound payload or line is unusable (names the field)
+├── InputError              one inbound payload, line or request is unusable (`field` names it)
+│   ├── NotFound            what it names does not exist
+│   └── Conflict            the change lost to the current state (claimed already by someone else)
+├── AccessDenied            who asked may not do this (`needs` the role it takes)
+│   └── Unauthenticated     no valid credentials at all
 ├── StorageError            the database refused or is unreachable
 ├── ClassificationError     a classifier failed on a batch
 └── ConnectorError          a platform refused or failed
@@ -24,6 +28,26 @@ class ConfigError(RapportError):
 
 
 class InputError(RapportError):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the request or payload field at fault, when there is one
+
+
+class NotFound(InputError):
+    pass
+
+
+class Conflict(InputError):
+    pass
+
+
+class AccessDenied(RapportError):
+    def __init__(self, message: str, *, needs: str = "") -> None:
+        super().__init__(message)
+        self.needs = needs  # the role that may do it
+
+
+class Unauthenticated(AccessDenied):
     pass
 
 

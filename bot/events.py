@@ -34,6 +34,14 @@ class SalesAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A customer message was processed (published only when something wants it: webhooks)."""
+
+    message_id: int
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class BudgetSpent:
     """A connector's monthly budget ran out: it stops reading (or posting) until `resumes_at`."""
 
@@ -42,6 +50,16 @@ class BudgetSpent:
     used: int
     limit: int
     resumes_at: datetime
+
+
+# The stored id of the durable event being delivered, for a subscriber that passes events on and needs a
+# stable id for them (webhooks: the id a receiver dedupes on is the same however often it is relayed).
+_delivering: ContextVar[int | None] = ContextVar("delivering_event_id", default=None)
+
+
+def current_event_id() -> int | None:
+    """Inside a subscriber: the stored id of the event it was handed (None for an in-memory event)."""
+    return _delivering.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +101,7 @@ def decode(kind: str, payload: dict[str, Any]) -> Event:
     return DURABLE[kind](**values)
 
 
-for _cls in (EscalationChanged, SalesAlert, BudgetSpent, SlaDue):
+for _cls in (EscalationChanged, SalesAlert, BudgetSpent, MessageReceived, SlaDue):
     durable(_cls)
 
 
@@ -144,7 +162,11 @@ class EventBus:
             if only is not None and name != only:
                 continue
             try:
-                await handler(event)
+                token = _delivering.set(event_id)
+                try:
+                    await handler(event)
+                finally:
+                    _delivering.reset(token)
             except Exception:
                 log.exception("event subscriber %s failed on %s", name, type(event).__name__)
                 continue

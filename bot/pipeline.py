@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,10 +18,11 @@ from bot.config import Rule
 from bot.conversation import Conversations
 from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
-from bot.events import EscalationChanged, EventBus, SalesAlert
-from bot.faq import Faq
+from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
+from bot.ports import Knowledge
 from bot.routing import Decision, handoff, route
 from bot.storage import Repository
+from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
 from bot.text import clean
 from nlp.types import Analysis, Classifier
@@ -46,12 +48,15 @@ class Services:
     fallback: Classifier
     rules: tuple[Rule, ...]
     templates: Templates
-    faq: Faq
-    faq_min_score: float
+    knowledge: Knowledge
     events: EventBus
     conversations: Conversations
+    turns: ConversationTurns
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
+    # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
+    timed: Callable[[int, float], None] = lambda _n, _seconds: None
+    announce_messages: bool = False  # publish MessageReceived for each processed message (a webhook wants it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,7 @@ class Outcome:
     escalation_id: int | None = None
     reply_ids: tuple[int, ...] = ()
     error: str = ""
+    behind: tuple[int, ...] = ()  # not processed: these earlier messages of the customer wait, oldest first
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -114,7 +120,10 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
     if not texts:
         return [], None
     try:
-        return list(await asyncio.to_thread(svc.classifier.classify, texts)), None
+        started = time.perf_counter()
+        analyses: list[Analysis | None] = list(await asyncio.to_thread(svc.classifier.classify, texts))
+        svc.timed(len(texts), time.perf_counter() - started)
+        return analyses, None
     except Exception as exc:
         failure = type(exc).__name__
         log.warning(
@@ -127,6 +136,17 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
         return [None] * len(texts), type(exc).__name__
 
 
+async def _answerable_elsewhere(svc: Services, text: str, analysis: Analysis) -> bool:
+    """A question ("?") in a language other than English that has templates, which the articles in that
+    language answer confidently; never an urgent or abusive message."""
+    if analysis.english or analysis.urgent or analysis.abusive or "?" not in text:
+        return False
+    if not svc.templates.has(analysis.language):
+        return False
+    found = await asyncio.to_thread(svc.knowledge.answer, text, analysis.language)
+    return found is not None and found.answered
+
+
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
     m = stored.message
     open_escalation = await svc.repo.active_escalation(customer.id, m.channel, m.conversation_id)
@@ -134,6 +154,10 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
         open_escalation = await svc.repo.get_escalation(case)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
+    elif open_escalation is None and await _answerable_elsewhere(svc, m.text, analysis):
+        # The classifier learnt its intents from English: in another language it often takes a question
+        # for a complaint. A question the knowledge base answers confidently in that language is answered.
+        decision = Decision("answer", "knowledge-first", f"a question in {analysis.language} the articles answer")
     else:
         decision = route(
             svc.rules, analysis, m, customer, open_escalation, templated=svc.templates.has(analysis.language)
@@ -325,19 +349,21 @@ async def act(
         else:
             await acknowledge_opened(decision.reply)
     elif action == "answer":
-        match = svc.faq.best(m.text)
-        if match is not None and match.score >= svc.faq_min_score:
+        asked_in = analysis.language if analysis else None
+        match = await asyncio.to_thread(svc.knowledge.answer, m.text, asked_in)
+        if match is not None and match.answered:
             await repo.audit(
-                "faq.answered",
-                {"faq": match.entry.id, "score": round(match.score, 3)},
+                "knowledge.answered",
+                {"article": match.article, "score": round(match.score, 3)},
                 message_id=stored.id,
                 customer_id=customer.id,
             )
-            await reply(text=match.entry.answer)
+            await reply(text=match.reply)
             action = "faq"
         else:
-            best = f" (best match {match.entry.id} at {match.score:.2f})" if match else ""
-            action = "escalate" if await escalate("question without a close FAQ answer" + best) else "attach"
+            best = f" (closest article {match.article} at {match.score:.2f})" if match else ""
+            reason = "question the knowledge base has no confident answer for" + best
+            action = "escalate" if await escalate(reason) else "attach"
             if action == "escalate":
                 await acknowledge_opened(decision.reply)
             else:
@@ -382,8 +408,8 @@ class Pipeline:
         stored, created = await self.store(msg)
         if not created:
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
-        (outcome,) = await self.process_stored([stored])
-        return outcome
+        # The customer's earlier waiting messages, if any, are processed first and reported too: pick ours.
+        return next(o for o in await self.process_stored([stored]) if o.message_id == stored.id)
 
     async def resume(self, batch_size: int = 32) -> list[Outcome]:
         """Process every stored message still waiting (left by a stopped process, or queued)."""
@@ -406,7 +432,27 @@ class Pipeline:
         self, batch: list[StoredMessage], classified: tuple[list[Analysis | None], str | None]
     ) -> list[Outcome]:
         analyses, failure = classified
-        return [await self.finish(stored, analysis, failure) for stored, analysis in zip(batch, analyses, strict=True)]
+        outcomes: list[Outcome] = []
+        deferred: list[tuple[StoredMessage, Analysis | None]] = []
+        for stored, analysis in zip(batch, analyses, strict=True):
+            outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:  # an earlier message of the customer waits: after the rest of the batch
+                deferred.append((stored, analysis))
+            else:
+                outcomes.append(outcome)
+        for stored, analysis in deferred:
+            # By now the worker holding the earlier messages has usually processed them. If not (it is slow,
+            # or died holding them, or they were announced late after a Redis flush), whoever holds the
+            # customer's turn handles them first, oldest first: a conversation is processed in arrival
+            # order whichever worker got which message.
+            outcome = await self.finish(stored, analysis, failure)
+            if outcome.behind:
+                outcomes += await self.process_stored(await self.services.repo.waiting_messages(outcome.behind))
+                outcome = await self.finish(stored, analysis, failure)
+                if outcome.behind:  # an earlier one is refused by the database: this one waits with it
+                    outcome = Outcome(stored.id, error=f"storage: waits for earlier message {outcome.behind[0]}")
+            outcomes.append(outcome)
+        return outcomes
 
     async def finish(self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None = None) -> Outcome:
         """Everything after storage and classification, in one transaction. Never raises: a storage
@@ -415,9 +461,14 @@ class Pipeline:
         customer: Customer | None = None
         try:
             async with svc.events.held(), svc.repo.unit():
+                await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
+                if behind := await svc.turns.earlier_waiting(stored):
+                    return Outcome(stored.id, behind=tuple(behind))
                 if not await svc.repo.start_processing(stored.id):
                     return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
                 outcome, customer = await self._steps(stored, analysis, fallback)
+                if svc.announce_messages:
+                    await svc.events.publish(MessageReceived(stored.id, customer.id))
         except StorageError as exc:
             log.warning("message %s stays queued: %s", stored.id, exc)
             return Outcome(stored.id, error=f"storage: {exc}")

@@ -5,12 +5,15 @@
 - `EventStore`: domain events as rows written with the change they report, and who handled which;
 - `WorkQueue`: what tells the processing worker that stored messages wait (in-process by default;
   a Redis stream when several processes share the work);
+- `HttpEndpoints`: a connector that takes platform requests (Slack's events) on Rapport's one HTTP server.
 - `UsageReport`: a metered allowance a part spends (X reads and posts), summed up for staff.
+- `Knowledge`: the articles the bot may answer a question from on its own (bot/knowledge/).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +23,12 @@ from bot.domain import InboundMessage, OutboundReply
 # work queue), so a connector acknowledges a platform event only after `await sink(message)` returns,
 # and treats `bot.errors.StorageError` from it as "not stored: make the platform retry".
 Sink = Callable[[InboundMessage], Awaitable[None]]
+
+# An ASGI application, (scope, receive, send): the shape any Python web framework can mount.
+AsgiScope = MutableMapping[str, Any]
+AsgiApp = Callable[
+    [AsgiScope, Callable[[], Awaitable[AsgiScope]], Callable[[AsgiScope], Awaitable[None]]], Awaitable[None]
+]
 
 
 @runtime_checkable
@@ -76,6 +85,14 @@ class WorkQueue(Protocol):
         """These taken ids are handled (committed): never hand them out again."""
         ...
 
+    async def requeue(self, waiting: list[int]) -> int:
+        """Announce again those of `waiting` (stored, unprocessed ids) the queue lost; how many."""
+        ...
+
+    async def stats(self) -> dict[str, int]:
+        """ "length": entries not done yet; "pending": those of them a worker has taken."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -97,9 +114,38 @@ class EventStore(Protocol):
         ...
 
 
+@runtime_checkable
+class HttpEndpoints(Protocol):
+    """A connector that serves platform requests on the shared HTTP server ([server] host/port)."""
+
+    def http_routes(self) -> Mapping[str, AsgiApp]:
+        """Exact paths (e.g. "/slack/events") and the ASGI app answering each; mounted before the
+        connector starts, so each app answers "not ready" (503, the platform retries) until then."""
+
+
 class UsageReport(Protocol):
     """What a metered part has spent this period (X's pay-per-use reads and posts), for staff views."""
 
     async def summary(self) -> list[str]:
         """A title line, then one line per allowance (used, limit, projection, cost). Plain text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The knowledge base's closest article for a question; `answered` when it may be sent unreviewed."""
+
+    article: str  # the article's file stem
+    score: float  # 0-1; `answered` is score >= the configured threshold
+    reply: str
+    answered: bool
+
+
+class Knowledge(Protocol):
+    """Answers questions from articles; below the threshold a person answers instead."""
+
+    def answer(self, text: str, language: str | None = None) -> Answer | None:
+        """The closest article in `language` (None or "unknown": English), or None when there is none.
+
+        Blocking (it may run the encoder): call it from a thread in async code.
+        """
         ...

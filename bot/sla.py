@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import SlaSettings
-from bot.domain import Escalation, EscalationStatus
+from bot.domain import Escalation, EscalationStatus, Priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +28,29 @@ def sla_state(
     settings: SlaSettings, escalation: Escalation, now: datetime, first_response_at: datetime | None
 ) -> SlaState:
     """Due times from the escalation's priority; a breach is a target passed without the event."""
-    target = settings.targets[escalation.priority]
-    first_due = escalation.created_at + timedelta(minutes=target.first_response_minutes)
-    resolution_due = escalation.created_at + timedelta(minutes=target.resolution_minutes)
-    first_breached = (first_response_at or now) > first_due
     done = escalation.status in (EscalationStatus.RESOLVED, EscalationStatus.CLOSED)
-    resolved_at = escalation.resolved_at if done else None
+    return sla_of(
+        settings,
+        escalation.priority,
+        escalation.created_at,
+        now,
+        first_response_at,
+        escalation.resolved_at if done else None,
+    )
+
+
+def sla_of(
+    settings: SlaSettings,
+    priority: Priority,
+    created_at: datetime,
+    now: datetime,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None = None,
+) -> SlaState:
+    """The same from the bare facts (for counting breaches without loading escalations)."""
+    target = settings.targets[priority]
+    first_due = created_at + timedelta(minutes=target.first_response_minutes)
+    resolution_due = created_at + timedelta(minutes=target.resolution_minutes)
+    first_breached = (first_response_at or now) > first_due
     resolution_breached = (resolved_at or now) > resolution_due
     return SlaState(first_due, resolution_due, first_breached, resolution_breached)

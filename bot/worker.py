@@ -47,6 +47,12 @@ class LocalQueue:
     async def done(self, message_ids: list[int]) -> None:
         return None  # taken ids are gone from memory already
 
+    async def requeue(self, waiting: list[int]) -> int:
+        return 0  # one process: the worker's own sweep finds what this queue never held
+
+    async def stats(self) -> dict[str, int]:
+        return {"length": self._ids.qsize(), "pending": 0}
+
     async def close(self) -> None:
         return None
 
@@ -79,9 +85,7 @@ class Worker:
             try:
                 ids = await self._take(stop, wait=ahead is None)
                 if stop.is_set():
-                    if ahead is not None:
-                        ahead.classified.cancel()
-                    return
+                    break
                 following = await self._start(ids) if ids else None
                 if ahead is not None:
                     outcomes = await self._finish(ahead)
@@ -90,9 +94,7 @@ class Worker:
                 else:
                     outcomes = []
                 ahead = following
-                if outcomes:
-                    self.processed += sum(not o.error.startswith("storage:") for o in outcomes)
-                    self.on_done(outcomes)
+                self._count(outcomes)
                 backoff = 0.5
             except StorageError as exc:
                 log.warning("worker: database unavailable (%s); retrying in %.1fs", exc, backoff)
@@ -101,6 +103,16 @@ class Worker:
                 except TimeoutError:
                     pass
                 backoff = min(30.0, backoff * 2)
+        if ahead is not None:  # a clean stop commits and acknowledges the batch in hand
+            try:
+                self._count(await self._finish(ahead))
+            except StorageError as exc:  # left pending: another worker claims it after claim_idle_seconds
+                log.warning("worker: the last batch stays queued (%s)", exc)
+
+    def _count(self, outcomes: list[Outcome]) -> None:
+        if outcomes:
+            self.processed += sum(not o.error.startswith("storage:") for o in outcomes)
+            self.on_done(outcomes)
 
     async def _take(self, stop: asyncio.Event, wait: bool = True) -> list[int]:
         """The queue's next ids, or none as soon as `stop` is set (shutdown never waits for a sweep).

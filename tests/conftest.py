@@ -122,6 +122,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for tests of what only matters between processes on a shared database."""
+    if not POSTGRES_URL:
+        pytest.skip("set RAPPORT_TEST_POSTGRES_URL to run on PostgreSQL")
+    yield from _postgres_database()
+
+
 # -- a bot you can drive --------------------------------------------------------------------------
 
 
@@ -187,7 +195,12 @@ class Driver:
 
 
 def make_settings(database_url: str, **sections: Any) -> Settings:
-    data: dict[str, Any] = {"database": {"url": database_url}, "nlp": {"backend": "rules"}}
+    # Port 0: a bot that runs its HTTP server takes a free port, never one another test holds.
+    data: dict[str, Any] = {
+        "database": {"url": database_url},
+        "nlp": {"backend": "rules"},
+        "server": {"host": "127.0.0.1", "port": 0},
+    }
     data.update(sections)
     return Settings.model_validate(data)
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from bot.config import RelationshipSettings
 from bot.domain import Customer, StoredMessage
+from bot.events import EventBus
+from bot.relationships.events import CsatReceived, publish
 from bot.relationships.models import CsatStatus
 from bot.relationships.templates import render_followup
 from bot.storage import Repository
@@ -41,12 +43,18 @@ class CsatInterceptor:
     """Claims a message that answers a survey or opts out / in; returns the action taken, or None."""
 
     def __init__(
-        self, repo: Repository, rel: RelationshipRepository, settings: RelationshipSettings, wake: Callable[[], None]
+        self,
+        repo: Repository,
+        rel: RelationshipRepository,
+        settings: RelationshipSettings,
+        wake: Callable[[], None],
+        events: EventBus | None = None,
     ) -> None:
         self.repo = repo
         self.rel = rel
         self.settings = settings
         self.wake = wake
+        self.events = events
 
     async def __call__(self, stored: StoredMessage, customer: Customer) -> str | None:
         m = stored.message
@@ -78,6 +86,8 @@ class CsatInterceptor:
                 customer_id=customer.id,
                 escalation_id=survey.escalation_id,
             )
+            if self.events is not None:
+                await publish(self.events, CsatReceived(customer.id, survey.escalation_id, score))
             await self._reply(stored, customer, "csat_thanks", f"csat-thanks:{survey.id}")
             return "csat"
         if survey.status is CsatStatus.ASKED:

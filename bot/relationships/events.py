@@ -33,6 +33,25 @@ class LeadAttention:
     reason: str
 
 
+@durable
+@dataclass(frozen=True, slots=True)
+class TierChanged:
+    customer_id: int
+    previous_tier: str
+    tier: str
+    reason: str
+
+
+@durable
+@dataclass(frozen=True, slots=True)
+class CsatReceived:
+    """A customer answered a satisfaction survey."""
+
+    customer_id: int
+    escalation_id: int
+    score: int
+
+
 @dataclass(frozen=True, slots=True)
 class TopicSummary:
     """The weekly root-cause summary: complaint topics, largest first."""
@@ -41,7 +60,7 @@ class TopicSummary:
     topics: tuple[Topic, ...]
 
 
-RelationshipEvent = ChurnRisk | LeadAttention | TopicSummary
+RelationshipEvent = ChurnRisk | LeadAttention | TopicSummary | TierChanged | CsatReceived
 
 
 async def publish(bus: EventBus, event: RelationshipEvent) -> None:

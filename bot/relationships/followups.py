@@ -76,11 +76,13 @@ class FollowUpScheduler:
         due = resolved_at + timedelta(minutes=self.settings.csat_delay_minutes)
         return await self.rel.schedule(f"csat:{escalation_id}", FollowUpKind.CSAT, customer_id, due, escalation_id)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Tick until `stop` is set; one failing tick is logged and the next one tries again."""
+    async def run(self, stop: asyncio.Event, leading: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """Tick until `stop` is set; one failing tick is logged and the next one tries again. With `leading`,
+        only the ticks where this process holds the schedulers' lease run (one process among several)."""
         while not stop.is_set():
             try:
-                await self.tick()
+                if leading is None or await leading():
+                    await self.tick()
             except Exception:
                 log.exception("follow-up scheduler tick failed")
             try:

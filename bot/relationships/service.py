@@ -11,11 +11,11 @@ from typing import Any
 
 from bot.config import RelationshipSettings
 from bot.domain import Customer, EscalationStatus, Intent, StoredMessage, Tier, utcnow
-from bot.errors import InputError
+from bot.errors import InputError, NotFound
 from bot.events import EscalationChanged, EventBus
 from bot.pipeline import Interceptor, Observer, Outcome
 from bot.relationships.csat import CsatInterceptor
-from bot.relationships.events import ChurnRisk, LeadAttention, publish
+from bot.relationships.events import ChurnRisk, LeadAttention, TierChanged, publish
 from bot.relationships.followups import FollowUpScheduler
 from bot.relationships.identities import Identities
 from bot.relationships.importer import ImportReport, parse_customers, parse_purchases
@@ -48,7 +48,7 @@ class RelationshipService:
         self.settings = settings
         self.events = events
         self.identities = Identities(repo, self.rel, events)
-        self.csat = CsatInterceptor(repo, self.rel, settings, wake)
+        self.csat = CsatInterceptor(repo, self.rel, settings, wake, events)
         self.topics = RootCauses(repo, self.rel, settings, events, embed)
         self.scheduler = FollowUpScheduler(
             repo, self.rel, settings, wake, refresh_all=self.refresh_all, weekly=self.topics.weekly
@@ -114,6 +114,7 @@ class RelationshipService:
                 {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
                 customer_id=customer_id,
             )
+            await publish(self.events, TierChanged(customer_id, before_tier, tier.tier.value, tier.reason))
             if tier.tier is Tier.LEAD:
                 await publish(self.events, LeadAttention(customer_id, before_tier, tier.reason))
         return tier
@@ -141,7 +142,14 @@ class RelationshipService:
     # -- purchases and import -------------------------------------------------------------------
 
     async def record_purchase(
-        self, customer_id: int, amount: float, reference: str, at: datetime | None = None, source: str = "api"
+        self,
+        customer_id: int,
+        amount: float,
+        reference: str,
+        at: datetime | None = None,
+        source: str = "api",
+        *,
+        actor: str = "bot",
     ) -> Purchase | None:
         """Record a purchase (None if its reference is known), schedule the thank-you, update tier and stage."""
         if not reference.strip():
@@ -153,7 +161,10 @@ class RelationshipService:
         if purchase is None:
             return None
         await self.repo.audit(
-            "purchase.recorded", {"reference": purchase.reference, "amount": purchase.amount}, customer_id=customer_id
+            "purchase.recorded",
+            {"reference": purchase.reference, "amount": purchase.amount},
+            actor=actor,
+            customer_id=customer_id,
         )
         await self.rel.schedule(
             f"thanks:{purchase.reference}",
@@ -209,7 +220,7 @@ class RelationshipService:
     async def profile(self, customer_id: int) -> Profile:
         st = await self.rel.standing(customer_id)
         if st is None:
-            raise InputError(f"no customer {customer_id}")
+            raise NotFound(f"no customer {customer_id}")
         escalations = await self.repo.escalations(customer_id=customer_id)
         recent = await self.repo.messages(customer_id=customer_id, limit=5, newest_first=True)
         lines = tuple(

@@ -28,7 +28,7 @@ from bot.domain import (
     StoredMessage,
     utcnow,
 )
-from bot.errors import InputError, StorageError
+from bot.errors import Conflict, InputError, NotFound, StorageError
 from bot.storage.database import Database, commit_unique
 from bot.storage.tables import (
     AuditRow,
@@ -40,6 +40,7 @@ from bot.storage.tables import (
     NoteRow,
     ReplyRow,
 )
+from bot.storage.turns import WAITING
 from nlp.types import Analysis, Intent, Sentiment
 
 
@@ -301,7 +302,9 @@ class Repository:
         """Messages stored but not processed yet (waiting in the queue, or left by a process that stopped)."""
         async with self._session() as s:
             rows = (
-                await s.scalars(select(MessageRow).where(MessageRow.action == "").order_by(MessageRow.id).limit(limit))
+                await s.scalars(
+                    select(MessageRow).where(MessageRow.action == WAITING).order_by(MessageRow.id).limit(limit)
+                )
             ).all()
             return [_message(r) for r in rows]
 
@@ -311,7 +314,7 @@ class Repository:
             rows = (
                 await s.scalars(
                     select(MessageRow)
-                    .where(MessageRow.id.in_(list(ids)), MessageRow.action == "")
+                    .where(MessageRow.id.in_(list(ids)), MessageRow.action == WAITING)
                     .order_by(MessageRow.id)
                 )
             ).all()
@@ -368,7 +371,7 @@ class Repository:
     async def _load_customer(self, s: AsyncSession, customer_id: int) -> Customer:
         row = await s.get(CustomerRow, customer_id)
         if row is None:
-            raise InputError(f"no customer {customer_id}")
+            raise NotFound(f"no customer {customer_id}")
         idents = (await s.scalars(select(IdentityRow).where(IdentityRow.customer_id == customer_id))).all()
         return _customer(row, idents)
 
@@ -413,7 +416,7 @@ class Repository:
         now = utcnow()
         async with self._session() as s:
             if await s.get(CustomerRow, customer_id) is None:
-                raise InputError(f"no customer {customer_id}")
+                raise NotFound(f"no customer {customer_id}")
             ident = await s.scalar(
                 select(IdentityRow).where(
                     IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id
@@ -506,9 +509,17 @@ class Repository:
             return await self._load_escalation(s, row) if row else None
 
     async def escalations(
-        self, *, statuses: Sequence[EscalationStatus] | None = None, customer_id: int | None = None, limit: int = 200
+        self,
+        *,
+        statuses: Sequence[EscalationStatus] | None = None,
+        customer_id: int | None = None,
+        limit: int = 200,
+        after_id: int | None = None,
     ) -> list[Escalation]:
+        """Escalations in id order; `after_id` continues a page from there."""
         stmt = select(EscalationRow)
+        if after_id is not None:
+            stmt = stmt.where(EscalationRow.id > after_id)
         if statuses:
             stmt = stmt.where(EscalationRow.status.in_([st.value for st in statuses]))
         if customer_id is not None:
@@ -536,10 +547,10 @@ class Repository:
             changed = (await s.execute(stmt.values(**values).execution_options(synchronize_session=False))).rowcount  # type: ignore[attr-defined]
             row = await s.get(EscalationRow, escalation_id, populate_existing=True)
             if row is None:
-                raise InputError(f"escalation #{escalation_id} does not exist")
+                raise NotFound(f"escalation #{escalation_id} does not exist")
             if not changed:
                 by = f" by {row.assignee}" if row.assignee and row.status == EscalationStatus.CLAIMED.value else ""
-                raise InputError(f"escalation #{escalation_id} is already {row.status}{by}")
+                raise Conflict(f"escalation #{escalation_id} is already {row.status}{by}")
             await s.commit()
             return await self._load_escalation(s, row)
 
@@ -548,13 +559,13 @@ class Repository:
         async with self._session() as s:
             row = await s.get(EscalationRow, escalation_id)
             if row is None:
-                raise InputError(f"no escalation {escalation_id}")
+                raise NotFound(f"no escalation {escalation_id}")
             return {"first_response_at": _aware(row.first_response_at), "snoozed_until": _aware(row.snoozed_until)}
 
     async def add_note(self, escalation_id: int, author: str, text: str) -> None:
         async with self._session() as s:
             if await s.get(EscalationRow, escalation_id) is None:
-                raise InputError(f"no escalation {escalation_id}")
+                raise NotFound(f"no escalation {escalation_id}")
             s.add(NoteRow(escalation_id=escalation_id, author=author, text=text, at=utcnow()))
             await s.commit()
 

@@ -1,10 +1,11 @@
 """The work queue on Redis Streams, for a gateway and N workers (`[queue] url = "redis://..."`).
 
 The gateway adds each stored message's id to one stream; workers read it through one consumer group,
-acknowledge (XACK) after the batch committed, and claim entries another worker left pending longer than
-`claim_idle` seconds (XAUTOCLAIM: a worker killed mid-batch). The database stays the source of truth:
-if Redis is restarted or flushed, the group is recreated and the workers' sweep finds stored,
-unprocessed messages in the database. Every redis-py error leaves as StorageError.
+acknowledge (XACK, then XDEL: the stream holds only the work not done yet) after the batch committed,
+and claim entries another worker left pending longer than `claim_idle` seconds (XAUTOCLAIM: a worker
+killed mid-batch). The database stays the source of truth: if Redis is restarted or flushed, the group
+is recreated, the gateway's sweep re-adds stored, unprocessed messages (`requeue`) and a quiet worker
+processes them from the database. Every redis-py error leaves as StorageError.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from bot.errors import StorageError
 
 
 @asynccontextmanager
-async def _mapped() -> AsyncIterator[None]:
+async def redis_errors() -> AsyncIterator[None]:
+    """Every redis-py error (and a refused socket) leaves as StorageError, naming only its kind."""
     try:
         yield
     except ResponseError as exc:
@@ -51,11 +53,11 @@ class RedisQueue:
         self._group_ready = False
 
     async def put(self, message_id: int) -> None:
-        async with _mapped():
+        async with redis_errors():
             await self._redis.xadd(self.stream, {"id": str(message_id)})
 
     async def take(self, limit: int, wait_seconds: float) -> list[int]:
-        async with _mapped():
+        async with redis_errors():
             await self._ensure_group()
             try:
                 entries = await self._claim(limit) or await self._read(limit, wait_seconds)
@@ -65,25 +67,49 @@ class RedisQueue:
                 self._group_ready = False  # Redis was flushed or restarted: start a new group, sweep covers the rest
                 return []
         ids: list[int] = []
+        unusable = []
         for entry_id, fields in entries:
             if not fields or not str(fields.get("id", "")).isdigit():
-                await self._ack([entry_id])  # not ours, or deleted meanwhile: nothing to do
+                unusable.append(entry_id)  # not ours, or deleted meanwhile: nothing to do
                 continue
             message_id = int(fields["id"])
             self._entries.setdefault(message_id, []).append(entry_id)
             ids.append(message_id)
+        if unusable:
+            async with redis_errors():
+                await self._ack(unusable)
         return ids
 
     async def done(self, message_ids: list[int]) -> None:
         """Acknowledge the entries of processed (committed) messages."""
         entries = [e for m in message_ids for e in self._entries.pop(m, [])]
         if entries:
-            async with _mapped():
+            async with redis_errors():
                 await self._ack(entries)
 
+    async def requeue(self, waiting: list[int]) -> int:
+        """Add again those of `waiting` (stored, unprocessed ids) the stream no longer holds: Redis was
+        flushed or restarted, or a process died between storing and adding. How many were added."""
+        held: set[int] = set()
+        async with redis_errors():
+            start = "-"
+            while True:
+                page: list[tuple[str, dict[str, str]]] = list(
+                    await self._redis.xrange(self.stream, min=start, max="+", count=1000) or []  # type: ignore[arg-type]
+                )
+                held |= {int(f["id"]) for _e, f in page if f and str(f.get("id", "")).isdigit()}
+                if len(page) < 1000:
+                    break
+                start = "(" + page[-1][0]
+            lost = [i for i in waiting if i not in held]
+            for message_id in lost:
+                await self._redis.xadd(self.stream, {"id": str(message_id)})
+        return len(lost)
+
     async def stats(self) -> dict[str, int]:
-        """Stream length and entries pending (taken, not yet acknowledged) in the group."""
-        async with _mapped():
+        """Entries in the stream (work not done yet: acknowledged entries are deleted) and how many of
+        them are pending (taken by a worker, not yet acknowledged)."""
+        async with redis_errors():
             length = await self._redis.xlen(self.stream)
             try:
                 pending = (await self._redis.xpending(self.stream, self.group))["pending"]
@@ -118,4 +144,9 @@ class RedisQueue:
         return [entry for _stream, entries in (result or []) for entry in entries]
 
     async def _ack(self, entries: list[str]) -> None:
-        await self._redis.xack(self.stream, self.group, *entries)
+        # One consumer group reads the stream, so an acknowledged entry is needed by no one: deleting it
+        # keeps the stream as long as the work not done yet, not the history of every message.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, self.group, *entries)
+            pipe.xdel(self.stream, *entries)
+            await pipe.execute()

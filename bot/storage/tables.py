@@ -59,6 +59,15 @@ class MessageRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),
         Index("ix_messages_customer_received", "customer_id", "received_at"),
+        # Only the messages still waiting: a customer's earlier ones (arrival order), sweeps, status.
+        Index(
+            "ix_messages_waiting",
+            "channel",
+            "author_id",
+            "id",
+            sqlite_where=text("action = ''"),
+            postgresql_where=text("action = ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -306,3 +315,56 @@ class EventDeliveryRow(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     subscriber: Mapped[str] = mapped_column(String(100), primary_key=True)
     delivered_at: Mapped[datetime]
+
+
+# -- staff access (bot.access) --------------------------------------------------------------------
+
+
+class UserRow(Base):
+    """A staff account. Only an argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(10))  # admin | agent | viewer
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiTokenRow(Base):
+    """An API token: its SHA-256 digest only (the token is high-entropy, so a slow hash adds nothing)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one webhook: the exact body that is signed and sent, and how sending went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook", "event_id", name="uq_webhook_delivery_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[int] = mapped_column(Integer)  # the durable event's id: what receivers dedupe on
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))  # pending | sending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)  # the receiver's HTTP status
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -12,7 +12,7 @@ from bot.desk import Desk
 from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
-from bot.ports import UsageReport
+from bot.ports import AsgiApp, UsageReport
 from bot.text import split_parts
 from connectors.base import Sink, StateStore
 from connectors.parts import send_in_parts
@@ -23,7 +23,7 @@ from connectors.slack.blocks import escape
 from connectors.slack.client import SlackApi, slack_errors
 from connectors.slack.commands import SlashCommand
 from connectors.slack.home import AppHome
-from connectors.slack.http import HttpReceiver
+from connectors.slack.http import EVENTS_PATH, SlackEvents
 from connectors.slack.messages import MessageHandler
 from connectors.slack.notices import Notices
 from connectors.slack.retries import EventLedger
@@ -49,7 +49,12 @@ class SlackConnector:
     """Ingests customer messages from Slack, renders the triage desk, and delivers replies to Slack users."""
 
     def __init__(
-        self, settings: Settings, desk: Desk, events: EventBus, state: StateStore, usage: Sequence[UsageReport] = ()
+        self,
+        settings: Settings,
+        desk: Desk,
+        events: EventBus,
+        state: StateStore,
+        usage: Sequence[UsageReport] = (),
     ) -> None:
         """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
         s = settings.slack
@@ -80,16 +85,20 @@ class SlackConnector:
             home=AppHome(self.api, desk, self.staff, usage),
             background=self.background,
         )
-        self.http: HttpReceiver | None = None
+        self.http: SlackEvents | None = None
         self.socket: SocketReceiver | None = None
         if socket_mode:
             self.socket = SocketReceiver(self.app, self._app_token)
         else:
-            self.http = HttpReceiver(self.app, signing_secret, settings.server.host, settings.server.port)
+            self.http = SlackEvents(self.app, signing_secret)
 
     @property
     def name(self) -> str:
         return "slack"
+
+    def http_routes(self) -> Mapping[str, AsgiApp]:
+        """HTTP mode: Slack's events endpoint, for Rapport's HTTP server to mount ([server] host/port)."""
+        return {EVENTS_PATH: self.http} if self.http is not None else {}
 
     async def start(self, sink: Sink) -> None:
         # auth.test first: bad tokens fail here with AuthFailed, and it names the bot user to ignore.
@@ -105,17 +114,17 @@ class SlackConnector:
             if self.socket is not None:
                 await self.socket.start()
             if self.http is not None:
-                await self.http.start()
+                self.http.ready = True
         except BaseException:
             # The runner retries start(): leave nothing subscribed or bound behind.
             await self.stop()
             raise
 
     async def stop(self) -> None:
+        if self.http is not None:
+            self.http.ready = False  # Slack's deliveries from now on get 503 and come again
         self._events.unsubscribe(self.triage.on_event)
         self._events.unsubscribe(self.notices.on_event)
-        if self.http is not None:
-            await self.http.stop()
         if self.socket is not None:
             await self.socket.stop()
         await self.background.drain()

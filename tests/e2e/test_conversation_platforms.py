@@ -1,5 +1,5 @@
 """One customer's whole conversation on Discord, Slack and X: the real clients against the fake servers,
-the whole bot in process (rule classifier, SQLite), the outbox and the worker running as in `rapport run`."""
+the whole bot in process (the shipped model, SQLite), the outbox and the worker running as in `rapport run`."""
 
 from __future__ import annotations
 
@@ -12,20 +12,30 @@ from typing import Any, Protocol
 
 import pytest
 
-from bot.app import Rapport
+from bot.app import Rapport, load_classifier
 from bot.config import Settings
 from bot.domain import ConversationState, Escalation, Priority, ReplyStatus
+from bot.server import HttpServer
 from connectors.discord import DiscordConnector
 from connectors.slack import SlackConnector
 from connectors.x import XConnector
-from nlp.rules import RuleClassifier
+from nlp.types import Classifier
 from tests.fakes import discord_server as dc
 from tests.fakes import x_server as xs
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackSender, message_event
 from tests.fakes.x_server import FakeX
 
-SHIPPING = "Orders ship within 1 business day; standard delivery takes 3-5 business days and express 1-2."
+pytestmark = pytest.mark.model
+
+SHIPPING = (  # the bundled article's first paragraph (bot/data/knowledge/shipping-time.md)
+    "Orders ship within 1 business day; standard delivery takes 3-5 business days at home (express 1-2) and "
+    "5-10 business days abroad."
+)
+SHIPPING_ES = (  # bot/data/knowledge/shipping-time-es.md
+    "Los pedidos salen en 1 día laborable; la entrega estándar tarda de 3 a 5 días laborables en casa (urgente 1-2) "
+    "y de 5 a 10 días laborables al extranjero."
+)
 SLACK_CHANNEL = "C_CUST"
 SLACK_CUSTOMER = "U_DANA"
 
@@ -115,8 +125,14 @@ def settings(tmp_path: Path, **sections: Any) -> Settings:
     )
 
 
+@pytest.fixture(scope="module")
+def model() -> Classifier:
+    """The shipped model, loaded once: its encoder is what the knowledge base answers with."""
+    return load_classifier(Settings.model_validate({"nlp": {"backend": "auto"}}))
+
+
 @pytest.fixture(params=["discord", "slack", "x"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest, tmp_path: Path, model: Classifier) -> AsyncIterator[World]:
     platform: str = request.param
     stop = asyncio.Event()
     async with FakeDiscord() as discord, FakeX() as x:
@@ -145,7 +161,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 "customer_channels": [SLACK_CHANNEL],
             },
         )
-        async with Rapport(s, classifier=RuleClassifier()) as bot:
+        async with Rapport(s, classifier=model) as bot:
             customer: Customer
             if platform == "discord":
                 connector: Any = DiscordConnector(s.discord, bot.state_for("discord"))
@@ -156,9 +172,10 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             else:
                 connector = SlackConnector(s, bot.desk, bot.events, bot.state_for("slack"))
             await bot.attach(connector)
+            server = HttpServer(bot.web_app([connector]), "127.0.0.1", 0)  # Rapport's one HTTP server
+            await server.start()
             if platform == "slack":
-                assert connector.http is not None
-                sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+                sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
                 customer = SlackCustomer(slack, sender, itertools.count(100))
             tasks = [asyncio.create_task(bot.outbox.run(stop)), asyncio.create_task(bot.worker.run(stop))]
             try:
@@ -166,6 +183,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
+                await server.stop()
                 await bot.detach(connector)
         await slack.stop()
 
@@ -173,7 +191,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_a_whole_conversation_on_each_platform(world: World) -> None:
     """Question answered; order complaint escalated and asked for the number; number captured; quiet while
     open; hand-off on request with priority raised; a long staff reply split; silent after it; answering
-    again once resolved."""
+    again once resolved; a Spanish question answered in Spanish."""
     assert await world.say("How long does shipping take?") == [SHIPPING]
 
     [ack] = await world.say("My order still hasn't arrived and it's been 3 weeks. This is really frustrating.")
@@ -203,3 +221,6 @@ async def test_a_whole_conversation_on_each_platform(world: World) -> None:
     assert await world.say("ok thanks, I'll wait for the courier") == []  # a person holds the conversation
     await world.bot.desk.resolve(esc.id, "staff:kim")
     assert await world.say("How long does shipping take?") == [SHIPPING]  # the bot answers again
+
+    # A question in Spanish is answered in Spanish, from the Spanish articles.
+    assert await world.say("Hola, ¿cuánto tarda en llegar mi pedido a Madrid?") == [SHIPPING_ES]

@@ -28,7 +28,7 @@ async def test_praise_gets_thanks_and_no_escalation(testbot: Driver) -> None:
     assert outcome.escalation_id is None and testbot.replies == ["Thank you, Casey! That means a lot to the team."]
 
 
-async def test_question_with_a_close_faq_match_is_answered(testbot: Driver) -> None:
+async def test_question_with_a_close_article_is_answered(testbot: Driver) -> None:
     outcome = await testbot.say("how do I reset my password?")
     assert outcome.decision is not None and outcome.decision.action == "faq"
     assert testbot.replies[0].startswith("You can reset your password")
@@ -37,7 +37,7 @@ async def test_question_with_a_close_faq_match_is_answered(testbot: Driver) -> N
 async def test_question_without_an_answer_is_escalated_as_a_question(testbot: Driver) -> None:
     outcome = await testbot.say("Which warehouse ships orders to Iceland?")
     esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
-    assert esc is not None and esc.intent == "question" and "FAQ" in esc.reason
+    assert esc is not None and esc.intent == "question" and "knowledge base" in esc.reason
     assert testbot.replies[0].startswith("Good question, Casey.")
 
 

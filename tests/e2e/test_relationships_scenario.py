@@ -44,7 +44,7 @@ async def test_a_customer_from_first_question_to_csat_answer(driver: Driver) -> 
         assert st is not None
         return st.tier, st.stage, st.tier_reason, st.stage_reason
 
-    # 1. A first question, answered from the FAQ: a first contact.
+    # 1. A first question, answered from the knowledge base: a first contact.
     first = await driver.say("Do you ship internationally?")
     cid = first.customer_id or 0
     tier, stage, _, stage_reason = await standing()

@@ -20,6 +20,7 @@ COMPLAINTS = ["My order arrived broken", "The app crashes at checkout, terrible"
 def config(db: Path, fake: FakeDiscord) -> str:
     return (
         f'[database]\nurl = "sqlite:///{db}"\n[nlp]\nbackend = "rules"\n[outbox]\npoll_interval = 0.2\n'
+        "[server]\nport = 0\n"
         f'[discord]\ntoken = "{fake.token}"\napi_url = "{fake.api_url}"\ngateway_url = "{fake.gateway_url}"\n'
     )
 

@@ -47,8 +47,18 @@ async def test_taken_ids_are_pending_until_done(queues: tuple[RedisQueue, RedisQ
     assert await one.take(10, wait_seconds=1) == [1, 2, 3]
     assert await one.stats() == {"length": 3, "pending": 3}
     await one.done([1, 2, 3])
-    assert (await one.stats())["pending"] == 0
+    assert await one.stats() == {"length": 0, "pending": 0}  # done entries leave the stream
     assert await one.take(10, wait_seconds=0.05) == []
+
+
+async def test_requeue_adds_back_only_what_the_stream_lost(queues: tuple[RedisQueue, RedisQueue]) -> None:
+    one, two = queues
+    for message_id in (1, 2):
+        await one.put(message_id)
+    assert await one.take(1, wait_seconds=1) == [1]  # 1 is taken (pending), 2 waits in the stream
+    assert await two.requeue([1, 2, 3, 4]) == 2  # 3 and 4: stored, but the stream never had them
+    assert await two.requeue([1, 2, 3, 4]) == 0
+    assert await two.take(10, wait_seconds=1) == [2, 3, 4]
 
 
 async def test_a_dead_consumers_entries_are_claimed_by_another_after_the_idle_time(

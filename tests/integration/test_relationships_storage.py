@@ -326,3 +326,35 @@ async def test_a_customer_who_never_wrote_is_thanked_by_direct_message_on_a_link
     [reply] = await bot.repo.replies()
     assert (reply.connector, reply.recipient_id, reply.direct, reply.conversation_id) == ("discord", "9001", True, "")
     assert reply.text.startswith("Thank you for your purchase, Nina!")
+
+
+async def test_merging_two_customers_with_open_cases_in_one_conversation_keeps_one_active_case(
+    bot: Rapport,
+) -> None:
+    """Two accounts of one person, each with an open case in the same Discord channel: the merge folds the
+    source's case into the target's instead of failing on the one-active-case-per-conversation index."""
+
+    async def complaint(author: str, n: str) -> int:
+        outcome = await bot.process(
+            InboundMessage(
+                channel="discord",
+                external_id=f"fold-{n}",
+                author_id=author,
+                text="My order #55120 arrived broken, terrible service",
+                conversation_id="channel-support",
+                author_name=f"Casey {n}",
+                connector="test",
+            )
+        )
+        assert outcome.escalation_id is not None
+        return outcome.escalation_id
+
+    kept, folded = await complaint("d-1", "1"), await complaint("d-2", "2")
+    source = (await bot.repo.get_escalation(folded)).customer_id  # type: ignore[union-attr]
+    target = (await bot.repo.get_escalation(kept)).customer_id  # type: ignore[union-attr]
+    merge = await bot.relationships.rel.merge(source, target, "staff:kim", "same person")
+    assert merge.moved["folded_escalations"] == (folded,)
+    [active] = [e for e in await bot.repo.escalations() if e.status.active]
+    assert active.id == kept and len(active.message_ids) == 2 and active.customer_id == target
+    gone = await bot.repo.get_escalation(folded)
+    assert gone is not None and not gone.status.active and f"merged into #{kept}" in gone.reason

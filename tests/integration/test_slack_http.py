@@ -24,6 +24,7 @@ from bot.errors import AuthFailed, DeliveryFailed, InputError, RateLimited
 from bot.events import BudgetSpent
 from bot.relationships.events import ChurnRisk, LeadAttention, TopicSummary
 from bot.relationships.models import Topic
+from bot.server import HttpServer
 from bot.sla_watch import SlaWatch
 from connectors.base import Sink
 from connectors.slack import SlackConnector
@@ -139,12 +140,14 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         await bot.attach(connector)
         outbox = asyncio.create_task(bot.outbox.run(stop))
         worker = asyncio.create_task(bot.worker.run(stop))  # connectors only store; the worker processes
-        assert connector.http is not None
-        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        server = HttpServer(bot.web_app([connector]), "127.0.0.1", 0)  # Rapport's one HTTP server
+        await server.start()
+        sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
         try:
             yield Desk(fake, bot, connector, sender, discord, x_usage)
         finally:
             stop.set()
+            await server.stop()
             await outbox
             await worker
     await fake.stop()
@@ -320,8 +323,9 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         await bot.attach(connector)
         stop = asyncio.Event()
         worker = asyncio.create_task(bot.worker.run(stop))
-        assert connector.http is not None
-        sender = SlackSender(f"http://127.0.0.1:{connector.http.port}/slack/events")
+        server = HttpServer(bot.web_app([connector]), "127.0.0.1", 0)
+        await server.start()
+        sender = SlackSender(f"http://127.0.0.1:{server.port}/slack/events")
         await sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"))
         card_ts = await fake.wait_for_card(TRIAGE)
         await sender.event(message_event(TRIAGE, STRANGER, "hi from a guest", "1700000700.000100", thread_ts=card_ts))
@@ -330,6 +334,7 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         [refused] = await bot.repo.audit_events(kind="slack.refused")
         assert refused.actor == f"slack:{STRANGER}"
         stop.set()
+        await server.stop()
         await worker
     await fake.stop()
 
@@ -556,8 +561,10 @@ async def test_a_real_database_lock_fails_the_delivery_and_slacks_retry_is_proce
 ) -> None:
     """Another connection holds SQLite's write lock past the busy timeout: Slack gets a 503 (nothing was
     stored, so nothing is acknowledged); once the lock is gone, Slack's retry is stored and processed."""
-    lock = sqlite3.connect(tmp_path / "rapport.db", isolation_level=None)
-    lock.execute("BEGIN EXCLUSIVE")
+    # Taken from a thread: the running bot takes short write locks all the time (the outbox polls), and a
+    # BEGIN that waited for one on the event loop's thread would stop the loop that has to finish it.
+    lock = sqlite3.connect(tmp_path / "rapport.db", isolation_level=None, timeout=30, check_same_thread=False)
+    await asyncio.to_thread(lock.execute, "BEGIN EXCLUSIVE")
     event = message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000180.000100")
     try:
         assert await desk.slack.event(event, "EvLOCKED") == 503

@@ -1,10 +1,11 @@
-"""Small pure pieces: text cleaning, reply templates, FAQ matching, outbox backoff, replay lines."""
+"""Small pure pieces: text cleaning, reply templates, knowledge-base matching by words, outbox backoff, replay
+lines."""
 
 import pytest
 
-from bot.config import DEFAULT_TEMPLATES, OutboxSettings
+from bot.config import DEFAULT_TEMPLATES, KnowledgeSettings, OutboxSettings
 from bot.errors import ConfigError, InputError
-from bot.faq import Faq
+from bot.knowledge import BUNDLED, KnowledgeBase
 from bot.outbox import backoff
 from bot.templates import render
 from bot.text import clean
@@ -24,12 +25,14 @@ def test_templates_fill_fields_and_do_not_expand_braces_in_values() -> None:
         render(DEFAULT_TEMPLATES, "missing")
 
 
-def test_faq_matches_close_questions_only() -> None:
-    faq = Faq.load()
-    match = faq.best("How can I reset my password?")
-    assert match is not None and match.entry.id == "reset-password" and match.score > 0.8
-    assert faq.best("what is the meaning of life") is None
-    assert faq.best("") is None
+def test_bundled_knowledge_base_answers_close_questions_only_by_words_alone() -> None:
+    """Without an encoder (the rule classifier) BM25 alone answers, against its own threshold."""
+    kb = KnowledgeBase(BUNDLED, **KnowledgeSettings().model_dump(include={"min_score", "min_score_lexical"}))
+    match = kb.answer("How can I reset my password?")
+    assert match is not None and match.article == "reset-password" and match.answered and match.score > 0.8
+    off_topic = kb.answer("what is the meaning of life")
+    assert off_topic is not None and not off_topic.answered
+    assert kb.answer("") is None
 
 
 def test_backoff_doubles_and_is_capped() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, func, pool, select
 
 from bot.storage.database import own_sqlite_transactions
 from bot.storage.tables import Base
+from bot.storage.turns import LOCK_SPACE
+
+MIGRATING = 2  # advisory lock key in LOCK_SPACE: one migrating process at a time on PostgreSQL
 
 config = context.config
 target_metadata = Base.metadata
@@ -41,6 +44,10 @@ def run_migrations_online() -> None:
             connection=connection, target_metadata=target_metadata, render_as_batch=True, transactional_ddl=True
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # N workers and a gateway started at once on a fresh database would each run the migrations
+                # and all but one fail ("duplicate key"). The others wait here, then find the schema current.
+                connection.execute(select(func.pg_advisory_xact_lock(LOCK_SPACE, MIGRATING)))
             context.run_migrations()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Tier, utcnow
-from bot.errors import InputError
+from bot.errors import NotFound
 from bot.relationships.models import (
     Account,
     CustomerStats,
@@ -122,7 +122,7 @@ class AccountStore(RepositoryBase):
         async with self._session() as s:
             row = await s.get(CustomerRow, customer_id)
             if row is None:
-                raise InputError(f"no customer {customer_id}")
+                raise NotFound(f"no customer {customer_id}")
             key = "tier" if "tier" in values else "stage"
             before = str(getattr(row, key))
             for k, v in values.items():
@@ -239,7 +239,7 @@ class AccountStore(RepositoryBase):
         """Record a purchase and add it to the account's value; None if the reference is known."""
         async with self._session() as s:
             if await s.get(CustomerRow, customer_id) is None:
-                raise InputError(f"no customer {customer_id}")
+                raise NotFound(f"no customer {customer_id}")
             if await s.scalar(select(PurchaseRow.id).where(PurchaseRow.reference == reference)) is not None:
                 return None
             row = PurchaseRow(customer_id=customer_id, reference=reference, amount=amount, at=at, source=source)

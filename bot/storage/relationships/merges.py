@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from bot.domain import utcnow
+from bot.domain import EscalationStatus, utcnow
 from bot.errors import InputError
 from bot.relationships.models import Merge
 from bot.storage.relationships._base import RepositoryBase, _at
@@ -96,7 +96,7 @@ class MergeStore(RepositoryBase):
                 acc = await s.get(CustomerAccountRow, cid)
                 if acc is not None and acc.merged_into is not None:
                     raise InputError(f"customer #{cid} is already merged into #{acc.merged_into}")
-            moved: dict[str, list[int]] = {}
+            moved: dict[str, list[int]] = {"folded_escalations": await self._fold_active_cases(s, source_id, target_id)}
             for name, owner, key in _MOVABLE:
                 ids = list((await s.scalars(select(key).where(owner == source_id))).all())
                 if ids:
@@ -124,6 +124,38 @@ class MergeStore(RepositoryBase):
             s.add(row)
             await s.commit()
             return _merge(row)
+
+    @staticmethod
+    async def _fold_active_cases(s: Any, source_id: int, target_id: int) -> list[int]:
+        """One active case per conversation holds across a merge: a source case open in a conversation where
+        the target has one too is folded into it (its messages join it; it is resolved, saying so)."""
+        active = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
+        targets = {
+            (e.channel, e.conversation_id): e.id
+            for e in (
+                await s.scalars(
+                    select(EscalationRow).where(
+                        EscalationRow.customer_id == target_id, EscalationRow.status.in_(active)
+                    )
+                )
+            ).all()
+        }
+        folded = []
+        for esc in (
+            await s.scalars(
+                select(EscalationRow).where(EscalationRow.customer_id == source_id, EscalationRow.status.in_(active))
+            )
+        ).all():
+            into = targets.get((esc.channel, esc.conversation_id))
+            if into is None:
+                continue
+            await s.execute(update(MessageRow).where(MessageRow.escalation_id == esc.id).values(escalation_id=into))
+            esc.status = EscalationStatus.RESOLVED.value
+            esc.resolved_at = esc.updated_at = utcnow()
+            esc.reason = f"{esc.reason} (merged into #{into}: one active case per conversation)"
+            folded.append(esc.id)
+        await s.flush()
+        return folded
 
     async def undo_merge(self, merge_id: int) -> Merge:
         """Put back what a merge moved, plus what the moved accounts wrote since."""

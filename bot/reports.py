@@ -1,0 +1,114 @@
+"""The desk's summary over the last N days: volumes, response and resolution times, SLA, CSAT, tiers.
+
+Pure arithmetic over what `bot.storage.reports` reads, so the API, the console and the CLI give the
+same figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import SlaSettings
+from bot.domain import EscalationStatus, Priority, utcnow
+from bot.errors import InputError
+from bot.sla import sla_of
+from bot.storage import Database
+from bot.storage.reports import CaseTimes, ReportQueries
+
+MAX_DAYS = 366
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least `share` of them at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered))))
+    return ordered[rank - 1]
+
+
+def _minutes(values: Sequence[float]) -> dict[str, Any]:
+    p50, p90 = percentile(values, 0.5), percentile(values, 0.9)
+    return {
+        "count": len(values),
+        "p50": None if p50 is None else round(p50, 1),
+        "p90": None if p90 is None else round(p90, 1),
+    }
+
+
+def _share(hits: int, of: int) -> float | None:
+    return round(hits / of, 4) if of else None
+
+
+def case_figures(cases: Sequence[CaseTimes], sla: SlaSettings, now: datetime) -> dict[str, Any]:
+    """First response and resolution times (minutes), and the share of cases that met each SLA target.
+
+    A case counts towards a target once the target is decided: answered (or resolved), or its due
+    time passed without it.
+    """
+    first, resolution = [], []
+    first_met = first_decided = res_met = res_decided = 0
+    for c in cases:
+        if c.first_response_at is not None:
+            first.append((c.first_response_at - c.created_at).total_seconds() / 60)
+        done = c.status in (EscalationStatus.RESOLVED.value, EscalationStatus.CLOSED.value)
+        resolved_at = c.resolved_at if done else None
+        if resolved_at is not None:
+            resolution.append((resolved_at - c.created_at).total_seconds() / 60)
+        state = sla_of(sla, Priority(c.priority), c.created_at, now, c.first_response_at, resolved_at)
+        if c.first_response_at is not None or state.first_response_breached:
+            first_decided += 1
+            first_met += not state.first_response_breached
+        if resolved_at is not None or state.resolution_breached:
+            res_decided += 1
+            res_met += not state.resolution_breached
+    return {
+        "first_response_minutes": _minutes(first),
+        "resolution_minutes": _minutes(resolution),
+        "sla": {
+            "first_response_met": _share(first_met, first_decided),
+            "first_response_decided": first_decided,
+            "resolution_met": _share(res_met, res_decided),
+            "resolution_decided": res_decided,
+        },
+    }
+
+
+async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `GET /api/v1/reports/summary?days=N` answers."""
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError(f"days is 1 to {MAX_DAYS}", field="days")
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    q = ReportQueries(db)
+    by_channel = await q.messages_by("channel", since)
+    cases = await q.cases_opened(since)
+    scores = await q.csat_scores(since)
+    spread = Counter(scores)
+    return {
+        "days": days,
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "messages": {
+            "total": sum(by_channel.values()),
+            "by_channel": by_channel,
+            "by_sentiment": await q.messages_by("sentiment", since),
+            "by_intent": await q.messages_by("intent", since),
+        },
+        "escalations": {
+            "opened": len(cases),
+            "resolved": await q.resolved_count(since),
+            "opened_by_priority": dict(Counter(c.priority for c in cases)),
+        },
+        **case_figures(cases, sla, now),
+        "csat": {
+            "answered": len(scores),
+            "average": round(sum(scores) / len(scores), 2) if scores else None,
+            "distribution": {str(score): spread.get(score, 0) for score in range(1, 6)},
+        },
+        "customers": {"by_tier": await q.customers_by("tier"), "by_stage": await q.customers_by("stage")},
+    }

@@ -1,0 +1,95 @@
+"""`/api/v1/escalations`: the queue, one case, and the desk's actions on it (the same Desk as Slack's card)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from bot.domain import EscalationStatus
+from bot.errors import InputError, NotFound
+from bot.server.api.pagination import MAX_LIMIT, decode, encode
+from bot.server.api.schemas import EscalationDetail, EscalationOut, NoteOut, Page, ReplyOut, TextIn
+from bot.server.auth import Agent, Bot, Viewer
+
+router = APIRouter(prefix="/escalations", tags=["escalations"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=100,
+        description="The same key again (a retried request) does nothing new.",
+    ),
+]
+
+
+def _statuses(raw: list[str] | None) -> list[EscalationStatus] | None:
+    if not raw:
+        return None
+    out = []
+    for part in (p.strip() for item in raw for p in item.split(",")):
+        try:
+            out.append(EscalationStatus(part))
+        except ValueError:
+            known = ", ".join(s.value for s in EscalationStatus)
+            raise InputError(f"unknown status {part[:20]!r} (known: {known})", field="status") from None
+    return out
+
+
+@router.get("", response_model=Page[EscalationOut], summary="List escalations, oldest first")
+async def list_escalations(
+    bot: Bot,
+    _who: Viewer,
+    status: Annotated[
+        list[str] | None, Query(description="open, claimed, resolved, closed; repeat or comma-separate")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="`next` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[EscalationOut]:
+    found = await bot.repo.escalations(statuses=_statuses(status), after_id=decode(cursor), limit=limit + 1)
+    page = found[:limit]
+    more = len(found) > limit
+    return Page[EscalationOut](items=[EscalationOut.of(e) for e in page], next=encode(page[-1].id) if more else None)
+
+
+@router.get("/{escalation_id}", response_model=EscalationDetail, summary="One escalation with its conversation")
+async def get_escalation(escalation_id: int, bot: Bot, _who: Viewer) -> EscalationDetail:
+    card = await bot.desk.card(escalation_id)
+    if card is None:
+        raise NotFound(f"escalation #{escalation_id} does not exist")
+    messages = await bot.repo.messages(escalation_id=escalation_id, limit=500)
+    replies = await bot.repo.replies(escalation_id=escalation_id)
+    return EscalationDetail.build(card, messages, replies)
+
+
+@router.post("/{escalation_id}/claim", response_model=EscalationOut, summary="Claim an open escalation")
+async def claim(escalation_id: int, bot: Bot, who: Agent) -> EscalationOut:
+    return EscalationOut.of(await bot.desk.claim(escalation_id, who.actor))
+
+
+@router.post("/{escalation_id}/resolve", response_model=EscalationOut, summary="Resolve an escalation")
+async def resolve(escalation_id: int, bot: Bot, who: Agent) -> EscalationOut:
+    return EscalationOut.of(await bot.desk.resolve(escalation_id, who.actor))
+
+
+@router.post(
+    "/{escalation_id}/reply",
+    response_model=ReplyOut,
+    status_code=202,
+    summary="Reply to the customer on their own channel (queued in the outbox)",
+)
+async def reply(
+    escalation_id: int, body: TextIn, bot: Bot, who: Agent, idempotency_key: IdempotencyKey = None
+) -> ReplyOut:
+    key = f"api:{who.actor}:{idempotency_key}" if idempotency_key else ""
+    queued = await bot.desk.reply(escalation_id, who.actor, body.text, key=key)
+    bot.outbox.poke()
+    return ReplyOut.of(queued)
+
+
+@router.post("/{escalation_id}/note", response_model=NoteOut, status_code=201, summary="Add an internal note")
+async def note(escalation_id: int, body: TextIn, bot: Bot, who: Agent, response: Response) -> NoteOut:
+    esc = await bot.desk.note(escalation_id, who.actor, body.text)
+    response.headers["Location"] = f"/api/v1/escalations/{esc.id}"
+    return NoteOut.of(esc.notes[-1])

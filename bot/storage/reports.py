@@ -1,0 +1,67 @@
+"""The facts a report needs over a time window, as plain tuples: grouped counts and the times of each case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.storage.database import Database
+from bot.storage.repository import _aware
+from bot.storage.tables import CsatSurveyRow, CustomerRow, EscalationRow, MessageRow
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTimes:
+    priority: str
+    status: str
+    created_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+
+
+class ReportQueries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def messages_by(self, column: str, since: datetime) -> dict[str, int]:
+        """Messages received since `since`, counted by channel, sentiment or intent."""
+        col = {"channel": MessageRow.channel, "sentiment": MessageRow.sentiment, "intent": MessageRow.intent}[column]
+        async with self._db.session() as s:
+            rows = await s.execute(select(col, func.count()).where(MessageRow.received_at >= since).group_by(col))
+            return {(k or "unclassified"): int(v) for k, v in rows.all()}
+
+    async def cases_opened(self, since: datetime) -> list[CaseTimes]:
+        async with self._db.session() as s:
+            rows = await s.execute(
+                select(
+                    EscalationRow.priority,
+                    EscalationRow.status,
+                    EscalationRow.created_at,
+                    EscalationRow.first_response_at,
+                    EscalationRow.resolved_at,
+                ).where(EscalationRow.created_at >= since)
+            )
+            return [CaseTimes(p, st, _aware(c) or c, _aware(f), _aware(r)) for p, st, c, f, r in rows.all()]
+
+    async def resolved_count(self, since: datetime) -> int:
+        async with self._db.session() as s:
+            found = await s.scalar(
+                select(func.count()).select_from(EscalationRow).where(EscalationRow.resolved_at >= since)
+            )
+            return int(found or 0)
+
+    async def csat_scores(self, since: datetime) -> list[int]:
+        async with self._db.session() as s:
+            rows = await s.scalars(
+                select(CsatSurveyRow.score).where(CsatSurveyRow.answered_at >= since, CsatSurveyRow.score.is_not(None))
+            )
+            return [int(v) for v in rows.all() if v is not None]
+
+    async def customers_by(self, column: str) -> dict[str, int]:
+        """Every customer now, counted by tier or stage."""
+        col = {"tier": CustomerRow.tier, "stage": CustomerRow.stage}[column]
+        async with self._db.session() as s:
+            rows = await s.execute(select(col, func.count()).group_by(col))
+            return {str(k): int(v) for k, v in rows.all()}
