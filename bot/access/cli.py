@@ -7,18 +7,21 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bot.access.models import ApiToken, Role, User
-from bot.access.service import Access
-from bot.app import Rapport
 from bot.config import load_settings
 from bot.errors import ConfigError, RapportError
 from nlp.types import Analysis
+
+# The bot and its storage are imported by the commands that use them (see bot/cli.py: every command
+# registers these, `rapport classify` too, and should not pay for them).
+if TYPE_CHECKING:
+    from bot.access.service import Access
 
 T = TypeVar("T")
 out = Console()
@@ -47,6 +50,8 @@ def _with_access(config: Path | None, body: Callable[[Access], Awaitable[T]]) ->
         raise typer.Exit(2) from None
 
     async def main() -> T:
+        from bot.app import Rapport
+
         async with Rapport(settings, classifier=_NoClassifier()) as bot:
             return await body(bot.access)
 

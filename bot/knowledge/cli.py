@@ -56,7 +56,7 @@ def _folder(settings: Settings) -> Path:
 
 
 def _knowledge(settings: Settings) -> KnowledgeBase:
-    from bot.app import load_classifier  # the model is loaded only by `ask`
+    from bot.classifier import load_classifier  # the model is loaded only by `ask`
 
     try:
         return load_knowledge(settings, load_classifier(settings))

@@ -23,7 +23,10 @@ def imported_modules(stderr: str) -> set[str]:
     return names
 
 
-def test_rapport_classify_imports_neither_torch_nor_transformers(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def classify_imports(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """What a cold `rapport classify "..."` process imports (it must answer with the ONNX model)."""
+    tmp_path = tmp_path_factory.mktemp("classify")
     (tmp_path / "rapport.toml").write_text('[nlp]\nbackend = "auto"\nthreads = 2\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", COLUMNS="200")  # this checkout's code, not another's
@@ -39,4 +42,13 @@ def test_rapport_classify_imports_neither_torch_nor_transformers(tmp_path: Path)
     assert "+onnx" in done.stdout  # the transformer classifier answered, not the keyword fallback
     modules = imported_modules(done.stderr)
     assert "onnxruntime" in modules  # the import report was read
-    assert not modules & {"torch", "transformers", "sentence_transformers"}
+    return modules
+
+
+def test_rapport_classify_imports_neither_torch_nor_transformers(classify_imports: set[str]) -> None:
+    assert not classify_imports & {"torch", "transformers", "sentence_transformers"}
+
+
+def test_rapport_classify_imports_no_storage_or_platform_library(classify_imports: set[str]) -> None:
+    """A cold classify pays for the classifier only: the CLIs import the bot in the commands that run it."""
+    assert not classify_imports & {"sqlalchemy", "alembic", "aiohttp", "discord", "slack_bolt", "tweepy", "redis"}
