@@ -43,7 +43,8 @@ FIRST_ROW = 2000
 
 def tweets(data: Path, n: int) -> list[InboundMessage]:
     """Up to `n` inbound tweets from row 2,000 on (about 1,500 are there)."""
-    raw = (data / "unlabelled_twcs_sample.csv").read_text(encoding="utf-8").replace("\r", " ")
+    # Bytes, not read_text: universal newlines would make the one bare \r a line end before the replace.
+    raw = (data / "unlabelled_twcs_sample.csv").read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", " ")
     # Rows before 2,000 are kept for an outside check: never measured on (the data README).
     rows = list(csv.DictReader(io.StringIO(raw)))[FIRST_ROW:]
     rows = [r for r in rows if (r.get("inbound") or "").strip().lower() == "true"]

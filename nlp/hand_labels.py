@@ -46,7 +46,8 @@ def labelled(data_root: Path, split: str = "test") -> list[tuple[str, dict[str, 
     if not sample.exists():
         return []
     # One text holds a bare carriage return (the data README): read it as part of the text.
-    raw = sample.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", " ")
+    # read_text would turn that bare \r into a line end before it could be replaced: decode the bytes.
+    raw = sample.read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", " ")
     texts = {row["tweet_id"]: row["text"] for i, row in enumerate(csv.DictReader(io.StringIO(raw))) if i >= FIRST_ROW}
     rows = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
     return [(texts[r["tweet_id"]], r) for r in rows if r["split"] == split and r["tweet_id"] in texts]
