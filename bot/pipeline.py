@@ -19,7 +19,7 @@ from bot.conversation import Conversations
 from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
-from bot.ports import Knowledge
+from bot.ports import Answer, Knowledge
 from bot.routing import Decision, handoff, route
 from bot.storage import Repository
 from bot.storage.turns import ConversationTurns
@@ -136,15 +136,15 @@ async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | Non
         return [None] * len(texts), type(exc).__name__
 
 
-async def _answerable_elsewhere(svc: Services, text: str, analysis: Analysis) -> bool:
-    """A question ("?") in a language other than English that has templates, which the articles in that
-    language answer confidently; never an urgent or abusive message."""
+async def _answered_elsewhere(svc: Services, text: str, analysis: Analysis) -> Answer | None:
+    """For a question ("?") in a language other than English that has templates, the article in that
+    language that answers it confidently; never for an urgent or abusive message."""
     if analysis.english or analysis.urgent or analysis.abusive or "?" not in text:
-        return False
+        return None
     if not svc.templates.has(analysis.language):
-        return False
+        return None
     found = await asyncio.to_thread(svc.knowledge.answer, text, analysis.language)
-    return found is not None and found.answered
+    return found if found is not None and found.answered else None
 
 
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
@@ -154,10 +154,11 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
         open_escalation = await svc.repo.get_escalation(case)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
-    elif open_escalation is None and await _answerable_elsewhere(svc, m.text, analysis):
+    elif open_escalation is None and (found := await _answered_elsewhere(svc, m.text, analysis)):
         # The classifier learnt its intents from English: in another language it often takes a question
         # for a complaint. A question the knowledge base answers confidently in that language is answered.
-        decision = Decision("answer", "knowledge-first", f"a question in {analysis.language} the articles answer")
+        why = f"a question in {analysis.language} the articles answer"
+        decision = Decision("answer", "knowledge-first", why, answer=found)
     else:
         decision = route(
             svc.rules, analysis, m, customer, open_escalation, templated=svc.templates.has(analysis.language)
@@ -224,22 +225,17 @@ async def act(
         await repo.audit("escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
         await svc.events.publish(EscalationChanged(esc_id, "attached"))
 
+    async def noted(kind: str, detail: dict[str, Any], esc_id: int) -> None:
+        await repo.audit(kind, detail, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
+
     async def state(esc_id: int, to: ConversationState, why: str) -> None:
         before = await conversations.store.set_state(esc_id, to)
         if before is not None:
-            await repo.audit(
-                "conversation.state",
-                {"from": before.value, "to": to.value, "why": why},
-                message_id=stored.id,
-                customer_id=customer.id,
-                escalation_id=esc_id,
-            )
+            await noted("conversation.state", {"from": before.value, "to": to.value, "why": why}, esc_id)
 
     async def details(esc_id: int, given: dict[str, str]) -> None:
         await conversations.store.add_details(esc_id, given)
-        await repo.audit(
-            "conversation.details", dict(given), message_id=stored.id, customer_id=customer.id, escalation_id=esc_id
-        )
+        await noted("conversation.details", dict(given), esc_id)
 
     async def acknowledge_opened(template: str | None) -> None:
         """The opening acknowledgement, asking for what the case needs and the message lacks."""
@@ -260,33 +256,17 @@ async def act(
         esc = await repo.get_escalation(esc_id)
         if esc is None:
             return
-        follow = await conversations.follow_up(esc, m.text, utcnow())
+        follow = await conversations.follow_up(esc, m.text, utcnow())  # stores the details and the state
         if follow.details:
-            await repo.audit(
-                "conversation.details",
-                dict(follow.details),
-                message_id=stored.id,
-                customer_id=customer.id,
-                escalation_id=esc_id,
-            )
+            await noted("conversation.details", dict(follow.details), esc_id)
         if follow.state is not esc.state:
-            await repo.audit(
-                "conversation.state",
-                {"from": esc.state.value, "to": follow.state.value, "why": follow.reason},
-                message_id=stored.id,
-                customer_id=customer.id,
-                escalation_id=esc_id,
+            await noted(
+                "conversation.state", {"from": esc.state.value, "to": follow.state.value, "why": follow.reason}, esc_id
             )
         if follow.reply:
             await reply(follow.reply, ticket=str(esc_id))
         else:
-            await repo.audit(
-                "reply.withheld",
-                {"why": follow.reason},
-                message_id=stored.id,
-                customer_id=customer.id,
-                escalation_id=esc_id,
-            )
+            await noted("reply.withheld", {"why": follow.reason}, esc_id)
 
     async def escalate(reason: str) -> bool:
         """Open an escalation; False when a concurrent message of the conversation opened one first and
@@ -349,8 +329,10 @@ async def act(
         else:
             await acknowledge_opened(decision.reply)
     elif action == "answer":
-        asked_in = analysis.language if analysis else None
-        match = await asyncio.to_thread(svc.knowledge.answer, m.text, asked_in)
+        # The knowledge-first rule has looked the answer up already: the encoder runs once per message.
+        match = decision.answer or await asyncio.to_thread(
+            svc.knowledge.answer, m.text, analysis.language if analysis else None
+        )
         if match is not None and match.answered:
             await repo.audit(
                 "knowledge.answered",

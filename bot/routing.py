@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.config import Conditions, Rule
 from bot.domain import Customer, Escalation, InboundMessage, Priority
+from bot.ports import Answer
 from nlp.types import Analysis
 
 # Tiers whose escalations jump the queue. A lead-tier customer is never lowered: tiers only raise.
@@ -25,6 +26,7 @@ class Decision:
     priority: Priority = Priority.NORMAL
     flag: bool = False
     escalation_id: int | None = None  # for "attach"
+    answer: Answer | None = None  # for "answer", when deciding already found the article
 
 
 def matches(when: Conditions, analysis: Analysis, message: InboundMessage, tier: str, templated: bool = True) -> bool:
