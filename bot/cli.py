@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from bot import __version__
 from bot.classifier import load_classifier
+from bot.cli_shared import ConfigOption, JsonOption, NoClassifier, err, out
 from bot.config import Settings, load_settings
 from bot.domain import Customer, Escalation, EscalationStatus
 from bot.errors import ConfigError, RapportError
@@ -45,17 +45,10 @@ app.add_typer(escalations_app, name="escalations")
 app.add_typer(customers_app, name="customers")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
 DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"
 DEMO_DATABASE = Path("rapport-demo.db")
 NO_CONNECTOR = "no connector is configured: set the [slack], [discord] or [x] tokens (see README)"
 T = TypeVar("T")
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", envvar="RAPPORT_CONFIG", help="TOML config file.", show_default=False)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _settings(config: Path | None) -> Settings:
@@ -145,7 +138,7 @@ def _serve(settings: Settings, role: str) -> None:
     async def main() -> None:
         from bot.app import Rapport
 
-        classifier = _NoClassifier() if role == "gateway" else None  # a gateway never classifies
+        classifier = NoClassifier() if role == "gateway" else None  # a gateway never classifies
         async with Rapport(settings, classifier=classifier) as bot:
             connectors = bot.build_connectors() if role != "worker" else []
             stop = asyncio.Event()
@@ -230,7 +223,7 @@ def _enqueue_replay(settings: Settings, file: Path, as_json: bool) -> None:
         from connectors.replay import ReplayConnector
 
         connector = ReplayConnector.from_file(file)
-        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+        async with Rapport(settings, classifier=NoClassifier()) as bot:
             await connector.start(bot.sink)
             await connector.done.wait()
         summary = {"read": connector.report.read, "errors": connector.report.errors, "queued": True}
@@ -514,19 +507,10 @@ def _with_bot(config: Path | None, body: Callable[[Rapport], Awaitable[T]]) -> T
     async def main() -> T:
         from bot.app import Rapport
 
-        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+        async with Rapport(settings, classifier=NoClassifier()) as bot:
             return await body(bot)
 
     return _run(main())
-
-
-class _NoClassifier:
-    """Listing and showing never classify: skip loading the model."""
-
-    version = "none"
-
-    def classify(self, texts: Any) -> list[Analysis]:
-        raise RapportError("this command does not classify")
 
 
 @escalations_app.command("list")

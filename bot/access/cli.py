@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bot.access.models import ApiToken, Role, User
+from bot.cli_shared import ByOption, ConfigOption, JsonOption, NoClassifier, err, out
 from bot.config import load_settings
 from bot.errors import ConfigError, RapportError
-from nlp.types import Analysis
 
 # The bot and its storage are imported by the commands that use them (see bot/cli.py: every command
 # registers these, `rapport classify` too, and should not pay for them).
@@ -24,22 +23,8 @@ if TYPE_CHECKING:
     from bot.access.service import Access
 
 T = TypeVar("T")
-out = Console()
-err = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", envvar="RAPPORT_CONFIG", help="TOML config file.", show_default=False)
-]
 RoleOption = Annotated[Role, typer.Option("--role", help="viewer (reads), agent (acts) or admin (manages).")]
-ByOption = Annotated[str, typer.Option("--by", help="Who does it (recorded in the audit log).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class _NoClassifier:
-    version = "none"
-
-    def classify(self, texts: Any) -> list[Analysis]:
-        raise RapportError("this command does not classify")
 
 
 def _with_access(config: Path | None, body: Callable[[Access], Awaitable[T]]) -> T:
@@ -52,7 +37,7 @@ def _with_access(config: Path | None, body: Callable[[Access], Awaitable[T]]) ->
     async def main() -> T:
         from bot.app import Rapport
 
-        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+        async with Rapport(settings, classifier=NoClassifier()) as bot:
             return await body(bot.access)
 
     try:

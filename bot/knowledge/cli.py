@@ -11,22 +11,16 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot.cli_shared import ConfigOption, err, out
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.knowledge import BUNDLED, KnowledgeBase, load_knowledge
 from bot.knowledge.articles import check as check_folder
 from bot.ports import Answer
 
-out = Console()
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", envvar="RAPPORT_CONFIG", help="TOML config file.", show_default=False)
-]
 LanguageOption = Annotated[
     str | None, typer.Option("--language", help="Answer from the articles in this language (default: en).")
 ]

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bot.cli_shared import ByOption, ConfigOption, JsonOption, NoClassifier, err, out
 from bot.config import load_settings
 from bot.domain import utcnow
 from bot.errors import ConfigError, InputError, RapportError
-from nlp.types import Analysis
 
 # The bot and its storage are imported by the commands that use them (see bot/cli.py: `rapport classify`
 # registers these commands too and should not pay for them).
@@ -29,23 +28,6 @@ if TYPE_CHECKING:
     from bot.relationships.service import RelationshipService
 
 T = TypeVar("T")
-out = Console()
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", envvar="RAPPORT_CONFIG", help="TOML config file.", show_default=False)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-ByOption = Annotated[str, typer.Option("--by", help="Who does it (recorded in the audit log).")]
-
-
-class _NoClassifier:
-    """These commands never classify: skip loading the model."""
-
-    version = "none"
-
-    def classify(self, texts: Any) -> list[Analysis]:
-        raise RapportError("this command does not classify")
 
 
 def _with_service(config: Path | None, body: Callable[[Rapport, RelationshipService], Awaitable[T]]) -> T:
@@ -58,7 +40,7 @@ def _with_service(config: Path | None, body: Callable[[Rapport, RelationshipServ
     async def main() -> T:
         from bot.app import Rapport
 
-        async with Rapport(settings, classifier=_NoClassifier()) as bot:
+        async with Rapport(settings, classifier=NoClassifier()) as bot:
             return await body(bot, bot.relationships)
 
     try:
