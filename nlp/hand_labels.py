@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.cues import adjust
 from nlp.types import Analysis
 
 LABELS = Path(__file__).parent / "data" / "twcs_labels.jsonl"
@@ -78,15 +79,17 @@ def score(rows: Sequence[tuple[str, dict[str, object]]], analyses: Sequence[Anal
 
 def evaluate(classifier: object, data_root: Path) -> dict[str, Figures]:
     """{"with cues": ..., "model alone": ...} on the test split, or {} without the data. `classifier` is
-    a TransformerClassifier: its `cues` switch is turned off for the second run and back on after."""
+    a TransformerClassifier: it runs once with its `cues` switch off (restored after), and the cues,
+    pure post-processing, are applied to those analyses."""
     rows = labelled(data_root)
     if not rows:
         return {}
     texts = [t for t, _ in rows]
-    with_cues: list[Analysis] = classifier.classify(texts)  # type: ignore[attr-defined]
+    before = classifier.cues  # type: ignore[attr-defined]
     classifier.cues = False  # type: ignore[attr-defined]
     try:
         alone: list[Analysis] = classifier.classify(texts)  # type: ignore[attr-defined]
     finally:
-        classifier.cues = True  # type: ignore[attr-defined]
+        classifier.cues = before  # type: ignore[attr-defined]
+    with_cues = [adjust(text, a) for text, a in zip(texts, alone, strict=True)]
     return {"with cues": score(rows, with_cues), "model alone": score(rows, alone)}

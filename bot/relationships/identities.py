@@ -192,8 +192,10 @@ class Identities:
     async def auto_merge(self, customer_id: int, min_confidence: float) -> list[Merge]:
         """Merge this customer's suggestions at or above `min_confidence` into the older customer."""
         merges = []
+        merged = set(await self.rel.merged_ids())  # read once; each merge made here adds its source
         for s in await self.suggestions_for(customer_id, min_confidence):
-            if s.customer_id in await self.rel.merged_ids() or s.other_id in await self.rel.merged_ids():
+            if s.customer_id in merged or s.other_id in merged:
                 continue
             merges.append(await self.merge(s.other_id, s.customer_id, "bot", f"auto: {s.reason} ({s.confidence})"))
+            merged.add(s.other_id)
         return merges

@@ -37,7 +37,6 @@ class Leadership:
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self._use = asyncio.Lock()  # one statement at a time on the lease's connection
-        self.attempts = 0  # tries for the lease while not holding it
 
     @property
     def leading(self) -> bool:
@@ -67,7 +66,6 @@ class Leadership:
         async with self._use:
             if self._conn is not None:
                 return await self._renew()
-            self.attempts += 1
             return await self._acquire()
 
     async def confirm(self) -> bool:

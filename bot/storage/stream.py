@@ -10,8 +10,6 @@ processes them from the database. Every redis-py error leaves as StorageError.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.errors import StorageError
+from bot.fleet import process_name
 
 
 @asynccontextmanager
@@ -47,7 +46,7 @@ class RedisQueue:
         self._redis = aioredis.Redis.from_url(url, decode_responses=True)
         self.stream = f"{prefix}work"
         self.group = "workers"
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer = consumer or process_name()
         self.claim_idle = claim_idle
         self._entries: dict[int, list[str]] = {}  # message id -> stream entries taken, acknowledged by `done`
         self._group_ready = False

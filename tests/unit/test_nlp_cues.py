@@ -79,4 +79,7 @@ def test_thanks_around_a_loss_is_sarcasm_not_praise() -> None:
 
 def test_cues_only_raise_never_clear_what_the_model_found() -> None:
     found = Analysis(Sentiment.NEGATIVE, Intent.CANCELLATION, True, False, "en", 0.9, False)
-    assert adjust("thanks, all good", found) is found
+    assert adjust("thanks, all good", found) is found  # no cue fires: nothing changes
+    # Cues fire here (sarcasm, a service down): the model's urgent, negative cancellation stands.
+    raised = adjust("great job, the app is down again, thanks a lot", found)
+    assert (raised.intent, raised.sentiment, raised.urgent) == (Intent.CANCELLATION, Sentiment.NEGATIVE, True)
