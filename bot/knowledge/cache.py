@@ -24,9 +24,11 @@ Embed = Callable[[Sequence[str]], Any]  # texts -> 2-D array, one row per text
 
 def default_folder(database_url: str) -> Path:
     """`.rapport-cache/` beside a SQLite file; the user's cache folder for PostgreSQL or an in-memory database."""
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix) and ":memory:" not in database_url:
-        return Path(database_url[len(prefix) :].split("?")[0]).parent / ".rapport-cache"
+    # Imported here: SQLAlchemy's URL parser is not needed by `rapport classify`, which loads this module.
+    from bot.storage.database import sqlite_file
+
+    if (path := sqlite_file(database_url)) is not None:
+        return Path(path).parent / ".rapport-cache"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rapport"
 

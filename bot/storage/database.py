@@ -64,7 +64,7 @@ def upgrade_sync(url: str, revision: str = "head") -> tuple[str | None, str | No
         command.upgrade(alembic_config(url), revision)
         return before, current_revision(url)
     except Exception as exc:  # driver errors carry the URL; say what failed without it
-        where = f" {_sqlite_file(url)}" if _sqlite_file(url) else ""
+        where = f" {sqlite_file(url)}" if sqlite_file(url) else ""
         raise StorageError(f"database migration failed{where}: {type(exc).__name__}: {_safe(exc)}") from None
 
 
@@ -77,7 +77,8 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (any driver, query string ignored); None for other databases or memory."""
     parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -85,7 +86,7 @@ def _sqlite_file(url: str) -> str | None:
 
 
 def _check_sqlite_folder(url: str) -> None:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None and not Path(path).expanduser().resolve().parent.is_dir():
         raise StorageError(f"cannot open SQLite database {path}: the folder {Path(path).parent} does not exist")
 

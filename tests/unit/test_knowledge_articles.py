@@ -190,3 +190,20 @@ def test_an_edited_folder_is_picked_up_and_a_broken_edit_keeps_the_last_good_art
     write(tmp_path, "gift-cards.md", "---\nquestions: ['do gift cards expire'\n---\nHalf-saved.\n")
     assert not kb.reload()
     assert [a.stem for a in kb.articles] == ["gift-cards", "hours"]
+
+
+@pytest.mark.parametrize(
+    ("url", "beside"),
+    [
+        ("sqlite:///data/rapport.db", True),
+        ("sqlite+aiosqlite:///data/rapport.db", True),
+        ("sqlite:///data/rapport.db?mode=rwc", True),
+        ("sqlite:///:memory:", False),
+        ("postgresql://rapport@db/rapport", False),
+    ],
+)
+def test_the_vector_cache_sits_beside_a_sqlite_file_whatever_the_driver(url: str, beside: bool) -> None:
+    from bot.knowledge.cache import default_folder
+
+    folder = default_folder(url)
+    assert (folder == Path("data") / ".rapport-cache") is beside
