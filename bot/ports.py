@@ -149,3 +149,19 @@ class Knowledge(Protocol):
         Blocking (it may run the encoder): call it from a thread in async code.
         """
         ...
+
+
+class Deferred(Protocol):
+    """Bookkeeping a message makes due that its reply need not wait for (a customer's tier and stage).
+
+    The worker settles it between batches: what has waited past its bound always, everything when the
+    queue is quiet; one-shot processing (replays, chat) settles it at once.
+    """
+
+    def pending(self) -> int:
+        """How much is waiting to be settled."""
+        ...
+
+    async def settle(self, *, idle: bool, limit: int) -> int:
+        """Settle up to `limit` items (all that are due when `idle`, else only the overdue); how many."""
+        ...
