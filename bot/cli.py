@@ -24,6 +24,7 @@ from bot.cli_shared import ConfigOption, JsonOption, NoClassifier, err, out
 from bot.config import Settings, load_settings
 from bot.domain import Customer, Escalation, EscalationStatus
 from bot.errors import ConfigError, RapportError
+from bot.privacy import mask_logs
 from nlp.types import Analysis
 
 # The bot itself (storage, migrations, pipeline, connectors) is imported by the commands that run it, so
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Rapport: hear every customer on every channel.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-escalations_app = typer.Typer(help="Escalations: list, show, resolve.", no_args_is_help=True)
+escalations_app = typer.Typer(
+    help="Escalations: list, show, claim, assign, reply, note, resolve.", no_args_is_help=True
+)
 customers_app = typer.Typer(
     help="Customers: profiles, identities and merges, imports, purchases, CSAT, exports.", no_args_is_help=True
 )
@@ -62,6 +65,7 @@ def _settings(config: Path | None) -> Settings:
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    mask_logs()  # whatever a log line quotes, card numbers, IBANs and passwords never reach the log
     return settings
 
 
@@ -680,8 +684,8 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 
 
 def _register_plugins() -> None:
-    """Commands that live with their feature: `train`/`eval` in nlp/, relationship, access and `kb` commands in
-    bot/."""
+    """Commands that live with their feature: `train`/`eval` in nlp/, relationship, access, desk and `kb`
+    commands in bot/."""
     import importlib
 
     try:
@@ -693,6 +697,7 @@ def _register_plugins() -> None:
     except ModuleNotFoundError:
         pass
     importlib.import_module("bot.access.cli").register(app)
+    importlib.import_module("bot.desk_cli").register(escalations_app, customers_app)
     importlib.import_module("bot.knowledge.cli").register(app)
 
 

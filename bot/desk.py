@@ -64,6 +64,7 @@ MAX_REPLY = 20_000  # characters of one staff reply (an X thread of 70 posts): l
 _HISTORY_KINDS = {
     "escalation.opened": "opened",
     "escalation.claimed": "claimed",
+    "escalation.assigned": "assigned",
     "escalation.resolved": "resolved",
     "escalation.snoozed": "snoozed",
     "escalation.reclassified": "reclassified",
@@ -109,6 +110,23 @@ class Desk:
                 claimed_at=utcnow(),
             )
             await self._changed(esc, "claimed", staff)
+        return esc
+
+    async def assign(self, escalation_id: int, staff: str, to: str) -> Escalation:
+        """Give an open or claimed escalation to `to` (claimed in their name); `staff` is who decided."""
+        to = to.strip()
+        if not to:
+            raise InputError("assign to whom?", field="to")
+        async with self.events.held(), self.repo.unit():
+            esc = await self._get(escalation_id)
+            esc = await self.repo.update_escalation(
+                esc.id,
+                only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+                status=EscalationStatus.CLAIMED,
+                assignee=to,
+                claimed_at=esc.claimed_at or utcnow(),
+            )
+            await self._changed(esc, "assigned", staff, {"to": to})
         return esc
 
     async def resolve(self, escalation_id: int, staff: str) -> Escalation:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class EscalationChanged:
     escalation_id: int
-    change: str  # opened, attached, claimed, resolved, snoozed, reclassified, replied, noted, reopened
+    change: str  # opened, attached, claimed, assigned, resolved, snoozed, reclassified, replied, noted, reopened
     actor: str = "bot"
 
 

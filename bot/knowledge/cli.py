@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 from bot.knowledge import BUNDLED, KnowledgeBase, load_knowledge
 from bot.knowledge.articles import check as check_folder
 from bot.ports import Answer
+from bot.privacy import mask_logs
 
 LanguageOption = Annotated[
     str | None, typer.Option("--language", help="Answer from the articles in this language (default: en).")
@@ -42,6 +43,7 @@ def _settings(config: Path | None) -> Settings:
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    mask_logs()
     return settings
 
 

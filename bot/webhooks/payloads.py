@@ -1,4 +1,7 @@
-"""What each webhook event says: the event's type and its data, read from the database at delivery time."""
+"""What each webhook event says: the event's type and its data, read from the database at delivery time.
+
+Customer texts leave masked (bot/privacy.py): a receiver is another system, and what it stores is out of
+our hands, so card numbers, IBANs and passwords never go out."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from bot.domain import Escalation, StoredMessage, utcnow
 from bot.events import EscalationChanged, MessageReceived, SalesAlert
+from bot.privacy import mask
 from bot.relationships.events import CsatReceived, TierChanged
 from bot.storage import Repository
 
@@ -20,7 +24,7 @@ def _escalation(e: Escalation) -> dict[str, Any]:
         "priority": e.priority.value,
         "channel": e.channel,
         "customer_id": e.customer_id,
-        "reason": e.reason,
+        "reason": mask(e.reason),
         "intent": e.intent,
         "flagged": e.flagged,
         "assignee": e.assignee,
@@ -36,7 +40,7 @@ def _message(m: StoredMessage) -> dict[str, Any]:
         "channel": m.message.channel,
         "author_id": m.message.author_id,
         "author_name": m.message.author_name,
-        "text": m.message.text,
+        "text": mask(m.message.text),
         "sent_at": m.message.sent_at.isoformat(),
         "intent": a.intent.value if a else None,
         "sentiment": a.sentiment.value if a else None,
@@ -69,7 +73,7 @@ async def describe(event: object, repo: Repository) -> tuple[str, dict[str, Any]
             "customer_id": event.customer_id,
             "from": event.previous_tier,
             "to": event.tier,
-            "reason": event.reason,
+            "reason": mask(event.reason),
         }
     return None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.privacy import mask
+
 Block = dict[str, Any]
 
 SECTION_TEXT_MAX = 3000
@@ -26,8 +28,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def said(text: str) -> str:
+    """Customer text as staff see it in Slack: card numbers, IBANs and passwords masked, then escaped."""
+    return escape(mask(text))
+
+
 def quote(text: str, limit: int = SECTION_TEXT_MAX) -> str:
-    body = clip(escape(text.strip()) or "(no text)", limit - 200)
+    """A customer's message as a block quote (masked and escaped, see `said`)."""
+    body = clip(said(text.strip()) or "(no text)", limit - 200)
     return "\n".join("> " + line for line in body.splitlines() or [""])
 
 

@@ -100,7 +100,7 @@ def _details(card: EscalationCard) -> str:
     given = card.escalation.details
     if not given:
         return ""
-    return "*Details:* " + " · ".join(f"{k.replace('_', ' ')} {bk.escape(v)}" for k, v in sorted(given.items()))
+    return "*Details:* " + " · ".join(f"{k.replace('_', ' ')} {bk.said(v)}" for k, v in sorted(given.items()))
 
 
 def _analysis(card: EscalationCard) -> str:
@@ -122,7 +122,7 @@ def _interactions(card: EscalationCard) -> str:
     for stored in card.recent[:3]:
         m = stored.message
         mood = f" ({stored.analysis.sentiment.value})" if stored.analysis else ""
-        text = bk.clip(bk.escape(" ".join(m.text.split())), 300)
+        text = bk.clip(bk.said(" ".join(m.text.split())), 300)
         lines.append(f"• {bk.date(m.sent_at, '{date_short} {time}')} {m.channel}{mood}: {text}")
     return "*Last interactions*\n" + "\n".join(lines)
 
@@ -169,7 +169,7 @@ def render(card: EscalationCard, now: datetime, link: str = "") -> tuple[str, li
             ]
         ),
         bk.section(bk.quote(card.opening.message.text)),
-        bk.context(_analysis(card), f"*Why:* {bk.escape(esc.reason)}" if esc.reason else "", _details(card)),
+        bk.context(_analysis(card), f"*Why:* {bk.said(esc.reason)}" if esc.reason else "", _details(card)),
         bk.section(_interactions(card)),
         bk.context(_state_line(card, now)),
     ]

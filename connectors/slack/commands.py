@@ -66,9 +66,7 @@ def profile_blocks(profile: CustomerProfile) -> list[Block]:
         for stored in profile.recent[:5]:
             m = stored.message
             mood = f" ({stored.analysis.sentiment.value})" if stored.analysis else ""
-            lines.append(
-                f"• {bk.date(m.sent_at)} {m.channel}{mood}: {bk.clip(bk.escape(' '.join(m.text.split())), 200)}"
-            )
+            lines.append(f"• {bk.date(m.sent_at)} {m.channel}{mood}: {bk.clip(bk.said(' '.join(m.text.split())), 200)}")
         result.append(bk.section("*Recent messages*\n" + "\n".join(lines)))
     if profile.escalations:
         lines = [f"• {escalation_line(e)} · {e.status.value}" for e in profile.escalations[-5:]]

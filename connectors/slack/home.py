@@ -53,7 +53,7 @@ class AppHome:
         if unclaimed:
             oldest = min(unclaimed, key=lambda e: e.created_at)
             result.append(
-                bk.section(f"*Oldest unclaimed*\n{escalation_line(oldest)}\n> {bk.clip(bk.escape(oldest.reason), 200)}")
+                bk.section(f"*Oldest unclaimed*\n{escalation_line(oldest)}\n> {bk.clip(bk.said(oldest.reason), 200)}")
             )
         result.append(bk.divider())
         result.append(bk.section(f"*Open escalations: {len(queue)}*"))

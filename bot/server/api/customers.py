@@ -3,24 +3,65 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 
+from bot.access.models import Role
 from bot.errors import InputError, NotFound
-from bot.server.api.schemas import CustomerOut, IdentityOut, LinkIn, PurchaseIn, PurchaseOut
-from bot.server.auth import Agent, Bot, Viewer
+from bot.forget import Forget
+from bot.privacy import mask
+from bot.server.api.schemas import CustomerOut, ForgottenOut, IdentityOut, LinkIn, PurchaseIn, PurchaseOut
+from bot.server.auth import Admin, Agent, Bot, Viewer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
+def _masked(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile with what the customer wrote masked: recent messages, CSAT answers, case reasons."""
+    data = dict(profile)
+    data["recent"] = [mask(line) for line in data.get("recent", [])]
+    data["csat"] = [{**c, "answer_text": mask(c.get("answer_text", ""))} for c in data.get("csat", [])]
+    data["open_escalations"] = [{**e, "reason": mask(e.get("reason", ""))} for e in data.get("open_escalations", [])]
+    return data
+
+
 @router.get("/{customer_id}", response_model=CustomerOut, summary="A customer's profile")
-async def get_customer(customer_id: int, bot: Bot, _who: Viewer) -> CustomerOut:
+async def get_customer(
+    customer_id: int,
+    bot: Bot,
+    who: Viewer,
+    original: Annotated[
+        bool, Query(description="Admins only: texts as stored, card numbers, IBANs and passwords unmasked (audited).")
+    ] = False,
+) -> CustomerOut:
+    if original:
+        who.require(Role.ADMIN)
     customer = await bot.repo.get_customer(customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     profile = await bot.relationships.profile_json(customer_id)
+    if original:
+        await bot.repo.audit("privacy.original_shown", {}, actor=who.actor, customer_id=customer_id)
+    else:
+        profile = _masked(profile)
     return CustomerOut(id=customer.id, **{k: v for k, v in profile.items() if k != "customer_id"})
+
+
+@router.delete(
+    "/{customer_id}",
+    response_model=ForgottenOut,
+    summary="Forget a customer: erase their messages, identities, profile and cases (admin only)",
+    responses={409: {"description": "A case of theirs is open: resolve it, or pass force=true"}},
+)
+async def forget_customer(
+    customer_id: int,
+    bot: Bot,
+    who: Admin,
+    force: Annotated[bool, Query(description="Erase even while a case of theirs is open or claimed.")] = False,
+) -> ForgottenOut:
+    done = await Forget(bot.repo, bot.db).customer(customer_id, actor=who.actor, force=force)
+    return ForgottenOut(customer_id=done.customer_id, rows=done.counts, forced=done.forced)
 
 
 @router.post(

@@ -6,11 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
+from bot.access.models import Role
 from bot.domain import EscalationStatus
 from bot.errors import InputError, NotFound
+from bot.privacy import mask
 from bot.server.api.pagination import MAX_LIMIT, decode, encode
 from bot.server.api.schemas import EscalationDetail, EscalationOut, NoteOut, Page, ReplyOut, TextIn
 from bot.server.auth import Agent, Bot, Viewer
+
+Original = Annotated[
+    bool,
+    Query(description="Admins only: texts as stored, card numbers, IBANs and passwords unmasked (audited)."),
+]
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 
@@ -54,13 +61,23 @@ async def list_escalations(
 
 
 @router.get("/{escalation_id}", response_model=EscalationDetail, summary="One escalation with its conversation")
-async def get_escalation(escalation_id: int, bot: Bot, _who: Viewer) -> EscalationDetail:
+async def get_escalation(escalation_id: int, bot: Bot, who: Viewer, original: Original = False) -> EscalationDetail:
+    if original:
+        who.require(Role.ADMIN)
     card = await bot.desk.card(escalation_id)
     if card is None:
         raise NotFound(f"escalation #{escalation_id} does not exist")
     messages = await bot.repo.messages(escalation_id=escalation_id, limit=500)
     replies = await bot.repo.replies(escalation_id=escalation_id)
-    return EscalationDetail.build(card, messages, replies)
+    if original:  # who saw what a customer pasted is on the record, as every staff action is
+        await bot.repo.audit(
+            "privacy.original_shown",
+            {},
+            actor=who.actor,
+            escalation_id=card.escalation.id,
+            customer_id=card.escalation.customer_id,
+        )
+    return EscalationDetail.build(card, messages, replies, (lambda text: text) if original else mask)
 
 
 @router.post("/{escalation_id}/claim", response_model=EscalationOut, summary="Claim an open escalation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -10,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.desk import EscalationCard
 from bot.domain import Escalation, Identity, Note, OutboundReply, StoredMessage
+from bot.privacy import mask
+
+# How a text is shown: masked (card numbers, IBANs, passwords), or as stored for an admin who asked.
+Shown = Callable[[str], str]
 
 T = TypeVar("T")
 ChannelName = Literal["discord", "slack", "x", "console", "email"]
@@ -89,7 +94,7 @@ class EscalationOut(BaseModel):
     message_ids: list[int]
 
     @classmethod
-    def of(cls, e: Escalation) -> EscalationOut:
+    def of(cls, e: Escalation, show: Shown = mask) -> EscalationOut:
         return cls(
             id=e.id,
             status=e.status.value,
@@ -97,7 +102,7 @@ class EscalationOut(BaseModel):
             channel=e.channel,
             customer_id=e.customer_id,
             conversation_id=e.conversation_id,
-            reason=e.reason,
+            reason=show(e.reason),
             intent=e.intent,
             flagged=e.flagged,
             assignee=e.assignee,
@@ -122,14 +127,14 @@ class MessageOut(BaseModel):
     action: str
 
     @classmethod
-    def of(cls, m: StoredMessage) -> MessageOut:
+    def of(cls, m: StoredMessage, show: Shown = mask) -> MessageOut:
         a = m.analysis
         return cls(
             id=m.id,
             channel=m.message.channel,
             author_id=m.message.author_id,
             author_name=m.message.author_name,
-            text=m.message.text,
+            text=show(m.message.text),
             sent_at=m.message.sent_at,
             received_at=m.received_at,
             intent=a.intent.value if a else None,
@@ -149,13 +154,13 @@ class ReplyOut(BaseModel):
     last_error: str
 
     @classmethod
-    def of(cls, r: OutboundReply) -> ReplyOut:
+    def of(cls, r: OutboundReply, show: Shown = mask) -> ReplyOut:
         return cls(
             id=r.id,
             kind=r.kind,
             status=r.status.value,
             channel=r.channel,
-            text=r.text,
+            text=show(r.text),
             created_at=r.created_at,
             sent_at=r.sent_at,
             last_error=r.last_error,
@@ -168,8 +173,8 @@ class NoteOut(BaseModel):
     at: datetime
 
     @classmethod
-    def of(cls, n: Note) -> NoteOut:
-        return cls(author=n.author, text=n.text, at=n.at)
+    def of(cls, n: Note, show: Shown = mask) -> NoteOut:
+        return cls(author=n.author, text=show(n.text), at=n.at)
 
 
 class HistoryOut(BaseModel):
@@ -216,11 +221,16 @@ class EscalationDetail(EscalationOut):
 
     @classmethod
     def build(
-        cls, card: EscalationCard, messages: list[StoredMessage], replies: list[OutboundReply]
+        cls,
+        card: EscalationCard,
+        messages: list[StoredMessage],
+        replies: list[OutboundReply],
+        show: Shown = mask,
     ) -> EscalationDetail:
+        """The whole case; every customer and staff text through `show` (masked unless an admin asked)."""
         e, c, a = card.escalation, card.customer, card.analysis
         return cls(
-            **EscalationOut.of(e).model_dump(),
+            **EscalationOut.of(e, show).model_dump(),
             customer=CustomerBrief(id=c.id, display_name=c.display_name, tier=c.tier, stage=c.stage),
             classification=None
             if a is None
@@ -242,9 +252,9 @@ class EscalationDetail(EscalationOut):
             ),
             first_response_at=card.first_response_at,
             snoozed_until=card.snoozed_until,
-            messages=[MessageOut.of(m) for m in messages],
-            replies=[ReplyOut.of(r) for r in replies],
-            notes=[NoteOut.of(n) for n in e.notes],
+            messages=[MessageOut.of(m, show) for m in messages],
+            replies=[ReplyOut.of(r, show) for r in replies],
+            notes=[NoteOut.of(n, show) for n in e.notes],
             history=[HistoryOut(actor=h.actor, what=h.what, at=h.at) for h in card.history],
         )
 
@@ -292,3 +302,11 @@ class CustomerOut(BaseModel):
     open_escalations: list[dict[str, Any]]
     purchases: list[dict[str, Any]]
     csat: list[dict[str, Any]]
+
+
+class ForgottenOut(BaseModel):
+    """What forgetting a customer erased: row counts per table, never a value."""
+
+    customer_id: int
+    rows: dict[str, int]
+    forced: bool
