@@ -64,6 +64,7 @@ MAX_REPLY = 20_000  # characters of one staff reply (an X thread of 70 posts): l
 _HISTORY_KINDS = {
     "escalation.opened": "opened",
     "escalation.claimed": "claimed",
+    "escalation.assigned": "assigned",
     "escalation.resolved": "resolved",
     "escalation.snoozed": "snoozed",
     "escalation.reclassified": "reclassified",
@@ -109,6 +110,22 @@ class Desk:
                 claimed_at=utcnow(),
             )
             await self._changed(esc, "claimed", staff)
+        return esc
+
+    async def assign(self, escalation_id: int, staff: str, assignee: str) -> Escalation:
+        """Give an active escalation to `assignee` (claiming it for them when it is open)."""
+        assignee = assignee.strip()
+        if not assignee or len(assignee) > 100:
+            raise InputError("name who to assign it to", field="assignee")
+        async with self.events.held(), self.repo.unit():
+            esc = await self.repo.update_escalation(
+                escalation_id,
+                only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+                status=EscalationStatus.CLAIMED,
+                assignee=assignee,
+                claimed_at=utcnow(),
+            )
+            await self._changed(esc, "assigned", staff, {"assignee": assignee})
         return esc
 
     async def resolve(self, escalation_id: int, staff: str) -> Escalation:
