@@ -26,7 +26,7 @@
   const tiers = keyed(data.customers.by_tier, data.customers.tiers);
   const intents = keyed(data.messages.by_intent);
   const stages = keyed(data.customers.by_stage);
-  const backlog = keyed(data.escalations.backlog_by_age);
+  const backlog = keyed(data.escalations.backlog_by_age, data.escalations.backlog_order);
   const csat = keyed(data.csat.distribution);
   const pct = (v) => (v === null ? 0 : Math.round(v * 1000) / 10);
 
