@@ -21,7 +21,7 @@ CUDA_PACKAGES := cuda-bindings cuda-pathfinder cuda-toolkit triton \
 	nvidia-nvjitlink nvidia-nvshmem-cu13 nvidia-nvtx
 LOCK_COMMAND := make lock
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench lock clean browser
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -44,7 +44,13 @@ $(RUNTIME_STAMP): pyproject.toml $(RUNTIME_LOCK)
 demo: $(RUNTIME_STAMP)
 	$(BIN)/rapport demo
 
-test: $(STAMP)
+# The console's browser tests drive Debian's chromium through Playwright, which never downloads a browser.
+# Installed only when missing (as root, or with sudo where there is one).
+browser:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the console's browser tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'; }
+
+test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -163,6 +163,10 @@ class OutboxSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=0, le=65535)
+    # The console's session cookie is marked Secure when a request arrives over HTTPS, and always when
+    # a proxy in front terminates HTTPS (the request Rapport sees is then plain HTTP).
+    behind_https: bool = False
+    session_hours: int = Field(12, ge=1, le=24 * 30)  # a console sign-in lasts this long
 
 
 class SlackSettings(_Section):

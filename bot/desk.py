@@ -116,7 +116,7 @@ class Desk:
         """Give an open or claimed escalation to `to` (claimed in their name); `staff` is who decided."""
         to = to.strip()
         if not to:
-            raise InputError("assign to whom?", field="to")
+            raise InputError("assign to whom?", field="assignee")
         async with self.events.held(), self.repo.unit():
             esc = await self._get(escalation_id)
             esc = await self.repo.update_escalation(
@@ -126,7 +126,7 @@ class Desk:
                 assignee=to,
                 claimed_at=esc.claimed_at or utcnow(),
             )
-            await self._changed(esc, "assigned", staff, {"to": to})
+            await self._changed(esc, "assigned", staff, {"assignee": to})
         return esc
 
     async def resolve(self, escalation_id: int, staff: str) -> Escalation:

@@ -6,7 +6,8 @@ RapportError
 │   ├── NotFound            what it names does not exist
 │   └── Conflict            the change lost to the current state (claimed already by someone else)
 ├── AccessDenied            who asked may not do this (`needs` the role it takes)
-│   └── Unauthenticated     no valid credentials at all
+│   ├── Unauthenticated     no valid credentials at all
+│   └── TooManyAttempts     too many failed sign-ins: wait `retry_after` seconds
 ├── StorageError            the database refused or is unreachable
 ├── ClassificationError     a classifier failed on a batch
 └── ConnectorError          a platform refused or failed
@@ -49,6 +50,12 @@ class AccessDenied(RapportError):
 
 class Unauthenticated(AccessDenied):
     pass
+
+
+class TooManyAttempts(AccessDenied):
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # whole seconds until another attempt is taken
 
 
 class StorageError(RapportError):

@@ -15,11 +15,23 @@ from typing import Any
 from bot.config import SlaSettings
 from bot.domain import EscalationStatus, Priority, utcnow
 from bot.errors import InputError
+from bot.relationships.topics import describe
 from bot.sla import sla_of
 from bot.storage import Database
+from bot.storage.relationships import RelationshipRepository
 from bot.storage.reports import CaseTimes, ReportQueries
 
 MAX_DAYS = 366
+TOP_TOPICS = 10
+# The backlog's age buckets: (label, upper bound in hours); the last is open-ended.
+AGE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("< 1 h", 1),
+    ("1-4 h", 4),
+    ("4-24 h", 24),
+    ("1-3 d", 72),
+    ("3-7 d", 168),
+    ("> 7 d", math.inf),
+)
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -78,6 +90,41 @@ def case_figures(cases: Sequence[CaseTimes], sla: SlaSettings, now: datetime) ->
     }
 
 
+def backlog_by_age(opened: Sequence[datetime], now: datetime) -> dict[str, int]:
+    """Active escalations counted by how long they have been open, in AGE_BUCKETS."""
+    counts = dict.fromkeys((label for label, _ in AGE_BUCKETS), 0)
+    for at in opened:
+        hours = (now - at).total_seconds() / 3600
+        label = next(label for label, upper in AGE_BUCKETS if hours < upper)
+        counts[label] += 1
+    return counts
+
+
+def per_day(counts: dict[str, dict[str, int]], since: datetime, now: datetime) -> dict[str, list[int]]:
+    """{series: [count per day from `since` to `now`]}, days without messages as 0 (a chart's x axis)."""
+    dates = day_labels(since, now)
+    series = sorted({k for day in counts.values() for k in day})
+    return {k: [counts.get(d, {}).get(k, 0) for d in dates] for k in series}
+
+
+def day_labels(since: datetime, now: datetime) -> list[str]:
+    first, last = since.date(), now.date()
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+async def top_topics(db: Database, now: datetime) -> list[dict[str, Any]]:
+    """The largest stored complaint topics (recomputed weekly) with this week against the one before."""
+    stored = [
+        describe(tid, label, members, now)
+        for tid, label, _t, members in await RelationshipRepository(db).topic_members()
+    ]
+    stored.sort(key=lambda t: (-t.count, t.id))
+    return [
+        {"label": t.label, "count": t.count, "recent": t.recent, "previous": t.previous, "trend": t.trend}
+        for t in stored[:TOP_TOPICS]
+    ]
+
+
 async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | None = None) -> dict[str, Any]:
     """Everything `GET /api/v1/reports/summary?days=N` answers."""
     if not 1 <= days <= MAX_DAYS:
@@ -98,11 +145,17 @@ async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | Non
             "by_channel": by_channel,
             "by_sentiment": await q.messages_by("sentiment", since),
             "by_intent": await q.messages_by("intent", since),
+            "per_day": {
+                "dates": day_labels(since, now),
+                "by_channel": per_day(await q.messages_per_day("channel", since), since, now),
+                "by_sentiment": per_day(await q.messages_per_day("sentiment", since), since, now),
+            },
         },
         "escalations": {
             "opened": len(cases),
             "resolved": await q.resolved_count(since),
             "opened_by_priority": dict(Counter(c.priority for c in cases)),
+            "backlog_by_age": backlog_by_age(await q.active_since(), now),
         },
         **case_figures(cases, sla, now),
         "csat": {
@@ -110,5 +163,10 @@ async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | Non
             "average": round(sum(scores) / len(scores), 2) if scores else None,
             "distribution": {str(score): spread.get(score, 0) for score in range(1, 6)},
         },
-        "customers": {"by_tier": await q.customers_by("tier"), "by_stage": await q.customers_by("stage")},
+        "customers": {
+            "by_tier": await q.customers_by("tier"),
+            "value_by_tier": await q.value_by_tier(),
+            "by_stage": await q.customers_by("stage"),
+        },
+        "topics": await top_topics(db, now),
     }

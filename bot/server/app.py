@@ -1,4 +1,4 @@
-"""The ASGI app: Slack's endpoint from the connector, the API, /metrics; JSON errors everywhere."""
+"""The ASGI app: Slack's endpoint from the connector, the API, /metrics (JSON errors), and the web console."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.routing import Route
 from bot import __version__
 from bot.app import Rapport
 from bot.ports import AsgiApp
-from bot.server import api, errors, metrics
+from bot.server import api, console, errors, metrics
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -34,4 +34,5 @@ def build_app(bot: Rapport, endpoints: Mapping[str, AsgiApp] | None = None) -> F
         app.router.routes.append(Route(path, endpoint=endpoint, include_in_schema=False))
     app.include_router(api.router)
     app.include_router(metrics.router, include_in_schema=False)
+    console.install(app, bot)
     return app

@@ -20,6 +20,7 @@ from bot.errors import (
     NotFound,
     RapportError,
     StorageError,
+    TooManyAttempts,
     Unauthenticated,
 )
 
@@ -31,6 +32,7 @@ STATUS: tuple[tuple[type[RapportError], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (InputError, 422, "invalid"),
     (Unauthenticated, 401, "unauthenticated"),
+    (TooManyAttempts, 429, "too_many_attempts"),
     (AccessDenied, 403, "forbidden"),
     (StorageError, 503, "storage_unavailable"),
     (ConnectorError, 502, "connector_failed"),
@@ -45,13 +47,22 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return JSONResponse({"error": code, "message": message, "field": field}, status_code=status, headers=headers)
 
 
-def answer(exc: RapportError) -> JSONResponse:
+def status_of(exc: RapportError) -> tuple[int, str]:
+    """The HTTP status and error code an error answers with (the console's pages use the same)."""
     for kind, status, code in STATUS:
         if isinstance(exc, kind):
-            if status >= 500:
-                log.warning("http: %s answered %s: %s", type(exc).__name__, status, exc)
-            return error_response(status, code, str(exc), getattr(exc, "field", None))
+            return status, code
     raise AssertionError("RapportError is in STATUS")  # pragma: no cover
+
+
+def answer(exc: RapportError) -> JSONResponse:
+    status, code = status_of(exc)
+    if status >= 500:
+        log.warning("http: %s answered %s: %s", type(exc).__name__, status, exc)
+    response = error_response(status, code, str(exc), getattr(exc, "field", None))
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _field(loc: tuple[Any, ...]) -> str | None:

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from bot.storage.database import Database
 from bot.storage.repository import _aware
-from bot.storage.tables import CsatSurveyRow, CustomerRow, EscalationRow, MessageRow
+from bot.storage.tables import CsatSurveyRow, CustomerAccountRow, CustomerRow, EscalationRow, MessageRow
+
+_ACTIVE = ("open", "claimed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,37 @@ class ReportQueries:
         async with self._db.session() as s:
             rows = await s.execute(select(col, func.count()).where(MessageRow.received_at >= since).group_by(col))
             return {(k or "unclassified"): int(v) for k, v in rows.all()}
+
+    async def messages_per_day(self, column: str, since: datetime) -> dict[str, dict[str, int]]:
+        """Messages received since `since` per UTC day ("YYYY-MM-DD"), counted by channel or sentiment."""
+        col = {"channel": MessageRow.channel, "sentiment": MessageRow.sentiment}[column]
+        day = func.date(MessageRow.received_at)
+        out: dict[str, dict[str, int]] = {}
+        async with self._db.session() as s:
+            rows = await s.execute(
+                select(day, col, func.count()).where(MessageRow.received_at >= since).group_by(day, col)
+            )
+            for d, k, v in rows.all():
+                # SQLite answers date() with text, PostgreSQL with a date.
+                out.setdefault(str(d)[:10], {})[k or "unclassified"] = int(v)
+        return out
+
+    async def active_since(self) -> list[datetime]:
+        """When each open or claimed escalation was opened (the backlog's ages)."""
+        async with self._db.session() as s:
+            rows = await s.scalars(select(EscalationRow.created_at).where(EscalationRow.status.in_(_ACTIVE)))
+            return [_aware(r) or r for r in rows.all()]
+
+    async def value_by_tier(self) -> dict[str, float]:
+        """The lifetime value of every customer now, summed per tier (merged-away accounts left out)."""
+        async with self._db.session() as s:
+            rows = await s.execute(
+                select(CustomerRow.tier, func.coalesce(func.sum(CustomerAccountRow.lifetime_value), 0.0))
+                .join(CustomerAccountRow, CustomerAccountRow.customer_id == CustomerRow.id)
+                .where(CustomerAccountRow.merged_into.is_(None))
+                .group_by(CustomerRow.tier)
+            )
+            return {str(k): round(float(v), 2) for k, v in rows.all()}
 
     async def cases_opened(self, since: datetime) -> list[CaseTimes]:
         async with self._db.session() as s:

@@ -368,3 +368,34 @@ class WebhookDeliveryRow(Base):
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- the web console (bot.access.sessions) --------------------------------------------------------
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser: the SHA-256 digest of its cookie (the cookie itself is never stored)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SignInAttemptRow(Base):
+    """One console sign-in attempt, for rate limiting per account and per client address."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_email", "email", "at"),
+        Index("ix_sign_in_attempts_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
