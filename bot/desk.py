@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import SlaSettings
 from bot.domain import (
@@ -23,6 +23,9 @@ from bot.events import EscalationChanged, EventBus
 from bot.sla import SlaState, sla_state
 from bot.storage import Repository
 from nlp.types import Analysis, Intent
+
+if TYPE_CHECKING:
+    from bot.staff.business_hours import BusinessHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ MAX_REPLY = 20_000  # characters of one staff reply (an X thread of 70 posts): l
 _HISTORY_KINDS = {
     "escalation.opened": "opened",
     "escalation.claimed": "claimed",
+    "escalation.assigned": "assigned",
     "escalation.resolved": "resolved",
     "escalation.snoozed": "snoozed",
     "escalation.reclassified": "reclassified",
@@ -79,10 +83,13 @@ _HISTORY_KINDS = {
 class Desk:
     """Staff actions on escalations. Every action is audited with who did it."""
 
-    def __init__(self, repo: Repository, events: EventBus, sla: SlaSettings) -> None:
+    def __init__(
+        self, repo: Repository, events: EventBus, sla: SlaSettings, hours: BusinessHours | None = None
+    ) -> None:
         self.repo = repo
         self.events = events
         self.sla = sla
+        self.hours = hours  # SLA targets count business time; None: always open
         # How an account is linked to a customer. The relationships feature replaces this with a link
         # that brings the account's earlier messages along (as an undoable merge).
         self.linker: Callable[[str, str, int, str], Awaitable[Identity]] = self._plain_link
@@ -152,8 +159,27 @@ class Desk:
         )
         return esc
 
-    async def reply(self, escalation_id: int, staff: str, text: str, *, key: str = "") -> OutboundReply:
-        """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent."""
+    async def assign(self, escalation_id: int, staff: str, assignee: str) -> Escalation:
+        """Give an active escalation to `assignee` (claimed on their behalf); audited as done by `staff`."""
+        assignee = assignee.strip()
+        if not assignee or len(assignee) > 100:
+            raise InputError("name who takes the case (up to 100 characters)", field="assignee")
+        async with self.events.held(), self.repo.unit():
+            esc = await self.repo.update_escalation(
+                escalation_id,
+                only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
+                status=EscalationStatus.CLAIMED,
+                assignee=assignee,
+                claimed_at=utcnow(),
+            )
+            await self._changed(esc, "assigned", staff, {"assignee": assignee})
+        return esc
+
+    async def reply(
+        self, escalation_id: int, staff: str, text: str, *, key: str = "", marker: dict[str, str] | None = None
+    ) -> OutboundReply:
+        """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent;
+        `marker` goes into the audit entry (a suggested reply or a macro says which it was)."""
         text = text.strip()
         if not text:
             raise InputError("reply text is empty", field="text")
@@ -183,7 +209,7 @@ class Desk:
         times = await self.repo.escalation_times(esc.id)
         if times["first_response_at"] is None:
             await self.repo.update_escalation(esc.id, first_response_at=utcnow())
-        await self._changed(esc, "replied", staff, {"reply_id": queued.id})
+        await self._changed(esc, "replied", staff, {"reply_id": queued.id, **(marker or {})})
         return queued
 
     async def note(self, escalation_id: int, staff: str, text: str) -> Escalation:
@@ -228,7 +254,7 @@ class Desk:
             opening=opening,
             analysis=opening.analysis,
             recent=tuple(before),
-            sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
+            sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"], self.hours),
             history=history,
             snoozed_until=times["snoozed_until"],
             first_response_at=times["first_response_at"],

@@ -149,3 +149,10 @@ class Knowledge(Protocol):
         Blocking (it may run the encoder): call it from a thread in async code.
         """
         ...
+
+    def search(
+        self, text: str, language: str | None = None, *, limit: int = 3, floor: float = 0.0, floor_lexical: float = 0.0
+    ) -> list[Answer]:
+        """The best `limit` articles, best first, at or above `floor` (or `floor_lexical` when scored by
+        words alone): suggestions a person reviews. Blocking, as `answer` is."""
+        ...
