@@ -694,6 +694,7 @@ def _register_plugins() -> None:
         pass
     importlib.import_module("bot.access.cli").register(app)
     importlib.import_module("bot.knowledge.cli").register(app)
+    importlib.import_module("bot.staff.cli").register(app)
 
 
 _register_plugins()
