@@ -130,6 +130,7 @@ class Rapport:
             turns=ConversationTurns(self.db),
             interceptors=self.relationships.interceptors,
             observers=self.relationships.observers,
+            deferred=(self.relationships,),
             timed=self.metrics.timed,
             announce_messages=self.webhooks is not None and self.webhooks.wants_messages,
             hours=self.hours,

@@ -284,6 +284,9 @@ class RelationshipSettings(_Section):
 
     tiers: TierThresholds = TierThresholds()
     recompute_minutes: int = Field(60, ge=1)  # tiers of every customer are recomputed this often
+    # Under load replies come first: a customer's tier and stage catch up within this many seconds of
+    # their message (at once when the bot is idle).
+    refresh_within_seconds: float = Field(30.0, ge=0)
     stage_window: int = Field(10, ge=2)  # the last N messages decide the stage
     stage_window_days: int = Field(90, ge=1)
     exploration_messages: int = Field(1, ge=1)  # up to this many messages is a first contact

@@ -19,7 +19,7 @@ from bot.conversation import Conversations
 from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
-from bot.ports import Answer, Knowledge
+from bot.ports import Answer, Deferred, Knowledge
 from bot.routing import Decision, handoff, route
 from bot.staff.business_hours import BusinessHours, opening_text
 from bot.storage import Repository
@@ -55,6 +55,7 @@ class Services:
     turns: ConversationTurns
     interceptors: tuple[Interceptor, ...] = field(default=())
     observers: tuple[Observer, ...] = field(default=())
+    deferred: tuple[Deferred, ...] = field(default=())  # bookkeeping the worker settles between batches
     # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
     timed: Callable[[int, float], None] = lambda _n, _seconds: None
     announce_messages: bool = False  # publish MessageReceived for each processed message (a webhook wants it)
@@ -404,7 +405,19 @@ class Pipeline:
         if not created:
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
         # The customer's earlier waiting messages, if any, are processed first and reported too: pick ours.
-        return next(o for o in await self.process_stored([stored]) if o.message_id == stored.id)
+        outcome = next(o for o in await self.process_stored([stored]) if o.message_id == stored.id)
+        # One at a time (a replay, a chat), nothing waits behind this message: settle its bookkeeping now.
+        while self.deferred() and await self.settle(idle=True):
+            pass
+        return outcome
+
+    def deferred(self) -> int:
+        """How much deferred bookkeeping (tiers and stages to refresh) is waiting."""
+        return sum(d.pending() for d in self.services.deferred)
+
+    async def settle(self, *, idle: bool, limit: int = 32) -> int:
+        """Settle deferred bookkeeping: everything when `idle`, else only what waited past its bound."""
+        return sum([await d.settle(idle=idle, limit=limit) for d in self.services.deferred])
 
     async def resume(self, batch_size: int = 32) -> list[Outcome]:
         """Process every stored message still waiting (left by a stopped process, or queued)."""

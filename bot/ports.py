@@ -156,3 +156,19 @@ class Knowledge(Protocol):
         """The best `limit` articles, best first, at or above `floor` (or `floor_lexical` when scored by
         words alone): suggestions a person reviews. Blocking, as `answer` is."""
         ...
+
+
+class Deferred(Protocol):
+    """Bookkeeping a message makes due that its reply need not wait for (a customer's tier and stage).
+
+    The worker settles it between batches: what has waited past its bound always, everything when the
+    queue is quiet; one-shot processing (replays, chat) settles it at once.
+    """
+
+    def pending(self) -> int:
+        """How much is waiting to be settled."""
+        ...
+
+    async def settle(self, *, idle: bool, limit: int) -> int:
+        """Settle up to `limit` items (all that are due when `idle`, else only the overdue); how many."""
+        ...

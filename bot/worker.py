@@ -83,18 +83,23 @@ class Worker:
         ahead: _Batch | None = None
         while not stop.is_set():
             try:
-                ids = await self._take(stop, wait=ahead is None)
+                # With bookkeeping waiting, a quiet queue is not waited on: the bookkeeping is done meanwhile.
+                ids = await self._take(stop, wait=ahead is None and not self.pipeline.deferred())
                 if stop.is_set():
                     break
                 following = await self._start(ids) if ids else None
+                quiet = False
                 if ahead is not None:
                     outcomes = await self._finish(ahead)
                 elif following is None:  # quiet: pick up what the queue never announced (a restart, a failure)
                     outcomes = await self.pipeline.resume(self.batch_size)
+                    quiet = not outcomes
                 else:
                     outcomes = []
                 ahead = following
                 self._count(outcomes)
+                # Replies first: under load only bookkeeping past its bound; when quiet, the rest, a batch at a time.
+                await self.pipeline.settle(idle=quiet, limit=self.batch_size)
                 backoff = 0.5
             except StorageError as exc:
                 log.warning("worker: database unavailable (%s); retrying in %.1fs", exc, backoff)
@@ -108,6 +113,8 @@ class Worker:
                 self._count(await self._finish(ahead))
             except StorageError as exc:  # left pending: another worker claims it after claim_idle_seconds
                 log.warning("worker: the last batch stays queued (%s)", exc)
+        # A bounded catch-up of the bookkeeping; what is left, the scheduled recompute of every customer does.
+        await self.pipeline.settle(idle=True, limit=4 * self.batch_size)
 
     def _count(self, outcomes: list[Outcome]) -> None:
         if outcomes:

@@ -4,14 +4,15 @@ and builds the profile that `customers show`, sales and churn cards display."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import RelationshipSettings
 from bot.domain import Customer, EscalationStatus, Intent, StoredMessage, Tier, utcnow
-from bot.errors import InputError, NotFound
+from bot.errors import InputError, NotFound, StorageError
 from bot.events import EscalationChanged, EventBus
 from bot.pipeline import Interceptor, Observer, Outcome
 from bot.relationships.csat import CsatInterceptor
@@ -29,6 +30,15 @@ from bot.storage.relationships import RelationshipRepository
 log = logging.getLogger(__name__)
 
 _TIER_INTENTS = (Intent.COMPLAINT, Intent.CANCELLATION)  # counted as complaints in the cost to serve
+
+
+@dataclass(slots=True)
+class _Due:
+    """A customer whose stage (and maybe tier) a message has made stale."""
+
+    tier: bool  # the message changed what the tier is computed from
+    message_id: int  # the latest such message (a churn alert points at it)
+    since: float  # monotonic time of the first message since the last refresh
 
 
 class RelationshipService:
@@ -54,6 +64,8 @@ class RelationshipService:
             repo, self.rel, settings, wake, refresh_all=self.refresh_all, weekly=self.topics.weekly
         )
         events.subscribe(self.on_event)
+        # Customers to refresh, coalesced: a burst of one customer's messages costs one refresh.
+        self._due: dict[int, _Due] = {}
 
     @property
     def interceptors(self) -> tuple[Interceptor, ...]:
@@ -66,11 +78,47 @@ class RelationshipService:
     # -- keeping tiers and stages current -------------------------------------------------------
 
     async def observe(self, stored: StoredMessage, customer: Customer, outcome: Outcome) -> None:
-        """After each message: recompute the stage, and the tier when the message changed what it is
-        computed from; suggest (or, if configured, make) merges."""
-        await self.refresh(customer.id, message_id=stored.id, tier=await self._tier_inputs_changed(customer, outcome))
+        """After each message: note that the customer's stage (and, when the message changed what it is
+        computed from, tier) needs recomputing; `settle` does it, off the reply's path."""
+        # The tier is value minus cost to serve: purchases (recorded elsewhere, which refresh), complaints
+        # and escalations. A question or a thank-you changes none of them.
+        tier = (outcome.analysis is not None and outcome.analysis.intent in _TIER_INTENTS) or (
+            outcome.decision is not None and outcome.decision.action in ("escalate", "handoff")
+        )
+        due = self._due.get(customer.id)
+        if due is None:
+            self._due[customer.id] = _Due(tier, stored.id, time.monotonic())
+        else:
+            due.tier, due.message_id = due.tier or tier, stored.id
+
+    def pending(self) -> int:
+        return len(self._due)
+
+    async def settle(self, *, idle: bool, limit: int) -> int:
+        """Refresh up to `limit` noted customers, oldest first: all of them when `idle`, else those noted
+        more than `refresh_within_seconds` ago. One unit of work each; a storage failure keeps the rest."""
+        bound = time.monotonic() - (0.0 if idle else self.settings.refresh_within_seconds)
+        chosen = [cid for cid, due in self._due.items() if due.since <= bound][:limit]
+        for done, customer_id in enumerate(chosen):
+            due = self._due.pop(customer_id)
+            try:
+                async with self.events.held(), self.repo.unit():
+                    await self._settle_one(customer_id, due)
+            except StorageError as exc:
+                self._due.setdefault(customer_id, due)  # tried again at the next settle
+                log.warning("tier and stage of customer %s wait: %s", customer_id, exc)
+                return done
+            except Exception:
+                log.exception("refreshing customer %s failed", customer_id)
+        return len(chosen)
+
+    async def _settle_one(self, customer_id: int, due: _Due) -> None:
+        # A customer never computed (first contact) gets a tier once; the schedule catches up the rest.
+        standing = None if due.tier else await self.rel.standing(customer_id)
+        tier = due.tier or (standing is not None and not standing.tier_reason)
+        await self.refresh(customer_id, message_id=due.message_id, tier=tier)
         if self.settings.auto_merge:
-            await self.identities.auto_merge(customer.id, self.settings.auto_merge_confidence)
+            await self.identities.auto_merge(customer_id, self.settings.auto_merge_confidence)
 
     async def on_event(self, event: object) -> None:
         if isinstance(event, EscalationChanged) and event.change == "resolved":
@@ -86,17 +134,6 @@ class RelationshipService:
     async def stage(self, customer_id: int, now: datetime | None = None) -> StageResult:
         signals = await self.rel.signals(customer_id, limit=self.settings.stage_window)
         return infer_stage(signals, await self.rel.last_purchase_at(customer_id), now or utcnow(), self.settings)
-
-    async def _tier_inputs_changed(self, customer: Customer, outcome: Outcome) -> bool:
-        # The tier is value minus cost to serve: purchases (recorded elsewhere, which refresh), complaints
-        # and escalations. A question or a thank-you changes none of them, so it costs no recomputation;
-        # a customer never computed (first contact) is computed once, and the schedule catches up the rest.
-        if outcome.analysis is not None and outcome.analysis.intent in _TIER_INTENTS:
-            return True
-        if outcome.decision is not None and outcome.decision.action in ("escalate", "handoff"):
-            return True
-        standing = await self.rel.standing(customer.id)
-        return standing is not None and not standing.tier_reason
 
     async def refresh(
         self, customer_id: int, *, message_id: int | None = None, tier: bool = True

@@ -13,7 +13,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, pool
+from sqlalchemy import create_engine, event, insert, pool
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -111,13 +112,26 @@ async def commit_unique(s: AsyncSession, *rows: object) -> bool:
     return True
 
 
+def insert_new(s: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING` the new row (an ORM instance of `entity`), for
+    `s.scalar(...)`: None when a concurrent writer took a unique key first.
+
+    One statement where a savepoint round (SAVEPOINT, INSERT, RELEASE, and the ORM's flush) cost four;
+    a lost race leaves the rest of the transaction as it was, as the savepoint did.
+    """
+    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    return dialect.insert(entity).values(**values).on_conflict_do_nothing().returning(entity)
+
+
 def _safe(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return text[:300]
 
 
-# The session of the unit of work open in this task, if any (see Database.unit).
+# The session of the unit of work open in this task, if any (see Database.unit), and the rows the unit
+# writes at its end (see Database.insert_later).
 _unit: ContextVar[AsyncSession | None] = ContextVar("rapport_unit_of_work", default=None)
+_later: ContextVar[list[tuple[type[Any], dict[str, Any]]] | None] = ContextVar("rapport_unit_later", default=None)
 
 
 class _UnitSession:
@@ -188,12 +202,37 @@ class Database:
             yield
             return
         async with self._taking_turns(), _mapped(), self.sessions() as s:
-            token = _unit.set(s)
+            token, later = _unit.set(s), _later.set([])
             try:
                 yield
+                await self.write_later()
                 await s.commit()
             finally:
                 _unit.reset(token)
+                _later.reset(later)
+
+    async def insert_later(self, table: type[Any], values: dict[str, Any]) -> None:
+        """Insert a row nobody reads back in the same transaction (an audit row): inside a unit it is
+        written with the unit's other such rows in one statement at its end; outside, at once."""
+        pending = _later.get()
+        if pending is not None:
+            pending.append((table, values))
+            return
+        async with self.session() as s:
+            await s.execute(insert(table), [values])
+            await s.commit()
+
+    async def write_later(self) -> None:
+        """Write the unit's deferred rows now (before a read that must see them); one statement per table."""
+        pending, session = _later.get(), _unit.get()
+        if not pending or session is None:
+            return
+        by_table: dict[type[Any], list[dict[str, Any]]] = {}
+        for table, values in pending:
+            by_table.setdefault(table, []).append(values)
+        pending.clear()
+        for table, rows in by_table.items():
+            await session.execute(insert(table), rows)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from bot.domain import utcnow
-from bot.storage.database import Database, commit_unique
+from bot.storage.database import Database, insert_new
 from bot.storage.tables import EventDeliveryRow, EventRow
 
 
@@ -43,7 +43,9 @@ class RepositoryEvents:
 
     async def delivered(self, event_id: int, subscriber: str) -> None:
         async with self._db.session() as s:
-            await commit_unique(s, EventDeliveryRow(event_id=event_id, subscriber=subscriber, delivered_at=utcnow()))
+            row = {"event_id": event_id, "subscriber": subscriber, "delivered_at": utcnow()}
+            await s.execute(insert_new(s, EventDeliveryRow, row))  # recorded before: a relay's redelivery
+            await s.commit()
 
     async def prune(self, before: datetime) -> int:
         """Drop events (and their delivery rows) older than `before`: past the relay's window."""

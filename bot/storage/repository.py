@@ -9,8 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
@@ -29,7 +28,7 @@ from bot.domain import (
     utcnow,
 )
 from bot.errors import Conflict, InputError, NotFound, StorageError
-from bot.storage.database import Database, commit_unique
+from bot.storage.database import Database, insert_new
 from bot.storage.tables import (
     AuditRow,
     ConnectorStateRow,
@@ -212,36 +211,35 @@ class Repository:
 
     async def store_inbound(self, msg: InboundMessage) -> tuple[StoredMessage, bool]:
         """Persist an inbound message; returns (stored, created). A known (channel, id) is not stored again."""
+        same = (MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id)
         async with self._session() as s:
-            existing = await s.scalar(
-                select(MessageRow).where(MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id)
-            )
-            if existing is not None:
-                return _message(existing), False
-            row = MessageRow(
-                channel=msg.channel,
-                external_id=msg.external_id,
-                connector=msg.via,
-                conversation_id=msg.conversation_id,
-                author_id=msg.author_id,
-                author_handle=msg.author_handle,
-                author_name=msg.author_name,
-                text=msg.text,
-                direct=msg.direct,
-                sent_at=msg.sent_at,
-                received_at=utcnow(),
-            )
-            if not await commit_unique(s, row):
-                # Two deliveries raced; the other one stored it first.
-                existing = await s.scalar(
-                    select(MessageRow).where(
-                        MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id
-                    )
+            # Insert first: a new message (the common case) costs one statement, a redelivery two.
+            row = await s.scalar(
+                insert_new(
+                    s,
+                    MessageRow,
+                    {
+                        "channel": msg.channel,
+                        "external_id": msg.external_id,
+                        "connector": msg.via,
+                        "conversation_id": msg.conversation_id,
+                        "author_id": msg.author_id,
+                        "author_handle": msg.author_handle,
+                        "author_name": msg.author_name,
+                        "text": msg.text,
+                        "direct": msg.direct,
+                        "sent_at": msg.sent_at,
+                        "received_at": utcnow(),
+                    },
                 )
-                if existing is None:
-                    raise StorageError(f"message {msg.channel}:{msg.external_id[:40]} violates a unique key")
-                return _message(existing), False
-            return _message(row), True
+            )
+            if row is not None:
+                await s.commit()
+                return _message(row), True
+            existing = await s.scalar(select(MessageRow).where(*same))
+            if existing is None:
+                raise StorageError(f"message {msg.channel}:{msg.external_id[:40]} violates a unique key")
+            return _message(existing), False
 
     async def update_message(
         self,
@@ -338,29 +336,30 @@ class Repository:
         async with self._session() as s:
             ident = await s.scalar(select(IdentityRow).where(*account))
             if ident is None:
-                customer = CustomerRow(display_name=name or handle or platform_user_id, created_at=now, updated_at=now)
-                try:
-                    async with s.begin_nested():  # a concurrent first message may create the account first
-                        s.add(customer)
-                        await s.flush()
-                        ident = IdentityRow(
-                            channel=channel,
-                            platform_user_id=platform_user_id,
-                            customer_id=customer.id,
-                            handle=handle,
-                            display_name=name,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                        s.add(ident)
-                except IntegrityError:
-                    ident = await s.scalar(select(IdentityRow).where(*account))
-                    if ident is None:
-                        lost = f"identity {channel}:{platform_user_id[:40]}"
-                        raise StorageError(f"{lost} violates a unique key") from None
-                else:
+                customer = await s.scalar(
+                    insert(CustomerRow)
+                    .values(display_name=name or handle or platform_user_id, created_at=now, updated_at=now)
+                    .returning(CustomerRow)
+                )
+                assert customer is not None
+                identity = {
+                    "channel": channel,
+                    "platform_user_id": platform_user_id,
+                    "customer_id": customer.id,
+                    "handle": handle,
+                    "display_name": name,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                ident = await s.scalar(insert_new(s, IdentityRow, identity))
+                if ident is not None:
                     await s.commit()
                     return _customer(customer, [ident])
+                # A concurrent first message created the account first: its customer is this one's.
+                await s.execute(delete(CustomerRow).where(CustomerRow.id == customer.id))
+                ident = await s.scalar(select(IdentityRow).where(*account))
+                if ident is None:
+                    raise StorageError(f"identity {channel}:{platform_user_id[:40]} violates a unique key")
             if (handle and handle != ident.handle) or (name and name != ident.display_name):
                 ident.handle = handle or ident.handle
                 ident.display_name = name or ident.display_name
@@ -468,20 +467,22 @@ class Repository:
         one (a concurrent message opened it first), the message joins that one instead: (it, False)."""
         now = utcnow()
         async with self._session() as s:
-            row = EscalationRow(
-                customer_id=customer_id,
-                opening_message_id=message.id,
-                channel=message.message.channel,
-                conversation_id=message.message.conversation_id,
-                status=EscalationStatus.OPEN.value,
-                priority=priority.value,
-                reason=reason,
-                intent=intent,
-                flagged=flagged,
-                created_at=now,
-                updated_at=now,
-            )
-            if not await commit_unique(s, row):
+            values = {
+                "customer_id": customer_id,
+                "opening_message_id": message.id,
+                "channel": message.message.channel,
+                "conversation_id": message.message.conversation_id,
+                "status": EscalationStatus.OPEN.value,
+                "priority": priority.value,
+                "reason": reason,
+                "intent": intent,
+                "flagged": flagged,
+                "created_at": now,
+                "updated_at": now,
+            }
+            # The partial unique index (one active escalation per conversation) decides a race.
+            row = await s.scalar(insert_new(s, EscalationRow, values))
+            if row is None:
                 m = message.message
                 existing = await self.active_escalation(customer_id, m.channel, m.conversation_id)
                 if existing is None:
@@ -587,28 +588,34 @@ class Repository:
         message_id: int | None = None,
     ) -> OutboundReply | None:
         """Queue a reply; None if one with the same dedupe key was already queued (never twice)."""
+        now = utcnow()
         async with self._session() as s:
-            if await s.scalar(select(ReplyRow.id).where(ReplyRow.dedupe_key == dedupe_key)) is not None:
-                return None
-            row = ReplyRow(
-                dedupe_key=dedupe_key,
-                connector=connector,
-                channel=channel,
-                recipient_id=recipient_id,
-                conversation_id=conversation_id,
-                in_reply_to=in_reply_to,
-                direct=direct,
-                text=text,
-                kind=kind,
-                status=ReplyStatus.QUEUED.value,
-                attempts=0,
-                escalation_id=escalation_id,
-                message_id=message_id,
-                created_at=utcnow(),
-                next_attempt_at=utcnow(),
+            row = await s.scalar(
+                insert_new(
+                    s,
+                    ReplyRow,
+                    {
+                        "dedupe_key": dedupe_key,
+                        "connector": connector,
+                        "channel": channel,
+                        "recipient_id": recipient_id,
+                        "conversation_id": conversation_id,
+                        "in_reply_to": in_reply_to,
+                        "direct": direct,
+                        "text": text,
+                        "kind": kind,
+                        "status": ReplyStatus.QUEUED.value,
+                        "attempts": 0,
+                        "escalation_id": escalation_id,
+                        "message_id": message_id,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    },
+                )
             )
-            if not await commit_unique(s, row):
+            if row is None:  # the dedupe key is taken: queued before (a redelivery, a retried step)
                 return None
+            await s.commit()
             return _reply(row)
 
     async def claim_due_replies(self, connectors: Sequence[str], now: datetime, limit: int = 50) -> list[OutboundReply]:
@@ -695,19 +702,20 @@ class Repository:
         customer_id: int | None = None,
         escalation_id: int | None = None,
     ) -> None:
-        async with self._session() as s:
-            s.add(
-                AuditRow(
-                    at=utcnow(),
-                    kind=kind,
-                    actor=actor,
-                    detail=dict(detail or {}),
-                    message_id=message_id,
-                    customer_id=customer_id,
-                    escalation_id=escalation_id,
-                )
-            )
-            await s.commit()
+        # Nothing reads an audit row back inside the unit that writes it (audit_events writes them first):
+        # the unit's audit rows go in together, one statement, at its end.
+        await self._db.insert_later(
+            AuditRow,
+            {
+                "at": utcnow(),
+                "kind": kind,
+                "actor": actor,
+                "detail": dict(detail or {}),
+                "message_id": message_id,
+                "customer_id": customer_id,
+                "escalation_id": escalation_id,
+            },
+        )
 
     async def audit_events(
         self,
@@ -724,6 +732,7 @@ class Repository:
             stmt = stmt.where(AuditRow.escalation_id == escalation_id)
         if kind is not None:
             stmt = stmt.where(AuditRow.kind == kind)
+        await self._db.write_later()
         async with self._session() as s:
             return [_audit(r) for r in (await s.scalars(stmt.order_by(AuditRow.id).limit(limit))).all()]
 
