@@ -53,6 +53,16 @@ class Desk:
             await asyncio.sleep(0.02)
         raise AssertionError(f"no card for escalation #{escalation_id}")
 
+    async def audits(self, kind: str, count: int, escalation_id: int = 1) -> list[Any]:
+        """The escalation's audit entries of a kind, once there are `count` (the outbox may deliver a reply
+        before the desk has written its audit entry)."""
+        for _ in range(300):
+            found = [e for e in await self.bot.repo.audit_events(escalation_id=escalation_id) if e.kind == kind]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"fewer than {count} {kind} entries")
+
     async def to_customer(self, count: int) -> list[dict[str, Any]]:
         return await self.fake.wait_for("chat.postMessage", count=count, channel=CUSTOMERS)
 
@@ -120,7 +130,7 @@ async def test_the_card_suggests_an_article_and_send_replies_as_the_clicker(desk
     sent = await desk.to_customer(2)  # the acknowledgement, then the suggestion
     assert sent[-1]["text"].startswith("You can return anything within 30 days")
     assert sent[-1]["thread_ts"] == "1700000100.000100"
-    [replied] = [e for e in await desk.bot.repo.audit_events(escalation_id=1) if e.kind == "escalation.replied"]
+    [replied] = await desk.audits("escalation.replied", 1)
     assert replied.actor == f"slack:{STAFF}" and replied.detail["suggested"] == "kb:return-policy"
 
 
