@@ -24,6 +24,8 @@ from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import AsgiApp, Connector, HttpEndpoints, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.sla_watch import SlaWatch
+from bot.staff import AutoAssigner, Macros, Shifts, StaffTools, Suggestions, business_hours
+from bot.staff.assignment import SUBSCRIBER as AUTO_ASSIGN
 from bot.storage import Database, Repository, upgrade
 from bot.storage.backlog import Backlog
 from bot.storage.conversations import ConversationStore
@@ -31,6 +33,7 @@ from bot.storage.events import RepositoryEvents
 from bot.storage.leader import Leadership
 from bot.storage.presence import Presence
 from bot.storage.repository import RepositoryState
+from bot.storage.staff import StaffStore
 from bot.storage.stats import StatsQueries
 from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
@@ -56,7 +59,12 @@ class Rapport:
         self.db = Database(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.repo = Repository(self.db)
         self.events = EventBus(RepositoryEvents(self.db))
-        self.desk = Desk(self.repo, self.events, settings.sla)
+        self.hours = business_hours(settings.business_hours)  # None: always open
+        self.desk = Desk(self.repo, self.events, settings.sla, self.hours)
+        self.shifts = Shifts(StaffStore(self.db), self.repo)
+        self.assigner = AutoAssigner(settings.assignment, self.shifts.store, self.repo, self.events)
+        if settings.assignment.enabled:
+            self.events.subscribe(self.assigner.on_event, name=AUTO_ASSIGN)
         self.access = Access(self.repo, self.db)
         self.metrics = Metrics()
         self.stats = StatsQueries(self.db)
@@ -106,6 +114,10 @@ class Rapport:
         self.desk.linker = self.relationships.identities.link
         # Built here, in a thread: the first start embeds every article (later ones read the cache).
         self.knowledge = await asyncio.to_thread(load_knowledge, self.settings, classifier)
+        suggestions = Suggestions(
+            self.settings.suggestions, self.desk, self.knowledge, self.shifts.store, self.knowledge.encoder
+        )
+        self.staff = StaffTools(suggestions, Macros(self.settings.macros, self.desk), self.shifts)
         services = Services(
             repo=self.repo,
             classifier=classifier,
@@ -121,6 +133,7 @@ class Rapport:
             deferred=(self.relationships,),
             timed=self.metrics.timed,
             announce_messages=self.webhooks is not None and self.webhooks.wants_messages,
+            hours=self.hours,
         )
         self.pipeline = Pipeline(services)
         self.worker = Worker(
@@ -389,7 +402,7 @@ class Rapport:
         if s.slack.enabled:
             from connectors.slack import SlackConnector
 
-            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage))
+            found.append(SlackConnector(s, self.desk, self.events, self.state_for("slack"), usage, tools=self.staff))
         if s.discord.enabled:
             from connectors.discord import DiscordConnector
 

@@ -699,6 +699,7 @@ def _register_plugins() -> None:
     importlib.import_module("bot.access.cli").register(app)
     importlib.import_module("bot.desk_cli").register(escalations_app, customers_app)
     importlib.import_module("bot.knowledge.cli").register(app)
+    importlib.import_module("bot.staff.cli").register(app)
 
 
 _register_plugins()

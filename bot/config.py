@@ -7,8 +7,10 @@ an error naming the key rather than a silently ignored setting.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -125,8 +127,11 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "sales": "Thanks for your interest, {name}! Someone from our team will reach out with the details.",
     "followup": "Thanks, {name}. I've added that to your case #{ticket}; a person will reply here.",
     "handoff": "Of course, {name}. I've asked a person to take over your case #{ticket}; they'll reply here.",
+    # Outside [business_hours], added to the acknowledgement; {opens} is "Monday 09:00" in `weekdays`.
+    "after_hours": "A person will reply from {opens}.",
+    "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
 }
-TEMPLATE_FIELDS = {"name": "there", "ticket": "0", "channel": "x", "answer": "", "handle": ""}
+TEMPLATE_FIELDS = {"name": "there", "ticket": "0", "channel": "x", "answer": "", "handle": "", "opens": "Monday 09:00"}
 
 
 class RoutingSettings(_Section):
@@ -181,6 +186,7 @@ class SlackSettings(_Section):
     api_url: str = "https://slack.com/api/"
     command: str = "/rapport"
     note_prefix: str = "note:"
+    macro_prefix: str = "macro:"  # "macro: NAME" in a card's thread sends that macro to the customer
     snooze_minutes: int = Field(60, ge=1, le=7 * 24 * 60)  # what the card's Snooze button snoozes for
 
     @property
@@ -481,6 +487,106 @@ class QueueSettings(_Section):
     heartbeat_seconds: float = Field(5.0, gt=0)  # processes refresh their entry in `rapport status` this often
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$")
+
+
+def parse_day(value: str) -> tuple[tuple[time, time | None], ...]:
+    """One day's opening ranges: "09:00-17:00", "09:00-12:00, 13:00-17:00", or "" (closed). An end of
+    24:00 is midnight (None); ranges must be in order and must not overlap."""
+    ranges: list[tuple[time, time | None]] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        match = _RANGE.match(part)
+        if match is None:
+            raise ValueError(f"{part[:40]!r} is not HH:MM-HH:MM")
+        opens = time(int(match[1]), int(match[2]))
+        closes = None if match[3] == "24:00" else time(int(match[4]), int(match[5]))
+        if closes is not None and closes <= opens:
+            raise ValueError(f"{part!r} ends before it starts")
+        if ranges and (ranges[-1][1] is None or opens < ranges[-1][1]):  # type: ignore[operator]
+            raise ValueError(f"{part!r} overlaps or precedes the range before it")
+        ranges.append((opens, closes))
+    return tuple(ranges)
+
+
+class BusinessHoursSettings(_Section):
+    """When a person is at the desk. Without this table the desk is always open."""
+
+    timezone: str = "UTC"
+    mon: str = "09:00-17:00"
+    tue: str = "09:00-17:00"
+    wed: str = "09:00-17:00"
+    thu: str = "09:00-17:00"
+    fri: str = "09:00-17:00"
+    sat: str = ""
+    sun: str = ""
+    holidays: tuple[date, ...] = ()
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _ranges(cls, value: str) -> str:
+        parse_day(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @model_validator(mode="after")
+    def _opens_sometime(self) -> BusinessHoursSettings:
+        if not any(parse_day(getattr(self, day)) for day in WEEKDAYS):
+            raise ValueError("every day is closed: open at least one")
+        return self
+
+
+class AssignmentSettings(_Section):
+    """Automatic assignment of new cases, round-robin among staff on shift (`rapport staff shift`)."""
+
+    enabled: bool = False
+    max_open_per_person: int = Field(5, ge=1)  # a person with this many open cases gets no new one
+
+
+class SuggestionSettings(_Section):
+    """Suggested replies on a case: knowledge-base answers and staff replies from similar resolved cases."""
+
+    limit: int = Field(3, ge=1, le=5)  # of each kind
+    # Lower than [knowledge] min_score: a person reads a suggestion before sending it. On the same scales
+    # as there (encoder cosine blended with BM25; BM25 alone without an encoder).
+    min_score: float = Field(0.45, ge=0, le=1)
+    min_score_lexical: float = Field(0.3, ge=0, le=1)
+    resolved_cases: int = Field(2000, ge=0)  # the most recent resolved cases whose replies are searched
+
+
+MACRO_FIELDS = {"name": "there", "ticket": "0"}
+_MACRO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _check_macros(macros: dict[str, str]) -> dict[str, str]:
+    for name, text in macros.items():
+        if not _MACRO_NAME.match(name):
+            raise ValueError(f"macro {name[:40]!r}: use lower-case letters, digits, - and _ (up to 40)")
+        if not text.strip():
+            raise ValueError(f"macro {name!r} is empty")
+        try:
+            text.format_map(MACRO_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"macro {name!r}: bad placeholder {exc} (allowed: {{name}}, {{ticket}})") from None
+    return macros
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value[:60]!r}") from None
+    return value
+
+
 WebhookEvent = Literal[
     "escalation.opened",
     "escalation.claimed",
@@ -537,7 +643,16 @@ class Settings(_Section):
     x: XSettings = XSettings()
     relationships: RelationshipSettings = RelationshipSettings()
     webhooks: tuple[WebhookSettings, ...] = ()
+    business_hours: BusinessHoursSettings | None = None  # None: always open
+    assignment: AssignmentSettings = AssignmentSettings()
+    suggestions: SuggestionSettings = SuggestionSettings()
+    macros: dict[str, str] = {}  # name -> reply text with {name} and {ticket}
     log_level: str = "INFO"
+
+    @field_validator("macros")
+    @classmethod
+    def _macros_render(cls, macros: dict[str, str]) -> dict[str, str]:
+        return _check_macros(macros)
 
     @field_validator("templates")
     @classmethod

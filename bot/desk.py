@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import SlaSettings
 from bot.domain import (
@@ -23,6 +23,9 @@ from bot.events import EscalationChanged, EventBus
 from bot.sla import SlaState, sla_state
 from bot.storage import Repository
 from nlp.types import Analysis, Intent
+
+if TYPE_CHECKING:
+    from bot.staff.business_hours import BusinessHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +83,13 @@ _HISTORY_KINDS = {
 class Desk:
     """Staff actions on escalations. Every action is audited with who did it."""
 
-    def __init__(self, repo: Repository, events: EventBus, sla: SlaSettings) -> None:
+    def __init__(
+        self, repo: Repository, events: EventBus, sla: SlaSettings, hours: BusinessHours | None = None
+    ) -> None:
         self.repo = repo
         self.events = events
         self.sla = sla
+        self.hours = hours  # SLA targets count business time; None: always open
         # How an account is linked to a customer. The relationships feature replaces this with a link
         # that brings the account's earlier messages along (as an undoable merge).
         self.linker: Callable[[str, str, int, str], Awaitable[Identity]] = self._plain_link
@@ -115,8 +121,8 @@ class Desk:
     async def assign(self, escalation_id: int, staff: str, to: str) -> Escalation:
         """Give an open or claimed escalation to `to` (claimed in their name); `staff` is who decided."""
         to = to.strip()
-        if not to:
-            raise InputError("assign to whom?", field="assignee")
+        if not to or len(to) > 100:
+            raise InputError("name who takes the case (up to 100 characters)", field="assignee")
         async with self.events.held(), self.repo.unit():
             esc = await self._get(escalation_id)
             esc = await self.repo.update_escalation(
@@ -170,8 +176,11 @@ class Desk:
         )
         return esc
 
-    async def reply(self, escalation_id: int, staff: str, text: str, *, key: str = "") -> OutboundReply:
-        """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent."""
+    async def reply(
+        self, escalation_id: int, staff: str, text: str, *, key: str = "", marker: dict[str, str] | None = None
+    ) -> OutboundReply:
+        """Queue a staff reply to the customer on their own channel. `key` makes a retried request idempotent;
+        `marker` goes into the audit entry (a suggested reply or a macro says which it was)."""
         text = text.strip()
         if not text:
             raise InputError("reply text is empty", field="text")
@@ -201,7 +210,7 @@ class Desk:
         times = await self.repo.escalation_times(esc.id)
         if times["first_response_at"] is None:
             await self.repo.update_escalation(esc.id, first_response_at=utcnow())
-        await self._changed(esc, "replied", staff, {"reply_id": queued.id})
+        await self._changed(esc, "replied", staff, {"reply_id": queued.id, **(marker or {})})
         return queued
 
     async def note(self, escalation_id: int, staff: str, text: str) -> Escalation:
@@ -246,7 +255,7 @@ class Desk:
             opening=opening,
             analysis=opening.analysis,
             recent=tuple(before),
-            sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"]),
+            sla=sla_state(self.sla, esc, utcnow(), times["first_response_at"], self.hours),
             history=history,
             snoozed_until=times["snoozed_until"],
             first_response_at=times["first_response_at"],

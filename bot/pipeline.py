@@ -21,6 +21,7 @@ from bot.errors import ClassificationError, InputError, RapportError, StorageErr
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
 from bot.ports import Answer, Deferred, Knowledge
 from bot.routing import Decision, handoff, route
+from bot.staff.business_hours import BusinessHours, opening_text
 from bot.storage import Repository
 from bot.storage.turns import ConversationTurns
 from bot.templates import Templates
@@ -58,6 +59,7 @@ class Services:
     # Sees each classifier call: (messages, seconds). The app feeds its metrics with it.
     timed: Callable[[int, float], None] = lambda _n, _seconds: None
     announce_messages: bool = False  # publish MessageReceived for each processed message (a webhook wants it)
+    hours: BusinessHours | None = None  # outside them, an acknowledgement says when a person will answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,17 @@ async def act(
         await conversations.store.add_details(esc_id, given)
         await noted("conversation.details", dict(given), esc_id)
 
+    def when_a_person_answers() -> str:
+        """Outside business hours, the sentence saying when a person will answer; else nothing."""
+        now = utcnow()
+        if svc.hours is None or svc.hours.is_open(now):
+            return ""
+        days = svc.templates.render("weekdays", language).split()
+        if len(days) != 7:  # a translation that does not split into seven names
+            days = svc.templates.render("weekdays").split()
+        opens = opening_text(svc.hours, svc.hours.next_open(now), now, days)
+        return svc.templates.render("after_hours", language, opens=opens)
+
     async def acknowledge_opened(template: str | None) -> None:
         """The opening acknowledgement, asking for what the case needs and the message lacks."""
         assert escalation_id is not None
@@ -249,9 +262,9 @@ async def act(
                 escalation_id, ConversationState.WAITING_FOR_DETAILS, "asked for " + ", ".join(r.name for r in needed)
             )
         if template:
-            await reply(
-                template, ticket=str(escalation_id), then=conversations.question(needed, language) if needed else ""
-            )
+            asked = conversations.question(needed, language) if needed else ""
+            then = " ".join(t for t in (when_a_person_answers(), asked) if t)
+            await reply(template, ticket=str(escalation_id), then=then)
 
     async def follow_up(esc_id: int) -> None:
         esc = await repo.get_escalation(esc_id)
@@ -321,7 +334,7 @@ async def act(
             escalation_id=escalation_id,
         )
         await svc.events.publish(EscalationChanged(escalation_id, "handoff"))
-        await reply("handoff", ticket=str(escalation_id))
+        await reply("handoff", ticket=str(escalation_id), then=when_a_person_answers())
     elif action == "escalate":
         if not await escalate(decision.reason):
             action = "attach"

@@ -150,6 +150,13 @@ class Knowledge(Protocol):
         """
         ...
 
+    def search(
+        self, text: str, language: str | None = None, *, limit: int = 3, floor: float = 0.0, floor_lexical: float = 0.0
+    ) -> list[Answer]:
+        """The best `limit` articles, best first, at or above `floor` (or `floor_lexical` when scored by
+        words alone): suggestions a person reviews. Blocking, as `answer` is."""
+        ...
+
 
 class Deferred(Protocol):
     """Bookkeeping a message makes due that its reply need not wait for (a customer's tier and stage).

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import SlaSettings
 from bot.domain import EscalationStatus, Priority, utcnow
@@ -20,6 +20,9 @@ from bot.sla import sla_of
 from bot.storage import Database
 from bot.storage.relationships import RelationshipRepository
 from bot.storage.reports import CaseTimes, ReportQueries
+
+if TYPE_CHECKING:
+    from bot.staff.business_hours import BusinessHours
 
 MAX_DAYS = 366
 TOP_TOPICS = 10
@@ -56,11 +59,13 @@ def _share(hits: int, of: int) -> float | None:
     return round(hits / of, 4) if of else None
 
 
-def case_figures(cases: Sequence[CaseTimes], sla: SlaSettings, now: datetime) -> dict[str, Any]:
+def case_figures(
+    cases: Sequence[CaseTimes], sla: SlaSettings, now: datetime, hours: BusinessHours | None = None
+) -> dict[str, Any]:
     """First response and resolution times (minutes), and the share of cases that met each SLA target.
 
     A case counts towards a target once the target is decided: answered (or resolved), or its due
-    time passed without it.
+    time passed without it. Times are wall-clock; the targets count business `hours` when given.
     """
     first, resolution = [], []
     first_met = first_decided = res_met = res_decided = 0
@@ -71,7 +76,7 @@ def case_figures(cases: Sequence[CaseTimes], sla: SlaSettings, now: datetime) ->
         resolved_at = c.resolved_at if done else None
         if resolved_at is not None:
             resolution.append((resolved_at - c.created_at).total_seconds() / 60)
-        state = sla_of(sla, Priority(c.priority), c.created_at, now, c.first_response_at, resolved_at)
+        state = sla_of(sla, Priority(c.priority), c.created_at, now, c.first_response_at, resolved_at, hours)
         if c.first_response_at is not None or state.first_response_breached:
             first_decided += 1
             first_met += not state.first_response_breached
@@ -125,7 +130,9 @@ async def top_topics(db: Database, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | None = None) -> dict[str, Any]:
+async def summary(
+    db: Database, sla: SlaSettings, days: int, now: datetime | None = None, hours: BusinessHours | None = None
+) -> dict[str, Any]:
     """Everything `GET /api/v1/reports/summary?days=N` answers."""
     if not 1 <= days <= MAX_DAYS:
         raise InputError(f"days is 1 to {MAX_DAYS}", field="days")
@@ -157,7 +164,7 @@ async def summary(db: Database, sla: SlaSettings, days: int, now: datetime | Non
             "opened_by_priority": dict(Counter(c.priority for c in cases)),
             "backlog_by_age": backlog_by_age(await q.active_since(), now),
         },
-        **case_figures(cases, sla, now),
+        **case_figures(cases, sla, now, hours),
         "csat": {
             "answered": len(scores),
             "average": round(sum(scores) / len(scores), 2) if scores else None,

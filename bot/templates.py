@@ -37,7 +37,7 @@ def render(templates: Mapping[str, str], template: str, /, **fields: str) -> str
         text = templates[template]
     except KeyError:
         raise ConfigError(f"no template named {template!r} in [templates]") from None
-    defaults = {"name": "there", "ticket": "", "channel": "", "answer": "", "handle": ""}
+    defaults = {"name": "there", "ticket": "", "channel": "", "answer": "", "handle": "", "opens": ""}
     return text.format_map(_Fields({**defaults, **{k: v for k, v in fields.items() if v}}))
 
 

@@ -106,6 +106,33 @@ class KnowledgeBase:
         return self.encoder is not None and any(s.vectors is not None for s in self._shelves.values())
 
     def answer(self, text: str, language: str | None = None) -> Answer | None:
+        found = self._scored(text, language)
+        if found is None:
+            return None
+        shelf, scores, semantic = found
+        threshold = self.min_score if semantic else self.min_score_lexical
+        col = int(np.argmax(scores))
+        best = shelf.articles[col]
+        score = float(scores[col])
+        return Answer(best.stem, round(score, 4), best.reply, score >= threshold)
+
+    def search(
+        self, text: str, language: str | None = None, *, limit: int = 3, floor: float = 0.0, floor_lexical: float = 0.0
+    ) -> list[Answer]:
+        """The best `limit` articles, best first, scoring at least `floor` (`floor_lexical` when scored by
+        words alone, on that scale); for a person to pick from, so below the answering threshold too."""
+        found = self._scored(text, language)
+        if found is None:
+            return []
+        shelf, scores, semantic = found
+        threshold, least = (self.min_score, floor) if semantic else (self.min_score_lexical, floor_lexical)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        picked = [(shelf.articles[i], float(scores[i])) for i in order if scores[i] >= least and scores[i] > 0]
+        return [Answer(a.stem, round(score, 4), a.reply, score >= threshold) for a, score in picked]
+
+    def _scored(self, text: str, language: str | None) -> tuple[_Shelf, np.ndarray, bool] | None:
+        """The language's articles, each one's best score over the message's queries, and whether they
+        were scored by meaning (else by words alone: no encoder, or it failed)."""
         self._maybe_reload()
         shelf = self._shelves.get(language if language not in (None, "unknown") else DEFAULT_LANGUAGE)
         asked = queries(text)
@@ -113,7 +140,7 @@ class KnowledgeBase:
             return None
         lexical = np.stack([shelf.lexical.scores(terms(q, shelf.language)) for q in asked])
         scores = np.maximum.reduceat(lexical, shelf.starts, axis=1)
-        threshold = self.min_score_lexical
+        semantic = False
         if self.encoder is not None and shelf.vectors is not None and shelf.vectors.size:
             try:
                 vectors = unit(np.asarray(self.encoder.embed(asked), dtype=np.float32))
@@ -122,11 +149,8 @@ class KnowledgeBase:
             else:
                 cosine = np.maximum.reduceat(vectors @ shelf.vectors.T, shelf.starts, axis=1)
                 scores = self.semantic_weight * cosine + (1 - self.semantic_weight) * scores
-                threshold = self.min_score
-        row, col = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        score = float(scores[row, col])
-        best = shelf.articles[col]
-        return Answer(best.stem, round(score, 4), best.reply, score >= threshold)
+                semantic = True
+        return shelf, scores.max(axis=0), semantic
 
     def reload(self) -> bool:
         """Rebuild from the folder if it changed since the last look; True if it did. A folder that no

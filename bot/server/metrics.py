@@ -19,7 +19,7 @@ async def snapshot(bot: Bot) -> StateSnapshot:
     active = await bot.stats.active_escalations()
     breaches: Counter[tuple[str, str]] = Counter()
     for e in active:
-        state = sla_of(bot.settings.sla, Priority(e.priority), e.created_at, now, e.first_response_at)
+        state = sla_of(bot.settings.sla, Priority(e.priority), e.created_at, now, e.first_response_at, hours=bot.hours)
         if state.first_response_breached and e.first_response_at is None:
             breaches[(e.priority, "first_response")] += 1
         if state.resolution_breached:

@@ -399,3 +399,18 @@ class SignInAttemptRow(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- staff tools (bot.staff) ----------------------------------------------------------------------
+
+
+class StaffShiftRow(Base):
+    """Who is on shift for automatic assignment, and when each last got a case (the round-robin turn)."""
+
+    __tablename__ = "staff_shifts"
+
+    actor: Mapped[str] = mapped_column(String(100), primary_key=True)  # "slack:U123", "user:ann@example.com"
+    on_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime]
+    last_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    turns: Mapped[int] = mapped_column(Integer, default=0)  # cases auto-assigned: the conditional update's check

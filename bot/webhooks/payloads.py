@@ -14,7 +14,8 @@ from bot.privacy import mask
 from bot.relationships.events import CsatReceived, TierChanged
 from bot.storage import Repository
 
-_ESCALATION_CHANGES = ("opened", "claimed", "resolved")
+# The desk's change -> the webhook event: an assignment (by hand or automatic) claims the case for someone.
+_ESCALATION_CHANGES = {"opened": "opened", "claimed": "claimed", "assigned": "claimed", "resolved": "resolved"}
 
 
 def _escalation(e: Escalation) -> dict[str, Any]:
@@ -55,7 +56,7 @@ async def describe(event: object, repo: Repository) -> tuple[str, dict[str, Any]
         esc = await repo.get_escalation(event.escalation_id)
         if esc is None:
             return None
-        return f"escalation.{event.change}", {"escalation": _escalation(esc), "actor": event.actor}
+        return f"escalation.{_ESCALATION_CHANGES[event.change]}", {"escalation": _escalation(esc), "actor": event.actor}
     if isinstance(event, SalesAlert | MessageReceived):
         stored = await repo.get_message(event.message_id)
         if stored is None:

@@ -1,5 +1,5 @@
-"""Clicks on a triage card: Claim, Resolve, Snooze, Reclassify. The desk does the work; the card then
-updates itself through the EscalationChanged event the desk publishes.
+"""Clicks on a triage card: Claim, Resolve, Snooze, Reclassify, and Send on a suggested reply. The desk
+does the work; the card then updates itself through the EscalationChanged event the desk publishes.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.desk import Desk
 from bot.errors import ConnectorError, InputError
+from bot.staff import StaffTools
 from connectors.slack import cards
 from connectors.slack.client import SlackApi
 from connectors.slack.staff import StaffDirectory
@@ -22,9 +23,16 @@ REFUSAL = "Only support staff can act on triage cards. (This attempt was logged.
 
 class CardActions:
     def __init__(
-        self, api: SlackApi, desk: Desk, staff: StaffDirectory, triage: TriageDesk, snooze_minutes: int = 60
+        self,
+        api: SlackApi,
+        desk: Desk,
+        staff: StaffDirectory,
+        triage: TriageDesk,
+        snooze_minutes: int = 60,
+        tools: StaffTools | None = None,
     ) -> None:
         self._api = api
+        self._tools = tools
         self._snooze_minutes = snooze_minutes
         self._desk = desk
         self._staff = staff
@@ -46,7 +54,7 @@ class CardActions:
             )
             await self._tell(channel, user, REFUSAL)
             return
-        run = self._dispatch(action_id, action)
+        run = self._dispatch(action_id, action, str(action.get("action_ts", "")))
         if run is None or escalation_id is None:
             await self._tell(channel, user, "That button is not one Rapport knows; nothing was done.")
             return
@@ -57,7 +65,9 @@ class CardActions:
             if await self._desk.card(escalation_id) is not None:
                 await self._triage.refresh(escalation_id)  # the card was stale: show the current state
 
-    def _dispatch(self, action_id: str, action: Mapping[str, Any]) -> Callable[[int, str], Awaitable[Any]] | None:
+    def _dispatch(
+        self, action_id: str, action: Mapping[str, Any], action_ts: str = ""
+    ) -> Callable[[int, str], Awaitable[Any]] | None:
         if action_id == cards.CLAIM:
             return self._desk.claim
         if action_id == cards.RESOLVE:
@@ -69,6 +79,12 @@ class CardActions:
             value = str(option.get("value", "")) if isinstance(option, dict) else ""
             intent = value.split(":", 1)[1] if ":" in value else value
             return lambda esc, staff: self._desk.reclassify(esc, staff, intent)
+        if action_id == cards.SUGGEST and self._tools is not None:
+            suggestions = self._tools.suggestions
+            key = str(action.get("value", "")).partition(":")[2]
+            # The click's own timestamp: a redelivered click queues the reply once.
+            request = f"slack:suggest:{action_ts}:{key}" if action_ts else ""
+            return lambda esc, staff: suggestions.send(esc, staff, key, request_key=request)
         return None
 
     async def _tell(self, channel: str, user: str, text: str) -> None:

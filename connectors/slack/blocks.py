@@ -50,10 +50,12 @@ def mrkdwn(text: str) -> Block:
     return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_MAX)}
 
 
-def section(text: str, fields: list[str] | None = None) -> Block:
+def section(text: str, fields: list[str] | None = None, accessory: Block | None = None) -> Block:
     block: Block = {"type": "section", "text": mrkdwn(text)}
     if fields:
         block["fields"] = [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:10]]
+    if accessory is not None:
+        block["accessory"] = accessory
     return block
 
 

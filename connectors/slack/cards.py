@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.desk import EscalationCard
 from bot.domain import ConversationState, EscalationStatus, InboundMessage, Intent
+from bot.staff import Suggestion
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 
@@ -20,7 +21,9 @@ CLAIM = "rapport.claim"
 RESOLVE = "rapport.resolve"
 SNOOZE = "rapport.snooze"
 RECLASSIFY = "rapport.reclassify"
-ACTION_IDS = (CLAIM, RESOLVE, SNOOZE, RECLASSIFY)
+SUGGEST = "rapport.suggest"  # a suggested reply's Send button; its value is "<escalation id>:<suggestion key>"
+ACTION_IDS = (CLAIM, RESOLVE, SNOOZE, RECLASSIFY, SUGGEST)
+_SUGGESTION_SHOWN = 600  # characters of a suggested reply on the card (Send sends all of it)
 
 _PRIORITY_EMOJI = {
     "urgent": ":red_circle:",
@@ -81,7 +84,9 @@ def _state_line(card: EscalationCard, now: datetime) -> str:
         return f":white_check_mark: {esc.status.value.capitalize()}{by} {bk.date(esc.resolved_at)}"
     line = ":inbox_tray: Open, unclaimed"
     if esc.status is EscalationStatus.CLAIMED and esc.assignee:
-        line = f":raising_hand: Claimed by {who(esc.assignee)} {bk.date(esc.claimed_at)}"
+        taken = next((h.what for h in reversed(card.history) if h.what in ("claimed", "assigned")), "claimed")
+        verb = "Assigned to" if taken == "assigned" else "Claimed by"
+        line = f":raising_hand: {verb} {who(esc.assignee)} {bk.date(esc.claimed_at)}"
     if card.snoozed_until is not None and card.snoozed_until > now:
         line += f" · :zzz: snoozed until {bk.date(card.snoozed_until)}"
     return line + f" · :speech_balloon: {_CONVERSATION[esc.conversation]}"
@@ -140,6 +145,19 @@ def _actions(card: EscalationCard) -> Block:
     return {"type": "actions", "block_id": f"card:{esc.id}", "elements": elements}
 
 
+def _suggestions(card: EscalationCard, suggestions: tuple[Suggestion, ...]) -> list[Block]:
+    """A "Suggested replies" section: each suggestion with a Send button that replies as whoever clicks."""
+    if not suggestions:
+        return []
+    out: list[Block] = [bk.section("*Suggested replies*")]
+    for s in suggestions:
+        origin = f"article {s.source}" if s.kind == "knowledge" else f"sent on {s.source}"
+        text = f"{bk.quote(bk.clip(s.text, _SUGGESTION_SHOWN), 1000)}\n_{bk.escape(origin)} · {s.score:.0%} match_"
+        value = f"{card.escalation.id}:{s.key}"
+        out.append(bk.section(text, accessory=bk.button("Send", SUGGEST, value)))
+    return out
+
+
 def fallback_text(card: EscalationCard) -> str:
     esc = card.escalation
     return bk.clip(
@@ -149,8 +167,11 @@ def fallback_text(card: EscalationCard) -> str:
     )
 
 
-def render(card: EscalationCard, now: datetime, link: str = "") -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for the triage card of one escalation; `link` points at the original."""
+def render(
+    card: EscalationCard, now: datetime, link: str = "", suggestions: tuple[Suggestion, ...] = ()
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for the triage card of one escalation; `link` points at the original, and
+    `suggestions` are shown with a Send button each while the case is active."""
     esc = card.escalation
     customer = card.customer
     done = not esc.status.active
@@ -178,6 +199,7 @@ def render(card: EscalationCard, now: datetime, link: str = "") -> tuple[str, li
         lines = [f"{bk.date(h.at, '{time}')} {who(h.actor)} {bk.escape(h.what)}" for h in shown]
         result.append(bk.context("\n".join(lines)))
     if not done:
+        result += _suggestions(card, suggestions)
         result.append(_actions(card))
     return fallback_text(card), result
 

@@ -1,4 +1,5 @@
-"""The slash command (`/rapport` by default): `customer <query>`, `queue`, `link <channel:user> <customer>`.
+"""The slash command (`/rapport` by default): `customer <query>`, `queue`, `link <channel:user> <customer>`,
+`macro <name> <case>`, `macros`, and `shift on|off` (automatic assignment's roster).
 
 Answers are ephemeral: they go back in the command's HTTP response (or Socket Mode ack), so they need
 no extra API call and only the person who asked sees them.
@@ -12,6 +13,7 @@ from typing import Any
 from bot.desk import CustomerProfile, Desk
 from bot.domain import CHANNELS, Escalation
 from bot.errors import InputError
+from bot.staff import StaffTools
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 from connectors.slack.cards import intent_label, who
@@ -34,7 +36,11 @@ def usage(command: str) -> Answer:
         f"Usage:\n• `{command} customer <handle, name, email or id>`: the customer's profile\n"
         f"• `{command} queue`: open escalations by priority\n"
         f"• `{command} link <channel:user id> <customer>`: link an account to a customer "
-        f"(channels: {', '.join(sorted(CHANNELS))})"
+        f"(channels: {', '.join(sorted(CHANNELS))})\n"
+        f"• `{command} macro <name> <case number>`: send a macro to the customer (in a card's thread: "
+        f"`macro: <name>`)\n"
+        f"• `{command} macros`: the macros there are\n"
+        f"• `{command} shift on|off`: whether new cases are assigned to you"
     )
 
 
@@ -75,10 +81,11 @@ def profile_blocks(profile: CustomerProfile) -> list[Block]:
 
 
 class SlashCommand:
-    def __init__(self, command: str, desk: Desk, staff: StaffDirectory) -> None:
+    def __init__(self, command: str, desk: Desk, staff: StaffDirectory, tools: StaffTools | None = None) -> None:
         self.command = command
         self._desk = desk
         self._staff = staff
+        self._tools = tools
 
     async def answer(self, body: Mapping[str, Any]) -> Answer:
         """What to acknowledge the command with. Never raises for bad input: that gets a usage hint."""
@@ -101,6 +108,13 @@ class SlashCommand:
                 return await self._queue()
             if verb == "link" and len(args) >= 2:
                 return await self._link(args[0], " ".join(args[1:]), user)
+            if self._tools is not None:
+                if verb == "macro" and len(args) == 2:
+                    return await self._macro(self._tools, args[0], args[1], user, str(body.get("trigger_id", "")))
+                if verb == "macros" and not args:
+                    return self._macros(self._tools)
+                if verb == "shift" and len(args) <= 1:
+                    return await self._shift(self._tools, args[0].lower() if args else "", user)
         except InputError as exc:
             return ephemeral(f"Nothing done: {exc}.")
         return usage(self.command)
@@ -121,6 +135,38 @@ class SlashCommand:
             f"{len(queue)} open escalations",
             [bk.section(f"*{len(queue)} open escalations*, most pressing first\n" + "\n".join(lines) + more)],
         )
+
+    async def _macro(self, tools: StaffTools, name: str, case: str, user: str, trigger: str) -> Answer:
+        number = case.removeprefix("#")
+        if not number.isdigit() or len(number) > 11:
+            raise InputError(f"{case[:20]!r} is not a case number")
+        # Slack's trigger id is unique per invocation: a retried delivery queues the reply once.
+        await tools.macros.send(int(number), staff_actor(user), name.lower(), request_key=f"slack:macro:{trigger}")
+        return ephemeral(f"Sent macro `{name.lower()}` to the customer of case #{number}.")
+
+    def _macros(self, tools: StaffTools) -> Answer:
+        texts = tools.macros.texts()
+        if not texts:
+            return ephemeral("No macros are configured (a [macros] table in the config).")
+        lines = [f"• `{name}`: {bk.clip(bk.escape(text), 200)}" for name, text in texts.items()]
+        return ephemeral(f"{len(texts)} macros", [bk.section("*Macros*\n" + "\n".join(lines))])
+
+    async def _shift(self, tools: StaffTools, state: str, user: str) -> Answer:
+        actor = staff_actor(user)
+        if state in ("on", "off"):
+            await tools.shifts.set(actor, state == "on", by=actor)
+            return ephemeral(
+                "You are on shift: new cases may be assigned to you."
+                if state == "on"
+                else "You are off shift: no new cases will be assigned to you."
+            )
+        if state:
+            raise InputError("say `shift on` or `shift off`")
+        on = [s for s in await tools.shifts.list() if s.on_shift]
+        if not on:
+            return ephemeral("Nobody is on shift: new cases stay unassigned.")
+        lines = [f"• {who(s.actor)}: {s.open_cases} open" for s in on]
+        return ephemeral(f"{len(on)} on shift", [bk.section("*On shift*, next in turn first\n" + "\n".join(lines))])
 
     async def _link(self, account: str, customer: str, user: str) -> Answer:
         if ":" not in account:

@@ -13,6 +13,7 @@ from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
 from bot.ports import AsgiApp, UsageReport
+from bot.staff import StaffTools
 from bot.text import split_parts
 from connectors.base import Sink, StateStore
 from connectors.parts import send_in_parts
@@ -55,8 +56,10 @@ class SlackConnector:
         events: EventBus,
         state: StateStore,
         usage: Sequence[UsageReport] = (),
+        tools: StaffTools | None = None,
     ) -> None:
-        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts)."""
+        """`usage`: metered platforms whose spend the App Home shows (X's reads and posts); `tools`: suggested
+        replies on the cards, macros and shifts (none without)."""
         s = settings.slack
         self._settings = settings
         self._state = state
@@ -71,7 +74,7 @@ class SlackConnector:
         self.client = AsyncWebClient(token=token, base_url=s.api_url.rstrip("/") + "/")
         self.api = SlackApi(self.client)
         self.staff = StaffDirectory(self.api, s.triage_channel, s.staff_user_ids)
-        self.triage = TriageDesk(s, self.api, desk, state, self.staff)
+        self.triage = TriageDesk(s, self.api, desk, state, self.staff, tools)
         self.messages = MessageHandler(s, self.api, self.triage, self.staff, EventLedger(state))
         self.notices = Notices(self.api, desk, s.triage_channel)
         self.background = Background()
@@ -80,8 +83,8 @@ class SlackConnector:
             signing_secret,
             socket_mode=socket_mode,
             messages=self.messages,
-            actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes),
-            command=SlashCommand(s.command, desk, self.staff),
+            actions=CardActions(self.api, desk, self.staff, self.triage, s.snooze_minutes, tools),
+            command=SlashCommand(s.command, desk, self.staff, tools),
             home=AppHome(self.api, desk, self.staff, usage),
             background=self.background,
         )

@@ -15,6 +15,7 @@ from bot.desk import Desk, EscalationCard
 from bot.domain import utcnow
 from bot.errors import ConnectorError, DeliveryFailed, InputError
 from bot.events import EscalationChanged, Event, SalesAlert, SlaDue
+from bot.staff import StaffTools, Suggestion, UnknownMacro
 from connectors.base import StateStore
 from connectors.slack import blocks as bk
 from connectors.slack import cards
@@ -32,9 +33,16 @@ def staff_actor(user: str) -> str:
 
 class TriageDesk:
     def __init__(
-        self, settings: SlackSettings, api: SlackApi, desk: Desk, state: StateStore, staff: StaffDirectory
+        self,
+        settings: SlackSettings,
+        api: SlackApi,
+        desk: Desk,
+        state: StateStore,
+        staff: StaffDirectory,
+        tools: StaffTools | None = None,
     ) -> None:
         self._settings = settings
+        self._tools = tools
         self._api = api
         self._desk = desk
         self._state = state
@@ -91,7 +99,7 @@ class TriageDesk:
             card = await self._desk.card(escalation_id)
             if card is None:
                 return None
-            text, blocks = cards.render(card, utcnow(), await self._link(card))
+            text, blocks = cards.render(card, utcnow(), await self._link(card), await self._suggested(card))
             ref = await self.card_ref(escalation_id)
             if ref is not None:
                 try:
@@ -109,6 +117,15 @@ class TriageDesk:
         if change == "attached":
             await self._post_latest(card, ref)
         return ref
+
+    async def _suggested(self, card: EscalationCard) -> tuple[Suggestion, ...]:
+        if self._tools is None or not card.escalation.status.active:
+            return ()
+        try:
+            return tuple(await self._tools.suggestions.for_case(card.escalation.id))
+        except Exception as exc:  # the card matters more than its suggestions: show it without them
+            log.warning("slack: no suggestions for escalation #%s: %s", card.escalation.id, type(exc).__name__)
+            return ()
 
     async def _link(self, card: EscalationCard) -> str:
         m = card.opening.message
@@ -180,8 +197,26 @@ class TriageDesk:
         try:
             if prefix and text.lower().startswith(prefix.lower()):
                 await self._desk.note(escalation_id, actor, text[len(prefix) :].strip())
+            elif (macro := self.macro_named(text)) is not None:
+                if self._tools is None:
+                    raise InputError("macros are not available here")
+                await self._tools.macros.send(escalation_id, actor, macro, request_key=f"slack:{reply.ts}")
             else:
                 # The message ts makes a redelivered event queue the reply only once.
                 await self._desk.reply(escalation_id, actor, text, key=f"slack:{reply.ts}")
+        except UnknownMacro as exc:
+            await self._api.ephemeral(reply.channel, reply.user, f"Not sent: {exc}.")
         except InputError as exc:
             await self._api.ephemeral(reply.channel, reply.user, f"Not sent: {exc}")
+
+    def macro_named(self, text: str) -> str | None:
+        """The macro a thread reply asks for: "macro: NAME", or "/rapport macro NAME" sent as a message
+        (Slack runs no app's slash command in a thread, so it arrives as text); None for a plain reply."""
+        words = text.split()
+        prefix = self._settings.macro_prefix.lower()
+        if prefix and text.lower().startswith(prefix):
+            rest = text[len(prefix) :].split()
+            return rest[0].lower() if len(rest) == 1 else ""
+        if len(words) == 3 and words[0].lower() == self._settings.command.lower() and words[1].lower() == "macro":
+            return words[2].lower()
+        return None

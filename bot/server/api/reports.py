@@ -14,4 +14,4 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 @router.get("/summary", summary="Volumes, response and resolution times, SLA, CSAT and tiers over the last N days")
 async def report_summary(bot: Bot, _who: Viewer, days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 30) -> dict[str, Any]:
-    return await summary(bot.db, bot.settings.sla, days)
+    return await summary(bot.db, bot.settings.sla, days, hours=bot.hours)

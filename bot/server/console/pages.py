@@ -14,6 +14,7 @@ from bot.access.models import Principal
 from bot.domain import CHANNELS, EscalationStatus, Intent, Priority, Tier, utcnow
 from bot.errors import InputError, NotFound
 from bot.inbox import inbox
+from bot.privacy import mask
 from bot.server.console.staff_tools import staff_tools
 from bot.server.console.web import Agent, Bot, Form, PageRoute, Viewer, error_page, field, render, sessions_of
 from bot.server.errors import status_of
@@ -31,6 +32,8 @@ DONE = {
     "claim": "Claimed.",
     "assign": "Assigned.",
     "reply": "Reply queued: it goes to the customer on their channel.",
+    "suggest": "Suggested reply queued: it goes to the customer on their channel.",
+    "macro": "Macro queued: it goes to the customer on their channel.",
     "note": "Note added.",
     "resolve": "Resolved.",
     "snooze": "Snoozed.",
@@ -109,7 +112,7 @@ async def _conversation(bot: Bot, customer_id: int, message_ids: set[int], escal
             kind="customer",
             channel=m.message.channel,
             author=m.message.author_name or m.message.author_handle or m.message.author_id,
-            text=m.message.text,
+            text=mask(m.message.text),
             detail=(
                 f"{m.analysis.intent.value}, {m.analysis.sentiment.value}" if m.analysis else m.action or "waiting"
             ),
@@ -124,7 +127,7 @@ async def _conversation(bot: Bot, customer_id: int, message_ids: set[int], escal
                 kind="bot" if r.kind == "auto" else r.kind,
                 channel=r.channel,
                 author="staff" if r.kind == "staff" else "Rapport",
-                text=r.text,
+                text=mask(r.text),
                 detail=r.status.value,
                 in_case=r.escalation_id == escalation_id,
             )
@@ -168,6 +171,16 @@ def _actions(bot: Bot) -> dict[str, Callable[[int, Principal, Any], Awaitable[ob
         bot.outbox.poke()
         return queued
 
+    async def suggest(eid: int, who: Principal, form: Any) -> object:
+        queued = await bot.staff.suggestions.send(eid, who.actor, field(form, "key"))
+        bot.outbox.poke()
+        return queued
+
+    async def macro(eid: int, who: Principal, form: Any) -> object:
+        queued = await bot.staff.macros.send(eid, who.actor, field(form, "name"))
+        bot.outbox.poke()
+        return queued
+
     async def snooze(eid: int, who: Principal, form: Any) -> object:
         raw = field(form, "minutes")
         if not raw.isdigit():
@@ -178,6 +191,8 @@ def _actions(bot: Bot) -> dict[str, Callable[[int, Principal, Any], Awaitable[ob
         "claim": lambda eid, who, _f: desk.claim(eid, who.actor),
         "assign": lambda eid, who, f: desk.assign(eid, who.actor, field(f, "assignee")),
         "reply": reply,
+        "suggest": suggest,
+        "macro": macro,
         "note": lambda eid, who, f: desk.note(eid, who.actor, field(f, "text")),
         "resolve": lambda eid, who, _f: desk.resolve(eid, who.actor),
         "snooze": snooze,

@@ -1,41 +1,60 @@
-"""WIRING POINT for the staff tools (issue 15, item 7): suggested replies and the macros menu.
+"""The escalation page's staff tools: suggested replies and the macros menu, from `bot.staff`.
 
-The escalation page shows what `staff_tools` returns in its "staff tools" block
-(templates/_staff_tools.html): each suggestion as a one-click reply form and the macros as a menu,
-both posting to the page's Reply action, so a reply sent from them goes through Desk.reply and is
-audited as sent by the signed-in person. Until the staff tools are wired in here, it returns none
-and the block says so.
+Each suggestion is a one-click form posting its key to the page's `suggest` action and the macros a
+menu posting a name to `macro`: what is sent goes through Desk.reply as the signed-in person, with the
+same audit marker (`suggested`, `macro`) as the Slack card's Send buttons and the API.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.app import Rapport
 from bot.desk import EscalationCard
+from bot.errors import RapportError
+from bot.privacy import mask
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    text: str  # sent as it is when staff click it
-    source: str  # where it came from: "knowledge base: Returns", "sent by user:ann on #12"
+    key: str  # "kb:<article>" or "reply:<id>": what the Send form posts
+    text: str
+    source: str  # where it came from: "knowledge base: returns", "sent on #12"
     score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Macro:
     name: str
-    text: str  # already filled in for this case ({name}, {ticket})
+    text: str  # filled in for this case ({name}, {ticket})
 
 
 @dataclass(frozen=True, slots=True)
 class StaffTools:
     suggestions: tuple[Suggestion, ...] = ()
     macros: tuple[Macro, ...] = ()
-    wired: bool = False  # False: the block says suggestions and macros are not set up
+    wired: bool = False  # False: the bot has no staff tools (not started with them)
 
 
 async def staff_tools(bot: Rapport, card: EscalationCard) -> StaffTools:
-    """Suggested replies and macros for this case. Replace the body with the staff tools' calls."""
-    del bot, card  # used once wired
-    return StaffTools()
+    """Suggested replies and macros for this case; a failing tool shows none rather than failing the page."""
+    tools = getattr(bot, "staff", None)
+    if tools is None:
+        return StaffTools()
+    suggestions: list[Suggestion] = []
+    try:
+        for s in await tools.suggestions.for_case(card.escalation.id):
+            where = f"knowledge base: {s.source}" if s.kind == "knowledge" else f"sent on {s.source}"
+            suggestions.append(Suggestion(s.key, mask(s.text), where, s.score))
+    except RapportError as exc:
+        log.warning("no suggestions for case %s: %s", card.escalation.id, exc)
+    macros: list[Macro] = []
+    for name in tools.macros.names():
+        try:
+            macros.append(Macro(name, mask(await tools.macros.rendered(card.escalation.id, name))))
+        except RapportError as exc:
+            log.warning("macro %s not shown on case %s: %s", name, card.escalation.id, exc)
+    return StaffTools(tuple(suggestions), tuple(macros), wired=True)

@@ -24,6 +24,7 @@ from bot.access.sessions import ConsoleSessions, csrf_ok, csrf_token
 from bot.app import Rapport
 from bot.domain import utcnow
 from bot.errors import AccessDenied, InputError, RapportError, TooManyAttempts, Unauthenticated
+from bot.privacy import mask
 from bot.server.errors import status_of
 
 HERE = Path(__file__).parent
@@ -63,6 +64,7 @@ def relative(value: datetime | None, now: datetime | None = None) -> str:
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["when"] = when
 templates.env.filters["relative"] = relative
+templates.env.filters["masked"] = mask  # card numbers, IBANs and passwords a customer pasted
 
 
 def bot_of(request: Request) -> Rapport:

@@ -1,0 +1,115 @@
+"""Staff tools in the REST API, through `Rapport.run` with the real Discord connector against the fake
+Discord and the real server: suggestions, macros, assignment and shifts, per role and with bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.access import Role
+from bot.app import Rapport
+from bot.config import Settings
+from tests.e2e.test_api import ANN, Desk, error_of
+from tests.fakes.api import ApiClient
+from tests.fakes.discord_server import FakeDiscord
+
+RETURN = "I want to return this broken blender and get my money back, your return policy is a joke"
+REFUND = "Hi {name}, I've refunded your order (case #{ticket}); it shows on your statement in 3-5 days."
+
+
+def settings_for(tmp_path: Path, fake: FakeDiscord) -> Settings:
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
+            "nlp": {"backend": "rules"},
+            "server": {"host": "127.0.0.1", "port": 0},
+            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
+            "discord": {"token": fake.token, "api_url": fake.api_url, "gateway_url": fake.gateway_url},
+            "macros": {"refund": REFUND},
+        }
+    )
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    async with FakeDiscord() as fake:
+        async with Rapport(settings_for(tmp_path, fake)) as bot:
+            tokens = {r: (await bot.access.create_token(f"{r.value}-bot", r, actor="test"))[1] for r in Role}
+            stop = asyncio.Event()
+            running = asyncio.create_task(bot.run(bot.build_connectors(), stop))
+            for _ in range(500):
+                if bot.http is not None and "discord" in bot.connected:
+                    break
+                await asyncio.sleep(0.02)
+            assert bot.http is not None, "the HTTP server did not start"
+            try:
+                async with ApiClient(f"http://127.0.0.1:{bot.http.port}") as api:
+                    yield Desk(bot, fake, api, tokens)
+            finally:
+                stop.set()
+                await running
+
+
+async def test_suggestions_list_and_send_one_as_the_caller(desk: Desk) -> None:
+    esc = await desk.complaint(ANN, RETURN)
+    path = f"/api/v1/escalations/{esc.id}/suggestions"
+    assert (await desk.api.get(path)).status == 401
+    found = await desk.api.get(path, desk.viewer)
+    assert found.status == 200
+    [article] = [s for s in found.body["items"] if s["key"] == "kb:return-policy"]
+    assert article["kind"] == "knowledge" and article["text"].startswith("You can return anything")
+
+    send = f"/api/v1/escalations/{esc.id}/suggestions/send"
+    assert error_of(await desk.api.post(send, desk.viewer, json={"key": "kb:return-policy"}))[0] == 403
+    assert error_of(await desk.api.post(send, desk.agent, json={"key": "kb:nope"})) == (
+        422,
+        "invalid",
+        "key",
+    )
+    sent = await desk.api.post(send, desk.agent, json={"key": "kb:return-policy"})
+    assert sent.status == 202 and sent.body["kind"] == "staff"
+    await desk.posted_text(article["text"])  # reached the customer on Discord
+    [audit] = [e for e in await desk.bot.repo.audit_events(escalation_id=esc.id) if e.kind == "escalation.replied"]
+    assert audit.actor == "token:agent-bot" and audit.detail["suggested"] == "kb:return-policy"
+    assert (await desk.api.get("/api/v1/escalations/999/suggestions", desk.viewer)).status == 404
+
+
+async def test_macros_are_listed_and_sent_filled_in(desk: Desk) -> None:
+    listed = await desk.api.get("/api/v1/macros", desk.viewer)
+    assert listed.status == 200 and listed.body == {"items": [{"name": "refund", "text": REFUND}]}
+    esc = await desk.complaint(ANN)
+    path = f"/api/v1/escalations/{esc.id}/macro"
+    assert error_of(await desk.api.post(path, desk.viewer, json={"name": "refund"}))[0] == 403
+    unknown = await desk.api.post(path, desk.agent, json={"name": "nope"})
+    assert error_of(unknown) == (422, "invalid", "name") and "macros: refund" in unknown.body["message"]
+    assert error_of(await desk.api.post(path, desk.agent, json={}))[2] == "name"
+    sent = await desk.api.post(path, desk.agent, json={"name": "refund"}, headers={"Idempotency-Key": "k1"})
+    again = await desk.api.post(path, desk.agent, json={"name": "refund"}, headers={"Idempotency-Key": "k1"})
+    assert sent.status == again.status == 202 and sent.body["id"] == again.body["id"]
+    await desk.posted_text(REFUND.format(name="Ann", ticket=esc.id))
+    [audit] = [e for e in await desk.bot.repo.audit_events(escalation_id=esc.id) if e.kind == "escalation.replied"]
+    assert audit.detail["macro"] == "refund"
+
+
+async def test_assign_and_shifts(desk: Desk) -> None:
+    esc = await desk.complaint(ANN)
+    path = f"/api/v1/escalations/{esc.id}/assign"
+    assert error_of(await desk.api.post(path, desk.viewer, json={"assignee": "user:lee@example.com"}))[0] == 403
+    assert error_of(await desk.api.post(path, desk.agent, json={"assignee": ""}))[2] == "assignee"
+    assigned = await desk.api.post(path, desk.agent, json={"assignee": "user:lee@example.com"})
+    assert assigned.status == 200 and assigned.body["assignee"] == "user:lee@example.com"
+    assert assigned.body["status"] == "claimed"
+
+    assert error_of(await desk.api.post("/api/v1/shifts", desk.viewer, json={"on_shift": True}))[0] == 403
+    assert error_of(await desk.api.post("/api/v1/shifts", desk.agent, json={"on_shift": "maybe"}))[2] == "on_shift"
+    mine = await desk.api.post("/api/v1/shifts", desk.agent, json={"on_shift": True})
+    assert mine.status == 200 and mine.body["actor"] == "token:agent-bot" and mine.body["on_shift"] is True
+    lee = await desk.api.post("/api/v1/shifts", desk.agent, json={"actor": "user:lee@example.com", "on_shift": True})
+    assert lee.body["open_cases"] == 1
+    listed = await desk.api.get("/api/v1/shifts", desk.viewer)
+    assert {s["actor"] for s in listed.body["items"]} == {"token:agent-bot", "user:lee@example.com"}
+    [audit] = await desk.bot.repo.audit_events(kind="staff.shift", limit=1)
+    assert audit.actor == "token:agent-bot"
