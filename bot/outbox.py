@@ -81,6 +81,9 @@ class Outbox:
         connector = self._connectors[reply.connector]
         try:
             external_id = str(await connector.send(reply))
+        except StorageError:  # the connector needed the database (its own state) and could not send
+            self._unsent.add(reply.id)
+            raise
         except Exception as exc:
             try:
                 await self._failed(reply, exc)
