@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.errors import StorageError
 from bot.ports import EventStore
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,9 @@ class EventBus:
                     await handler(event)
                 finally:
                     _delivering.reset(token)
+            except StorageError as exc:  # the database is unavailable: the relay delivers it again later
+                log.warning("event subscriber %s: %s not handled now (%s)", name, type(event).__name__, exc)
+                continue
             except Exception:
                 log.exception("event subscriber %s failed on %s", name, type(event).__name__)
                 continue

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.config import OutboxSettings
 from bot.domain import OutboundReply, ReplyStatus, utcnow
-from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited, StorageError
 from bot.ports import Connector
 from bot.storage import Repository
 
 log = logging.getLogger(__name__)
+
+# While the database is unreachable, passes space out from the poll interval up to this, so an outage
+# costs a few connection attempts rather than one every poll.
+STORAGE_BACKOFF_MAX = 10.0
 
 
 def backoff(attempts: int, settings: OutboxSettings) -> float:
@@ -29,6 +33,9 @@ class Outbox:
         self._connectors = connectors
         self._settings = settings
         self._wake = asyncio.Event()
+        # What a database outage kept a pass from recording, recorded by the next pass (see `_settle`).
+        self._sent: dict[int, tuple[OutboundReply, str, datetime]] = {}
+        self._unsent: set[int] = set()
 
     def poke(self) -> None:
         """Deliver now rather than at the next poll (a reply was just queued)."""
@@ -46,47 +53,83 @@ class Outbox:
         """One pass: send every due reply; returns how many were sent."""
         if not self._connectors:
             return 0
+        await self._settle()
         sent = 0
-        for reply in await self._repo.claim_due_replies(list(self._connectors), utcnow()):
-            if await self._deliver(reply):
-                sent += 1
+        claimed = await self._repo.claim_due_replies(list(self._connectors), utcnow())
+        for n, reply in enumerate(claimed):
+            try:
+                if await self._deliver(reply):
+                    sent += 1
+            except StorageError:
+                # The database went away mid-pass. The rest are claimed ('sending') but were never tried: they
+                # go back to the queue once it returns, not at the next restart's `recover`.
+                self._unsent.update(r.id for r in claimed[n + 1 :])
+                raise
         return sent
+
+    async def _settle(self) -> None:
+        """Record what a pass cut short by a database outage could not: replies it sent (so they are never
+        sent again) and replies it claimed but did not send (back to the queue)."""
+        for reply_id, (reply, external_id, sent_at) in list(self._sent.items()):
+            await self._record_sent(reply, external_id, sent_at)
+            del self._sent[reply_id]
+        if self._unsent:
+            await self._repo.release_replies(sorted(self._unsent))
+            self._unsent.clear()
 
     async def _deliver(self, reply: OutboundReply) -> bool:
         connector = self._connectors[reply.connector]
         try:
-            external_id = await connector.send(reply)
-        except RateLimited as exc:
+            external_id = str(await connector.send(reply))
+        except StorageError:  # the connector needed the database (its own state) and could not send
+            self._unsent.add(reply.id)
+            raise
+        except Exception as exc:
+            try:
+                await self._failed(reply, exc)
+            except StorageError:
+                self._unsent.add(reply.id)  # not sent, and its failure not recorded: it goes again
+                raise
+            return False
+        sent_at = utcnow()
+        try:
+            await self._record_sent(reply, external_id, sent_at)
+        except StorageError:
+            self._sent[reply.id] = (reply, external_id, sent_at)  # sent: recorded later, never sent twice
+            raise
+        return True
+
+    async def _failed(self, reply: OutboundReply, exc: Exception) -> None:
+        """Record a failed send: retried later with backoff, or failed for good."""
+        if isinstance(exc, RateLimited):
             await self._retry(reply, exc.retry_after, f"rate limited: {exc}", count=False)
-            return False
-        except AuthFailed as exc:
+        elif isinstance(exc, AuthFailed):
             await self._fail(reply, f"auth failed: {exc}")
-            return False
-        except DeliveryFailed as exc:
+        elif isinstance(exc, DeliveryFailed):
             if exc.retryable:
                 await self._retry(reply, backoff(reply.attempts, self._settings), str(exc))
             else:
                 await self._fail(reply, str(exc))
-            return False
-        except Exception as exc:  # a connector bug must not kill the outbox
-            log.exception("connector %s raised on reply %s", reply.connector, reply.id)
+        else:  # a connector bug must not kill the outbox
+            log.error("connector %s raised on reply %s", reply.connector, reply.id, exc_info=exc)
             await self._retry(reply, backoff(reply.attempts, self._settings), f"{type(exc).__name__}")
-            return False
-        await self._repo.mark_reply(
-            reply.id, ReplyStatus.SENT, external_id=str(external_id), sent_at=utcnow(), last_error=""
-        )
-        await self._repo.audit(
-            "reply.sent",
-            {
-                "reply_id": reply.id,
-                "connector": reply.connector,
-                "external_id": str(external_id),
-                "attempts": reply.attempts,
-            },
-            message_id=reply.message_id,
-            escalation_id=reply.escalation_id,
-        )
-        return True
+
+    async def _record_sent(self, reply: OutboundReply, external_id: str, sent_at: datetime) -> None:
+        async with self._repo.unit():
+            await self._repo.mark_reply(
+                reply.id, ReplyStatus.SENT, external_id=external_id, sent_at=sent_at, last_error=""
+            )
+            await self._repo.audit(
+                "reply.sent",
+                {
+                    "reply_id": reply.id,
+                    "connector": reply.connector,
+                    "external_id": external_id,
+                    "attempts": reply.attempts,
+                },
+                message_id=reply.message_id,
+                escalation_id=reply.escalation_id,
+            )
 
     async def _retry(self, reply: OutboundReply, delay: float, error: str, *, count: bool = True) -> None:
         # A rate limit is the platform asking us to wait, not a failure of this reply.
@@ -119,14 +162,20 @@ class Outbox:
         log.warning("reply %s failed for good: %s", reply.id, error)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, waking on `poke()` or every poll interval."""
+        """Deliver until `stop` is set, waking on `poke()` or every poll interval (less often, doubling,
+        while the database is unreachable)."""
+        wait = self._settings.poll_interval
         while not stop.is_set():
             try:
                 await self.deliver_due()
+                wait = self._settings.poll_interval
+            except StorageError as exc:
+                wait = min(max(STORAGE_BACKOFF_MAX, self._settings.poll_interval), wait * 2)
+                log.warning("outbox: database unavailable (%s); next pass in %.1fs", exc, wait)
             except Exception:
                 log.exception("outbox pass failed; will retry")
             self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=self._settings.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()

@@ -498,9 +498,14 @@ class Pipeline:
                     # One transaction per observer (tier, stage, merge suggestions), not one per write.
                     async with svc.events.held(), svc.repo.unit():
                         await observe(stored, customer, outcome)
+                except StorageError as exc:  # the database is unavailable: nothing to record the failure in
+                    log.warning("observer skipped on message %s: %s", stored.id, exc)
                 except Exception as exc:
                     log.exception("observer failed on message %s", stored.id)
-                    await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+                    try:
+                        await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+                    except StorageError:
+                        log.warning("could not record the observer's failure on message %s", stored.id)
         return outcome
 
     async def _steps(

@@ -98,6 +98,9 @@ class Worker:
                     outcomes = []
                 ahead = following
                 self._count(outcomes)
+                if outcomes and all(_refused(o) for o in outcomes):
+                    # Every message stays queued: the database is down, not done with (see `_finish`).
+                    raise StorageError("the database refused every message of the batch")
                 # Replies first: under load only bookkeeping past its bound; when quiet, the rest, a batch at a time.
                 await self.pipeline.settle(idle=quiet, limit=self.batch_size)
                 backoff = 0.5
@@ -118,7 +121,7 @@ class Worker:
 
     def _count(self, outcomes: list[Outcome]) -> None:
         if outcomes:
-            self.processed += sum(not o.error.startswith("storage:") for o in outcomes)
+            self.processed += sum(not _refused(o) for o in outcomes)
             self.on_done(outcomes)
 
     async def _take(self, stop: asyncio.Event, wait: bool = True) -> list[int]:
@@ -147,9 +150,14 @@ class Worker:
         outcomes = await self.pipeline.finish_batch(batch.messages, await batch.classified) if batch.messages else []
         # Ids that were processed already (by another worker, or before a redelivery) are done too; those
         # the database refused stay taken, so the queue hands them out again.
-        refused = {o.message_id for o in outcomes if o.error.startswith("storage:")}
+        refused = {o.message_id for o in outcomes if _refused(o)}
         await self.queue.done([i for i in batch.ids if i not in refused])
         return outcomes
+
+
+def _refused(outcome: Outcome) -> bool:
+    """The database refused this message's unit: it stays waiting for another try."""
+    return outcome.error.startswith("storage:")
 
 
 @dataclass

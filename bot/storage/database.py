@@ -159,6 +159,9 @@ class Database:
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:  # the same bound on PostgreSQL: a lock held elsewhere fails the statement instead of waiting on
             kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout * 1000)}"}
+            # A pooled connection may have died while it sat idle (the server restarted, the network cut
+            # it): checked on checkout and replaced, the first request after an outage is not refused.
+            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if target.get_backend_name() == "sqlite":
             own_sqlite_transactions(self.engine.sync_engine)

@@ -661,6 +661,17 @@ class Repository:
             await s.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def release_replies(self, reply_ids: Sequence[int]) -> int:
+        """Replies this process claimed ('sending') and did not send go back to the queue."""
+        async with self._session() as s:
+            result = await s.execute(
+                update(ReplyRow)
+                .where(ReplyRow.id.in_(reply_ids), ReplyRow.status == ReplyStatus.SENDING.value)
+                .values(status=ReplyStatus.QUEUED.value)
+            )
+            await s.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def mark_reply(self, reply_id: int, status: ReplyStatus, **values: Any) -> OutboundReply:
         async with self._session() as s:
             row = await s.get(ReplyRow, reply_id)

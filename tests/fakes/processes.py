@@ -39,6 +39,7 @@ class Fleet:
     prefix: str
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
+    _log_paths: dict[int, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         (self.folder / "rapport.toml").write_text(self.config)
@@ -51,14 +52,21 @@ class Fleet:
         env.update(RAPPORT_CONFIG=str(self.folder / "rapport.toml"), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
         return env
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{args[0]}-{len(self.started)}.log").open("wb")
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `rapport *args`; `env` adds to its environment (a database URL of its own, secrets)."""
+        path = self.folder / f"{args[0]}-{len(self.started)}.log"
+        log = path.open("wb")
         self._logs.append(log)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args], cwd=self.folder, env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "bot", *args], cwd=self.folder, env=self.env | (env or {}), stdout=log, stderr=log
         )
         self.started.append(proc)
+        self._log_paths[proc.pid] = path
         return proc
+
+    def log_of(self, proc: subprocess.Popen[bytes]) -> str:
+        """Everything `proc` has logged so far."""
+        return self._log_paths[proc.pid].read_text(errors="replace")
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

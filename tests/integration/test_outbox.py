@@ -1,12 +1,18 @@
 """The outbox against a real database: retries with backoff, rate limits, never twice, restart-safe."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
 from bot.app import Rapport
-from bot.domain import ReplyStatus, utcnow
-from bot.errors import AuthFailed, DeliveryFailed, RateLimited
+from bot.domain import OutboundReply, ReplyStatus, utcnow
+from bot.errors import AuthFailed, DeliveryFailed, RateLimited, StorageError
 from tests.conftest import RecordingConnector, make_settings
+from tests.fakes.tcp_proxy import TcpProxy
 
 
 async def queue_complaint(bot: Rapport, external_id: str = "m1") -> int:
@@ -112,3 +118,41 @@ async def test_replies_wait_for_their_connector(database_url: str) -> None:
         connector = RecordingConnector()
         await bot.attach(connector)
         assert await bot.outbox.deliver_due() == 1
+
+
+@dataclass
+class CuttingConnector(RecordingConnector):
+    """Sends, and the database goes away while the send is on its way (`cut` fires after the first)."""
+
+    cut: Callable[[], None] = lambda: None
+
+    async def send(self, reply: OutboundReply) -> str:
+        external_id = await super().send(reply)
+        if len(self.sent) == 1:
+            self.cut()
+        return external_id
+
+
+async def test_a_database_outage_mid_pass_neither_resends_what_went_out_nor_strands_what_did_not(
+    postgres_url: str,
+) -> None:
+    """The first reply reached the platform but its record did not reach the database; the second was
+    claimed and never tried. Once the database is back, the running outbox records the first as sent
+    (not sending it again) and sends the second, without a restart."""
+    url = make_url(postgres_url)
+    with TcpProxy(url.port or 5432) as proxy:
+        async with Rapport(make_settings(url.set(port=proxy.port).render_as_string(hide_password=False))) as bot:
+            connector = CuttingConnector(cut=proxy.cut)
+            await bot.attach(connector)
+            first, second = [await queue_complaint(bot, f"m{i}") for i in range(2)]
+            with pytest.raises(StorageError):
+                await bot.outbox.deliver_due()
+            assert [r.id for r in connector.sent] == [first]
+            proxy.restore()
+            assert await bot.outbox.deliver_due() == 1
+            assert [r.id for r in connector.sent] == [first, second]
+            replies = {r.id: r for r in await bot.repo.replies()}
+            assert {r.status for r in replies.values()} == {ReplyStatus.SENT}
+            assert replies[first].external_id == f"sent-{first}"
+            assert await bot.outbox.deliver_due() == 0
+            assert [r.id for r in connector.sent] == [first, second]
