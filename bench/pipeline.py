@@ -105,7 +105,7 @@ async def pipeline(settings: Settings, messages: list[InboundMessage], rate: flo
         stop.set()
         await worker
         latencies = [done_at[k] - arrived[k] for k in arrived]
-        replies = len(await bot.repo.replies(limit=100_000))
+        replies = len(await bot.repo.replies.query(limit=100_000))
     return {
         "msgs_per_s": len(messages) / elapsed,
         "p50_ms": percentile(latencies, 0.5) * 1000,

@@ -270,7 +270,7 @@ def demo(
             table.add_column("message → reply", ratio=1, overflow="ellipsis")
             table.add_column("understood → action", no_wrap=True, overflow="ellipsis")
             for o in outcomes:
-                stored = await bot.repo.get_message(o.message_id)
+                stored = await bot.repo.messages.get(o.message_id)
                 if stored is None:
                     continue
                 m, a = stored.message, stored.analysis
@@ -297,9 +297,11 @@ def demo(
                 table.add_row(str(o.message_id), said, f"{understood}\n→ {action}")
             out.print(table)
             out.print(
-                _escalation_table(await bot.repo.escalations(), {c.id: c for c in await bot.repo.find_customers()})
+                _escalation_table(
+                    await bot.repo.escalations.query(), {c.id: c for c in await bot.repo.customers.find()}
+                )
             )
-            out.print(_customer_table(await bot.repo.find_customers()))
+            out.print(_customer_table(await bot.repo.customers.find()))
             out.print(
                 f"{len(outcomes)} messages, {sum(o.duplicate for o in outcomes)} duplicate, "
                 f"{len(connector.sent)} replies sent; everything is in {database}. Look around with:\n"
@@ -526,11 +528,11 @@ def escalations_list(
     """List escalations (all, or by --status)."""
 
     async def body(bot: Rapport) -> None:
-        items = await bot.repo.escalations(statuses=status or None)
+        items = await bot.repo.escalations.query(statuses=status or None)
         if as_json:
             _print_json(items)
         else:
-            out.print(_escalation_table(items, {c.id: c for c in await bot.repo.find_customers(limit=10_000)}))
+            out.print(_escalation_table(items, {c.id: c for c in await bot.repo.customers.find(limit=10_000)}))
 
     _with_bot(config, body)
 
@@ -540,13 +542,13 @@ def escalations_show(escalation_id: int, config: ConfigOption = None, as_json: J
     """Show one escalation with its messages, replies, notes and history."""
 
     async def body(bot: Rapport) -> None:
-        esc = await bot.repo.get_escalation(escalation_id)
+        esc = await bot.repo.escalations.get(escalation_id)
         if esc is None:
             err.print(f"no escalation #{escalation_id}")
             raise typer.Exit(1)
-        messages = await bot.repo.messages(escalation_id=esc.id)
-        replies = await bot.repo.replies(escalation_id=esc.id)
-        history = await bot.repo.audit_events(escalation_id=esc.id)
+        messages = await bot.repo.messages.query(escalation_id=esc.id)
+        replies = await bot.repo.replies.query(escalation_id=esc.id)
+        history = await bot.repo.audit.events(escalation_id=esc.id)
         if as_json:
             _print_json({"escalation": esc, "messages": messages, "replies": replies, "history": history})
             return
@@ -594,7 +596,7 @@ def customers_list(
     """List customers."""
 
     async def body(bot: Rapport) -> None:
-        items = await bot.repo.find_customers(query, limit=10_000)
+        items = await bot.repo.customers.find(query, limit=10_000)
         if as_json:
             _print_json(items)
         else:

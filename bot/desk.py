@@ -95,20 +95,20 @@ class Desk:
         self.linker: Callable[[str, str, int, str], Awaitable[Identity]] = self._plain_link
 
     async def _get(self, escalation_id: int) -> Escalation:
-        esc = await self.repo.get_escalation(escalation_id)
+        esc = await self.repo.escalations.get(escalation_id)
         if esc is None:
             raise NotFound(f"escalation #{escalation_id} does not exist")
         return esc
 
     async def _changed(self, esc: Escalation, change: str, staff: str, detail: dict[str, Any] | None = None) -> None:
-        await self.repo.audit(
+        await self.repo.audit.record(
             f"escalation.{change}", detail or {}, actor=staff, escalation_id=esc.id, customer_id=esc.customer_id
         )
         await self.events.publish(EscalationChanged(esc.id, change, staff))
 
     async def claim(self, escalation_id: int, staff: str) -> Escalation:
         async with self.events.held(), self.repo.unit():
-            esc = await self.repo.update_escalation(
+            esc = await self.repo.escalations.update(
                 escalation_id,
                 only_if=(EscalationStatus.OPEN,),
                 status=EscalationStatus.CLAIMED,
@@ -125,7 +125,7 @@ class Desk:
             raise InputError("name who takes the case (up to 100 characters)", field="assignee")
         async with self.events.held(), self.repo.unit():
             esc = await self._get(escalation_id)
-            esc = await self.repo.update_escalation(
+            esc = await self.repo.escalations.update(
                 esc.id,
                 only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
                 status=EscalationStatus.CLAIMED,
@@ -138,7 +138,7 @@ class Desk:
     async def resolve(self, escalation_id: int, staff: str) -> Escalation:
         async with self.events.held(), self.repo.unit():
             esc = await self._get(escalation_id)
-            esc = await self.repo.update_escalation(
+            esc = await self.repo.escalations.update(
                 esc.id,
                 only_if=(EscalationStatus.OPEN, EscalationStatus.CLAIMED),
                 status=EscalationStatus.RESOLVED,
@@ -150,7 +150,7 @@ class Desk:
 
     async def reopen(self, escalation_id: int, staff: str) -> Escalation:
         esc = await self._get(escalation_id)
-        esc = await self.repo.update_escalation(esc.id, status=EscalationStatus.OPEN, resolved_at=None)
+        esc = await self.repo.escalations.update(esc.id, status=EscalationStatus.OPEN, resolved_at=None)
         await self._changed(esc, "reopened", staff)
         return esc
 
@@ -158,7 +158,7 @@ class Desk:
         if not 1 <= minutes <= 7 * 24 * 60:
             raise InputError("snooze for 1 minute to 7 days")
         esc = await self._get(escalation_id)
-        esc = await self.repo.update_escalation(esc.id, snoozed_until=utcnow() + timedelta(minutes=minutes))
+        esc = await self.repo.escalations.update(esc.id, snoozed_until=utcnow() + timedelta(minutes=minutes))
         await self._changed(esc, "snoozed", staff, {"minutes": minutes})
         return esc
 
@@ -169,7 +169,7 @@ class Desk:
             raise InputError(f"unknown intent {intent[:40]!r}") from None
         esc = await self._get(escalation_id)
         old = esc.intent
-        esc = await self.repo.update_escalation(esc.id, intent=new.value)
+        esc = await self.repo.escalations.update(esc.id, intent=new.value)
         # Corrections are training data for the next model; keep them with the message.
         await self._changed(
             esc, "reclassified", staff, {"from": old, "to": new.value, "message_id": esc.opening_message_id}
@@ -187,11 +187,11 @@ class Desk:
         if len(text) > MAX_REPLY:
             raise InputError(f"reply text is longer than {MAX_REPLY:,} characters", field="text")
         esc = await self._get(escalation_id)
-        opening = await self.repo.get_message(esc.opening_message_id)
+        opening = await self.repo.messages.get(esc.opening_message_id)
         if opening is None:
             raise InputError(f"escalation #{esc.id} lost its opening message")
         m = opening.message
-        queued = await self.repo.enqueue_reply(
+        queued = await self.repo.replies.enqueue(
             dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}",
             connector=m.via,
             channel=m.channel,
@@ -205,11 +205,11 @@ class Desk:
             message_id=opening.id,
         )
         if queued is None:  # the same request again (a retried delivery): nothing new
-            existing = [r for r in await self.repo.replies(escalation_id=esc.id) if r.kind == "staff"]
+            existing = [r for r in await self.repo.replies.query(escalation_id=esc.id) if r.kind == "staff"]
             return existing[-1]
-        times = await self.repo.escalation_times(esc.id)
+        times = await self.repo.escalations.times(esc.id)
         if times["first_response_at"] is None:
-            await self.repo.update_escalation(esc.id, first_response_at=utcnow())
+            await self.repo.escalations.update(esc.id, first_response_at=utcnow())
         await self._changed(esc, "replied", staff, {"reply_id": queued.id, **(marker or {})})
         return queued
 
@@ -217,16 +217,16 @@ class Desk:
         if not text.strip():
             raise InputError("note text is empty", field="text")
         esc = await self._get(escalation_id)
-        await self.repo.add_note(esc.id, staff, text.strip()[:4000])
+        await self.repo.escalations.add_note(esc.id, staff, text.strip()[:4000])
         await self._changed(esc, "noted", staff)
         return await self._get(esc.id)
 
     async def card(self, escalation_id: int) -> EscalationCard | None:
-        esc = await self.repo.get_escalation(escalation_id)
+        esc = await self.repo.escalations.get(escalation_id)
         if esc is None:
             return None
-        opening = await self.repo.get_message(esc.opening_message_id)
-        customer = await self.repo.get_customer(esc.customer_id)
+        opening = await self.repo.messages.get(esc.opening_message_id)
+        customer = await self.repo.customers.get(esc.customer_id)
         if opening is None or customer is None:
             return None
         identity = next(
@@ -239,13 +239,13 @@ class Desk:
         )
         before = [
             m
-            for m in await self.repo.messages(customer_id=customer.id, limit=20, newest_first=True)
+            for m in await self.repo.messages.query(customer_id=customer.id, limit=20, newest_first=True)
             if m.id < opening.id
         ][:3]
-        times = await self.repo.escalation_times(esc.id)
+        times = await self.repo.escalations.times(esc.id)
         history = tuple(
             HistoryEntry(e.actor, _HISTORY_KINDS[e.kind], e.at)
-            for e in await self.repo.audit_events(escalation_id=esc.id)
+            for e in await self.repo.audit.events(escalation_id=esc.id)
             if e.kind in _HISTORY_KINDS
         )
         return EscalationCard(
@@ -262,14 +262,14 @@ class Desk:
         )
 
     async def message(self, message_id: int) -> StoredMessage | None:
-        return await self.repo.get_message(message_id)
+        return await self.repo.messages.get(message_id)
 
     async def customer(self, customer_id: int) -> Customer | None:
-        return await self.repo.get_customer(customer_id)
+        return await self.repo.customers.get(customer_id)
 
     async def queue(self) -> list[Escalation]:
         """Active escalations, most pressing first, oldest first within a priority."""
-        active = await self.repo.escalations(statuses=[EscalationStatus.OPEN, EscalationStatus.CLAIMED])
+        active = await self.repo.escalations.query(statuses=[EscalationStatus.OPEN, EscalationStatus.CLAIMED])
         return sorted(active, key=lambda e: (e.priority.rank, e.created_at))
 
     async def sla_due_soon(self, within_minutes: int) -> list[EscalationCard]:
@@ -286,7 +286,7 @@ class Desk:
 
     async def today_by_sentiment(self) -> dict[str, int]:
         start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        return await self.repo.count_by_sentiment(start)
+        return await self.repo.messages.count_by_sentiment(start)
 
     async def profile(self, query: str) -> CustomerProfile | None:
         """A customer by id, handle, name, email or platform id ("channel:user" works too)."""
@@ -295,16 +295,16 @@ class Desk:
             channel, user = query.split(":", 1)
             found = [
                 c
-                for c in await self.repo.find_customers(user)
+                for c in await self.repo.customers.find(user)
                 if any(i.channel == channel and i.platform_user_id == user for i in c.identities)
             ]
         else:
-            found = await self.repo.find_customers(query, limit=2)
+            found = await self.repo.customers.find(query, limit=2)
         if not found:
             return None
         customer = found[0]
-        recent = await self.repo.messages(customer_id=customer.id, limit=5, newest_first=True)
-        escalations = await self.repo.escalations(customer_id=customer.id)
+        recent = await self.repo.messages.query(customer_id=customer.id, limit=5, newest_first=True)
+        escalations = await self.repo.escalations.query(customer_id=customer.id)
         return CustomerProfile(customer, tuple(recent), tuple(escalations))
 
     async def link(self, channel: str, platform_user_id: str, customer_ref: str, staff: str) -> Identity:
@@ -317,8 +317,8 @@ class Desk:
         return await self.linker(channel, platform_user_id, profile.customer.id, staff)
 
     async def _plain_link(self, channel: str, platform_user_id: str, customer_id: int, staff: str) -> Identity:
-        identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
-        await self.repo.audit(
+        identity = await self.repo.customers.link_identity(channel, platform_user_id, customer_id)
+        await self.repo.audit.record(
             "identity.linked",
             {"channel": channel, "platform_user_id": platform_user_id},
             actor=staff,
@@ -327,7 +327,7 @@ class Desk:
         return identity
 
     async def audit(self, kind: str, actor: str, detail: dict[str, Any]) -> None:
-        await self.repo.audit(kind, detail, actor=actor)
+        await self.repo.audit.record(kind, detail, actor=actor)
 
 
 __all__ = ["Customer", "CustomerProfile", "Desk", "EscalationCard", "HistoryEntry"]

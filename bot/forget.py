@@ -41,7 +41,7 @@ class Forget:
                 )
             counts = await self.store.erase(customer_id)
             # Only the id (now pointing at nothing) and counts: the entry proves the erasure, not the person.
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "customer.forgotten",
                 {"customer_id": customer_id, "rows": counts, "forced": bool(active) and force},
                 actor=actor,

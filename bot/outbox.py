@@ -47,7 +47,7 @@ class Outbox:
         The send may or may not have reached the platform; we choose at-least-once for those
         few, since a customer who is never answered is worse than one answered twice.
         """
-        return await self._repo.requeue_stale_sending(utcnow())
+        return await self._repo.replies.requeue_stale_sending(utcnow())
 
     async def deliver_due(self) -> int:
         """One pass: send every due reply; returns how many were sent."""
@@ -55,7 +55,7 @@ class Outbox:
             return 0
         await self._settle()
         sent = 0
-        claimed = await self._repo.claim_due_replies(list(self._connectors), utcnow())
+        claimed = await self._repo.replies.claim_due(list(self._connectors), utcnow())
         for n, reply in enumerate(claimed):
             try:
                 if await self._deliver(reply):
@@ -74,7 +74,7 @@ class Outbox:
             await self._record_sent(reply, external_id, sent_at)
             del self._sent[reply_id]
         if self._unsent:
-            await self._repo.release_replies(sorted(self._unsent))
+            await self._repo.replies.release(sorted(self._unsent))
             self._unsent.clear()
 
     async def _deliver(self, reply: OutboundReply) -> bool:
@@ -116,10 +116,10 @@ class Outbox:
 
     async def _record_sent(self, reply: OutboundReply, external_id: str, sent_at: datetime) -> None:
         async with self._repo.unit():
-            await self._repo.mark_reply(
+            await self._repo.replies.mark(
                 reply.id, ReplyStatus.SENT, external_id=external_id, sent_at=sent_at, last_error=""
             )
-            await self._repo.audit(
+            await self._repo.audit.record(
                 "reply.sent",
                 {
                     "reply_id": reply.id,
@@ -137,14 +137,14 @@ class Outbox:
         if count and attempts >= self._settings.max_attempts:
             await self._fail(reply, f"gave up after {attempts} attempts: {error}")
             return
-        await self._repo.mark_reply(
+        await self._repo.replies.mark(
             reply.id,
             ReplyStatus.QUEUED,
             attempts=attempts,
             last_error=error[:500],
             next_attempt_at=utcnow() + timedelta(seconds=delay),
         )
-        await self._repo.audit(
+        await self._repo.audit.record(
             "reply.retry",
             {"reply_id": reply.id, "in_seconds": round(delay, 1), "error": error},
             message_id=reply.message_id,
@@ -152,8 +152,8 @@ class Outbox:
         )
 
     async def _fail(self, reply: OutboundReply, error: str) -> None:
-        await self._repo.mark_reply(reply.id, ReplyStatus.FAILED, last_error=error[:500])
-        await self._repo.audit(
+        await self._repo.replies.mark(reply.id, ReplyStatus.FAILED, last_error=error[:500])
+        await self._repo.audit.record(
             "reply.failed",
             {"reply_id": reply.id, "error": error},
             message_id=reply.message_id,

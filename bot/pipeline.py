@@ -105,16 +105,18 @@ async def ingest(svc: Services, msg: InboundMessage) -> tuple[StoredMessage, boo
     """Persist first, in one transaction with its audit row: (stored message, created). A duplicate
     delivery is recorded and goes no further. Raises StorageError when nothing could be stored."""
     async with svc.repo.unit():
-        stored, created = await svc.repo.store_inbound(msg)
+        stored, created = await svc.repo.messages.store(msg)
         kind = "message.stored" if created else "message.duplicate"
-        await svc.repo.audit(kind, {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id)
+        await svc.repo.audit.record(
+            kind, {"channel": msg.channel, "external_id": msg.external_id}, message_id=stored.id
+        )
     return stored, created
 
 
 async def identify(svc: Services, stored: StoredMessage) -> Customer:
     m = stored.message
     # The message row learns its customer with the final update of the unit (one write, not three).
-    return await svc.repo.resolve_customer(m.channel, m.author_id, m.author_handle, m.author_name)
+    return await svc.repo.customers.resolve(m.channel, m.author_id, m.author_handle, m.author_name)
 
 
 async def classify(svc: Services, texts: list[str]) -> tuple[list[Analysis | None], str | None]:
@@ -152,9 +154,9 @@ async def _answered_elsewhere(svc: Services, text: str, analysis: Analysis) -> A
 
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
     m = stored.message
-    open_escalation = await svc.repo.active_escalation(customer.id, m.channel, m.conversation_id)
+    open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id)
     if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
-        open_escalation = await svc.repo.get_escalation(case)  # a quick follow-up in a new thread joins it
+        open_escalation = await svc.repo.escalations.get(case)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
     elif open_escalation is None and (found := await _answered_elsewhere(svc, m.text, analysis)):
@@ -166,7 +168,7 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
         decision = route(
             svc.rules, analysis, m, customer, open_escalation, templated=svc.templates.has(analysis.language)
         )
-    await svc.repo.audit(
+    await svc.repo.audit.record(
         "routed",
         {
             "action": decision.action,
@@ -202,7 +204,7 @@ async def act(
     async def reply(template: str | None = None, text: str | None = None, then: str = "", **fields: Any) -> None:
         body = text if text is not None else svc.templates.render(template or "", language, name=name, **fields)
         body = f"{body} {then}" if then else body
-        queued = await repo.enqueue_reply(
+        queued = await repo.replies.enqueue(
             dedupe_key=f"auto:{stored.id}",
             connector=m.via,
             channel=m.channel,
@@ -216,7 +218,7 @@ async def act(
         )
         if queued is not None:
             replies.append(queued.id)
-            await repo.audit(
+            await repo.audit.record(
                 "reply.queued",
                 {"reply_id": queued.id, "template": template or "faq"},
                 message_id=stored.id,
@@ -225,11 +227,13 @@ async def act(
             )
 
     async def attached(esc_id: int) -> None:
-        await repo.audit("escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
+        await repo.audit.record(
+            "escalation.attached", {}, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id
+        )
         await svc.events.publish(EscalationChanged(esc_id, "attached"))
 
     async def noted(kind: str, detail: dict[str, Any], esc_id: int) -> None:
-        await repo.audit(kind, detail, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
+        await repo.audit.record(kind, detail, message_id=stored.id, customer_id=customer.id, escalation_id=esc_id)
 
     async def state(esc_id: int, to: ConversationState, why: str) -> None:
         before = await conversations.store.set_state(esc_id, to)
@@ -267,7 +271,7 @@ async def act(
             await reply(template, ticket=str(escalation_id), then=then)
 
     async def follow_up(esc_id: int) -> None:
-        esc = await repo.get_escalation(esc_id)
+        esc = await repo.escalations.get(esc_id)
         if esc is None:
             return
         follow = await conversations.follow_up(esc, m.text, utcnow())  # stores the details and the state
@@ -287,7 +291,7 @@ async def act(
         this message joined it (then it gets no second acknowledgement)."""
         nonlocal escalation_id
         intent = analysis.intent.value if analysis else "unknown"
-        esc, opened = await repo.open_escalation(
+        esc, opened = await repo.escalations.open(
             customer_id=customer.id,
             message=stored,
             priority=decision.priority,
@@ -299,7 +303,7 @@ async def act(
         if not opened:
             await attached(esc.id)
             return False
-        await repo.audit(
+        await repo.audit.record(
             "escalation.opened",
             {"priority": esc.priority.value, "reason": reason, "flagged": esc.flagged},
             message_id=stored.id,
@@ -312,21 +316,21 @@ async def act(
     action = decision.action
     if action == "attach" and decision.escalation_id is not None:
         escalation_id = decision.escalation_id
-        await repo.attach_message(escalation_id, stored.id)
+        await repo.escalations.attach_message(escalation_id, stored.id)
         await attached(escalation_id)
         await follow_up(escalation_id)
     elif action == "handoff":
         if decision.escalation_id is not None:
             escalation_id = decision.escalation_id
-            await repo.attach_message(escalation_id, stored.id)
-            await repo.update_escalation(escalation_id, priority=decision.priority)
+            await repo.escalations.attach_message(escalation_id, stored.id)
+            await repo.escalations.update(escalation_id, priority=decision.priority)
             await attached(escalation_id)
         elif not await escalate(decision.reason):
             assert escalation_id is not None
-            await repo.update_escalation(escalation_id, priority=decision.priority)
+            await repo.escalations.update(escalation_id, priority=decision.priority)
         assert escalation_id is not None
         await state(escalation_id, ConversationState.WITH_PERSON, "customer asked for a person")
-        await repo.audit(
+        await repo.audit.record(
             "conversation.handoff",
             {"priority": decision.priority.value},
             message_id=stored.id,
@@ -348,7 +352,7 @@ async def act(
             svc.knowledge.answer, m.text, analysis.language if analysis else None
         )
         if match is not None and match.answered:
-            await repo.audit(
+            await repo.audit.record(
                 "knowledge.answered",
                 {"article": match.article, "score": round(match.score, 3)},
                 message_id=stored.id,
@@ -366,7 +370,9 @@ async def act(
                 assert escalation_id is not None
                 await follow_up(escalation_id)
     elif action == "sales_alert":
-        await repo.audit("sales.alert", {"reason": decision.reason}, message_id=stored.id, customer_id=customer.id)
+        await repo.audit.record(
+            "sales.alert", {"reason": decision.reason}, message_id=stored.id, customer_id=customer.id
+        )
         await svc.events.publish(SalesAlert(customer.id, stored.id))
         if decision.reply:
             await reply(decision.reply)
@@ -374,7 +380,7 @@ async def act(
         if decision.reply:
             await reply(decision.reply)
     # "record": stored, classified and audited; nothing more to do.
-    await repo.update_message(
+    await repo.messages.update(
         stored.id, customer_id=customer.id, analysis=analysis, action=action, escalation_id=escalation_id
     )
     return Outcome(
@@ -422,7 +428,7 @@ class Pipeline:
     async def resume(self, batch_size: int = 32) -> list[Outcome]:
         """Process every stored message still waiting (left by a stopped process, or queued)."""
         done: list[Outcome] = []
-        while pending := await self.services.repo.unfinished_messages(limit=batch_size):
+        while pending := await self.services.repo.messages.unfinished(limit=batch_size):
             outcomes = await self.process_stored(pending)
             done += outcomes
             if any(o.error.startswith("storage:") for o in outcomes):
@@ -455,7 +461,7 @@ class Pipeline:
             # order whichever worker got which message.
             outcome = await self.finish(stored, analysis, failure)
             if outcome.behind:
-                outcomes += await self.process_stored(await self.services.repo.waiting_messages(outcome.behind))
+                outcomes += await self.process_stored(await self.services.repo.messages.waiting(outcome.behind))
                 outcome = await self.finish(stored, analysis, failure)
                 if outcome.behind:  # an earlier one is refused by the database: this one waits with it
                     outcome = Outcome(stored.id, error=f"storage: waits for earlier message {outcome.behind[0]}")
@@ -472,7 +478,7 @@ class Pipeline:
                 await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
                 if behind := await svc.turns.earlier_waiting(stored):
                     return Outcome(stored.id, behind=tuple(behind))
-                if not await svc.repo.start_processing(stored.id):
+                if not await svc.repo.messages.start_processing(stored.id):
                     return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
                 outcome, customer = await self._steps(stored, analysis, fallback)
                 if svc.announce_messages:
@@ -487,8 +493,8 @@ class Pipeline:
             log.exception("pipeline failed on message %s", stored.id)
             try:
                 async with svc.repo.unit():
-                    await svc.repo.update_message(stored.id, action="error", error=detail)
-                    await svc.repo.audit("pipeline.error", {"error": detail}, message_id=stored.id)
+                    await svc.repo.messages.update(stored.id, action="error", error=detail)
+                    await svc.repo.audit.record("pipeline.error", {"error": detail}, message_id=stored.id)
             except StorageError:
                 log.warning("could not record the failure of message %s", stored.id)
             return Outcome(stored.id, error=detail)
@@ -503,7 +509,9 @@ class Pipeline:
                 except Exception as exc:
                     log.exception("observer failed on message %s", stored.id)
                     try:
-                        await svc.repo.audit("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+                        await svc.repo.audit.record(
+                            "observer.error", {"error": type(exc).__name__}, message_id=stored.id
+                        )
                     except StorageError:
                         log.warning("could not record the observer's failure on message %s", stored.id)
         return outcome
@@ -516,12 +524,12 @@ class Pipeline:
         for intercept in svc.interceptors:
             handled = await intercept(stored, customer)
             if handled:
-                await svc.repo.update_message(stored.id, customer_id=customer.id, analysis=analysis, action=handled)
+                await svc.repo.messages.update(stored.id, customer_id=customer.id, analysis=analysis, action=handled)
                 decision = Decision(handled, "interceptor", handled)
                 return Outcome(stored.id, customer_id=customer.id, decision=decision), customer
         if analysis is None:
             raise ClassificationError(fallback or "classification failed")  # recorded as the message's error
         if fallback:
-            await svc.repo.audit("classify.fallback", {"error": fallback}, message_id=stored.id)
+            await svc.repo.audit.record("classify.fallback", {"error": fallback}, message_id=stored.id)
         decision = await decide(svc, stored, customer, analysis)
         return await act(svc, stored, customer, analysis, decision), customer

@@ -61,7 +61,7 @@ class SlaWatch:
                 if await self._state.get(key) is not None:
                     continue
                 await self._state.set(key, now.isoformat())
-                await self._repo.audit(
+                await self._repo.audit.record(
                     "sla.breached" if breached else "sla.reminder",
                     {"target": target, "due": due.isoformat()},
                     escalation_id=esc.id,

@@ -143,7 +143,7 @@ class Worker:
 
     async def _start(self, ids: list[int]) -> _Batch:
         """Load the announced messages still waiting and start classifying them."""
-        waiting = await self.pipeline.services.repo.waiting_messages(ids)
+        waiting = await self.pipeline.services.repo.messages.waiting(ids)
         return _Batch(ids, waiting, asyncio.ensure_future(self.pipeline.classify_batch(waiting)))
 
     async def _finish(self, batch: _Batch) -> list[Outcome]:

@@ -46,7 +46,9 @@ class Access:
             user = await self.store.add_user(email, role, hashed)
             if user is None:
                 raise Conflict(f"a user {email} exists already", field="email")
-            await self.repo.audit("user.added", {"email": email, "role": role.value, "user_id": user.id}, actor=actor)
+            await self.repo.audit.record(
+                "user.added", {"email": email, "role": role.value, "user_id": user.id}, actor=actor
+            )
         return user
 
     async def sign_in(self, email: str, password: str) -> Principal:
@@ -71,7 +73,7 @@ class Access:
             token = await self.store.add_token(name, role, token_digest(clear))
             if token is None:
                 raise Conflict(f"a token named {name} exists already", field="name")
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "token.created", {"name": name, "role": role.value, "token_id": token.id}, actor=actor
             )
         return token, clear
@@ -84,7 +86,7 @@ class Access:
             token = await self.store.revoke_token(name.strip())
             if token is None:
                 raise NotFound(f"no live token named {name[:100]}", field="name")
-            await self.repo.audit("token.revoked", {"name": token.name, "token_id": token.id}, actor=actor)
+            await self.repo.audit.record("token.revoked", {"name": token.name, "token_id": token.id}, actor=actor)
         return token
 
     async def authenticate(self, bearer: str) -> Principal:

@@ -73,7 +73,9 @@ class ConsoleSessions:
         ]
         if waits:
             retry_after = max(1, math.ceil(max(waits)))
-            await self.repo.audit("console.sign_in_refused", {"email": email, "address": address}, actor="anonymous")
+            await self.repo.audit.record(
+                "console.sign_in_refused", {"email": email, "address": address}, actor="anonymous"
+            )
             raise TooManyAttempts(f"too many failed sign-ins: try again in {retry_after} s", retry_after=retry_after)
 
     async def sign_in(self, email: str, password: str, address: str) -> SignedIn:
@@ -89,7 +91,9 @@ class ConsoleSessions:
             principal = await self.access.sign_in(email, password)
         except Unauthenticated:
             await self.store.record_attempt(email, address, ok=False)
-            await self.repo.audit("console.sign_in_failed", {"email": email, "address": address}, actor="anonymous")
+            await self.repo.audit.record(
+                "console.sign_in_failed", {"email": email, "address": address}, actor="anonymous"
+            )
             raise
         found = await self.access.store.user_by_email(email)
         assert found is not None  # sign_in just found it
@@ -97,7 +101,7 @@ class ConsoleSessions:
         expires_at = now + self.lifetime
         await self.store.add_session(digest(cookie), found[0].id, expires_at)
         await self.store.record_attempt(email, address, ok=True)
-        await self.repo.audit("console.signed_in", {"address": address}, actor=principal.actor)
+        await self.repo.audit.record("console.signed_in", {"address": address}, actor=principal.actor)
         return SignedIn(cookie, principal, expires_at)
 
     async def principal(self, cookie: str) -> Principal:
@@ -111,7 +115,7 @@ class ConsoleSessions:
 
     async def sign_out(self, cookie: str, actor: str) -> None:
         if await self.store.end_session(digest(cookie)):
-            await self.repo.audit("console.signed_out", {}, actor=actor)
+            await self.repo.audit.record("console.signed_out", {}, actor=actor)
 
     async def staff(self) -> list[tuple[str, Role]]:
         """Who a case can be assigned to: the actor name and role of every active account that may act."""

@@ -61,13 +61,13 @@ class CsatInterceptor:
         command = _command(m.text)
         if command in STOP_WORDS:
             if await self.rel.opt_out(customer.id, m.channel, stored.id):
-                await self.repo.audit(
+                await self.repo.audit.record(
                     "followup.opted_out", {"channel": m.channel}, message_id=stored.id, customer_id=customer.id
                 )
             await self._reply(stored, customer, "opt_out", f"optout:{stored.id}")
             return "opt_out"
         if command in START_WORDS and await self.rel.opt_in(customer.id, m.channel):
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "followup.opted_in", {"channel": m.channel}, message_id=stored.id, customer_id=customer.id
             )
             await self._reply(stored, customer, "opt_in", f"optin:{stored.id}")
@@ -79,7 +79,7 @@ class CsatInterceptor:
         short = len(m.text.split()) <= _SHORT_WORDS
         if score is not None:
             await self.rel.update_survey(survey.id, CsatStatus.ANSWERED, score=score, text=m.text, message_id=stored.id)
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "csat.answered",
                 {"score": score, "survey_id": survey.id},
                 message_id=stored.id,
@@ -92,7 +92,7 @@ class CsatInterceptor:
             return "csat"
         if survey.status is CsatStatus.ASKED:
             await self.rel.update_survey(survey.id, CsatStatus.REASKED, text=m.text, message_id=stored.id)
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "csat.reasked",
                 {"survey_id": survey.id},
                 message_id=stored.id,
@@ -102,7 +102,7 @@ class CsatInterceptor:
             await self._reply(stored, customer, "csat_reask", f"csat-reask:{survey.id}")
             return "csat" if short else None
         await self.rel.update_survey(survey.id, CsatStatus.UNANSWERED, text=m.text, message_id=stored.id)
-        await self.repo.audit(
+        await self.repo.audit.record(
             "csat.unanswered",
             {"survey_id": survey.id},
             message_id=stored.id,
@@ -120,7 +120,7 @@ class CsatInterceptor:
             name=_first_name(m.author_name or customer.display_name),
             channel=m.channel,
         )
-        queued = await self.repo.enqueue_reply(
+        queued = await self.repo.replies.enqueue(
             dedupe_key=key,
             connector=m.via,
             channel=m.channel,
@@ -133,7 +133,7 @@ class CsatInterceptor:
             message_id=stored.id,
         )
         if queued is not None:
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "reply.queued",
                 {"reply_id": queued.id, "template": template},
                 message_id=stored.id,

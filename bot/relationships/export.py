@@ -37,7 +37,7 @@ async def customer_records(service: RelationshipService) -> list[dict[str, Any]]
     out = []
     for st in await service.rel.standings():
         account = await service.rel.account(st.customer_id)
-        customer = await service.repo.get_customer(st.customer_id)
+        customer = await service.repo.customers.get(st.customer_id)
         ids = {i.channel: i.platform_user_id for i in (customer.identities if customer else ())}
         out.append(
             {
@@ -63,7 +63,7 @@ async def customer_records(service: RelationshipService) -> list[dict[str, Any]]
 
 async def escalation_records(service: RelationshipService) -> list[dict[str, Any]]:
     out = []
-    for e in await service.repo.escalations(limit=1_000_000):
+    for e in await service.repo.escalations.query(limit=1_000_000):
         out.append(
             {
                 "id": e.id,

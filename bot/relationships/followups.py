@@ -106,10 +106,10 @@ class FollowUpScheduler:
         return sent
 
     async def _due(self, key: str, now: datetime, every: timedelta) -> bool:
-        last = await self.repo.state_get(key)
+        last = await self.repo.state.get(key)
         if last is not None and datetime.fromisoformat(last) + every > now:
             return False
-        await self.repo.state_set(key, now.isoformat())
+        await self.repo.state.set(key, now.isoformat())
         return True
 
     async def plan(self, now: datetime) -> None:
@@ -139,13 +139,13 @@ class FollowUpScheduler:
         """Where to send: under the escalation's opening message for a survey, else where the customer last
         wrote; a customer who never wrote (imported) gets a direct message on a linked account."""
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
-            esc = await self.repo.get_escalation(f.escalation_id)
-            opening = await self.repo.get_message(esc.opening_message_id) if esc else None
+            esc = await self.repo.escalations.get(f.escalation_id)
+            opening = await self.repo.messages.get(esc.opening_message_id) if esc else None
             return Target.answering(opening) if opening else None
-        latest = await self.repo.messages(customer_id=f.customer_id, limit=1, newest_first=True)
+        latest = await self.repo.messages.query(customer_id=f.customer_id, limit=1, newest_first=True)
         if latest:
             return Target.answering(latest[0])
-        customer = await self.repo.get_customer(f.customer_id)
+        customer = await self.repo.customers.get(f.customer_id)
         for identity in customer.identities if customer else ():
             if identity.channel in _DIRECT_CHANNELS:
                 return Target(
@@ -164,7 +164,7 @@ class FollowUpScheduler:
         """Queue one due follow-up in the outbox, or postpone, skip or cancel it with a note saying why."""
         s = self.settings
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
-            esc = await self.repo.get_escalation(f.escalation_id)
+            esc = await self.repo.escalations.get(f.escalation_id)
             if esc is None or esc.status is not EscalationStatus.RESOLVED:
                 await self.rel.set_followup(f.id, FollowUpStatus.CANCELLED, note="escalation no longer resolved")
                 return 0
@@ -175,7 +175,7 @@ class FollowUpScheduler:
         m = target
         if await self.rel.is_opted_out(f.customer_id, m.channel):
             await self.rel.set_followup(f.id, FollowUpStatus.SKIPPED, note=f"opted out on {m.channel}")
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "followup.skipped", {"kind": f.kind.value, "why": "opted out"}, customer_id=f.customer_id
             )
             return 0
@@ -183,7 +183,7 @@ class FollowUpScheduler:
         if allowed > now:
             await self.rel.set_followup(f.id, FollowUpStatus.PENDING, due_at=allowed, note="postponed: quiet hours")
             return 0
-        customer = await self.repo.get_customer(f.customer_id)
+        customer = await self.repo.customers.get(f.customer_id)
         name = (m.name or (customer.display_name if customer else "")).split()
         text = render_followup(
             s.templates,
@@ -195,7 +195,7 @@ class FollowUpScheduler:
         )
         if f.kind is FollowUpKind.CSAT and f.escalation_id is not None:
             await self.rel.open_survey(f.escalation_id, f.customer_id, m.channel)
-        queued = await self.repo.enqueue_reply(
+        queued = await self.repo.replies.enqueue(
             dedupe_key=f.dedupe_key,
             connector=m.connector,
             channel=m.channel,
@@ -209,7 +209,7 @@ class FollowUpScheduler:
             message_id=m.message_id,
         )
         await self.rel.set_followup(f.id, FollowUpStatus.SENT, reply_id=queued.id if queued else None)
-        await self.repo.audit(
+        await self.repo.audit.record(
             "followup.queued",
             {"kind": f.kind.value, "reply_id": queued.id if queued else None},
             customer_id=f.customer_id,

@@ -110,12 +110,12 @@ class Identities:
         owner = await self.rel.identity_owner(channel, platform_user_id)
         if owner is not None and owner != customer_id:
             alone = [
-                c for c in await self.repo.find_customers(platform_user_id) if c.id == owner and len(c.identities) == 1
+                c for c in await self.repo.customers.find(platform_user_id) if c.id == owner and len(c.identities) == 1
             ]
             source = owner if alone else (await self.unlink(channel, platform_user_id, actor))[1]
             await self.merge(source, customer_id, actor, f"link {channel}:{platform_user_id}")
-        identity = await self.repo.link_identity(channel, platform_user_id, customer_id)
-        await self.repo.audit(
+        identity = await self.repo.customers.link_identity(channel, platform_user_id, customer_id)
+        await self.repo.audit.record(
             "identity.linked",
             {"channel": channel, "platform_user_id": platform_user_id},
             actor=actor,
@@ -126,7 +126,7 @@ class Identities:
     async def unlink(self, channel: str, platform_user_id: str, actor: str) -> tuple[int, int]:
         """Split an account (and its messages) off into a customer of its own: (old id, new id)."""
         old, new = await self.rel.unlink(channel, platform_user_id)
-        await self.repo.audit(
+        await self.repo.audit.record(
             "identity.unlinked",
             {"channel": channel, "platform_user_id": platform_user_id, "new_customer_id": new},
             actor=actor,
@@ -136,7 +136,7 @@ class Identities:
 
     async def merge(self, source_id: int, target_id: int, actor: str, reason: str = "") -> Merge:
         merge = await self.rel.merge(source_id, target_id, actor, reason)
-        await self.repo.audit(
+        await self.repo.audit.record(
             "customer.merged",
             {
                 "merge_id": merge.id,
@@ -151,7 +151,7 @@ class Identities:
 
     async def undo(self, merge_id: int, actor: str) -> Merge:
         merge = await self.rel.undo_merge(merge_id)
-        await self.repo.audit(
+        await self.repo.audit.record(
             "customer.unmerged",
             {"merge_id": merge.id, "source_id": merge.source_id},
             actor=actor,
@@ -160,7 +160,7 @@ class Identities:
         return merge
 
     async def suggestions(self, customer_id: int | None = None, min_confidence: float = 0.0) -> list[LinkSuggestion]:
-        customers = await self.repo.find_customers("", limit=100_000)
+        customers = await self.repo.customers.find("", limit=100_000)
         found = suggest_links(customers, await self.rel.email_mentions(), await self.rel.merged_ids())
         return [
             s
@@ -171,7 +171,7 @@ class Identities:
     async def suggestions_for(self, customer_id: int, min_confidence: float = 0.0) -> list[LinkSuggestion]:
         """This customer's suggestions, as `suggestions(customer_id)` finds them, from only the customers
         that share a handle, a name or an email with it: what runs after every message must not load them all."""
-        me = await self.repo.get_customer(customer_id)
+        me = await self.repo.customers.get(customer_id)
         if me is None:
             return []
         mentions = await self.rel.email_mentions(writer=me.id, containing=me.email)
@@ -181,10 +181,10 @@ class Identities:
         keys |= {e.lower().rstrip(".") for writer, text in mentions if writer == me.id for e in _EMAIL.findall(text)}
         candidates = {me.id: me}
         for key in keys:
-            for c in await self.repo.find_customers(key, limit=50):
+            for c in await self.repo.customers.find(key, limit=50):
                 candidates[c.id] = c
         for writer, _text in mentions:
-            if writer not in candidates and (other := await self.repo.get_customer(writer)) is not None:
+            if writer not in candidates and (other := await self.repo.customers.get(writer)) is not None:
                 candidates[writer] = other
         found = suggest_links(list(candidates.values()), mentions, await self.rel.merged_ids())
         return [s for s in found if s.confidence >= min_confidence and customer_id in (s.customer_id, s.other_id)]

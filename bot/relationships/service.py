@@ -122,7 +122,7 @@ class RelationshipService:
 
     async def on_event(self, event: object) -> None:
         if isinstance(event, EscalationChanged) and event.change == "resolved":
-            esc = await self.repo.get_escalation(event.escalation_id)
+            esc = await self.repo.escalations.get(event.escalation_id)
             if esc is not None and esc.status is EscalationStatus.RESOLVED:
                 await self.scheduler.schedule_csat(esc.id, esc.customer_id, esc.resolved_at or utcnow())
                 await self.refresh(esc.customer_id)
@@ -146,7 +146,7 @@ class RelationshipService:
         tier = await self.tier(customer_id)
         before_tier = await self.rel.set_tier(customer_id, tier.tier, tier.reason)
         if before_tier != tier.tier.value:
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "customer.tier",
                 {"from": before_tier, "to": tier.tier.value, "reason": tier.reason},
                 customer_id=customer_id,
@@ -160,7 +160,7 @@ class RelationshipService:
         stage = await self.stage(customer_id)
         before_stage = await self.rel.set_stage(customer_id, stage.stage.value, stage.reason)
         if before_stage != stage.stage.value:
-            await self.repo.audit(
+            await self.repo.audit.record(
                 "customer.stage",
                 {"from": before_stage, "to": stage.stage.value, "reason": stage.reason},
                 customer_id=customer_id,
@@ -197,7 +197,7 @@ class RelationshipService:
         purchase = await self.rel.add_purchase(customer_id, reference.strip()[:200], float(amount), at, source)
         if purchase is None:
             return None
-        await self.repo.audit(
+        await self.repo.audit.record(
             "purchase.recorded",
             {"reference": purchase.reference, "amount": purchase.amount},
             actor=actor,
@@ -226,7 +226,7 @@ class RelationshipService:
             tier = await self._refresh_tier(customer_id)
             await self._refresh_stage(customer_id, None)
             report.tiers[tier.tier.value] = report.tiers.get(tier.tier.value, 0) + 1
-        await self.repo.audit(
+        await self.repo.audit.record(
             "customers.imported",
             {"created": report.created, "updated": report.updated, "skipped": report.skipped},
             actor=actor,
@@ -249,7 +249,9 @@ class RelationshipService:
                 report.created += 1
                 report.customer_ids.append(customer_id)
         report.problems.sort(key=_line_order)
-        await self.repo.audit("purchases.imported", {"created": report.created, "skipped": report.skipped}, actor=actor)
+        await self.repo.audit.record(
+            "purchases.imported", {"created": report.created, "skipped": report.skipped}, actor=actor
+        )
         return report
 
     # -- the profile ----------------------------------------------------------------------------
@@ -258,8 +260,8 @@ class RelationshipService:
         st = await self.rel.standing(customer_id)
         if st is None:
             raise NotFound(f"no customer {customer_id}")
-        escalations = await self.repo.escalations(customer_id=customer_id)
-        recent = await self.repo.messages(customer_id=customer_id, limit=5, newest_first=True)
+        escalations = await self.repo.escalations.query(customer_id=customer_id)
+        recent = await self.repo.messages.query(customer_id=customer_id, limit=5, newest_first=True)
         lines = tuple(
             f"{m.message.channel} {m.analysis.intent.value if m.analysis else m.action or '-'}: {m.message.text[:200]}"
             for m in recent
@@ -282,7 +284,7 @@ class RelationshipService:
         """Everything `customers show --json` adds: identities, tier and stage with reasons, open
         escalations, CSAT answers, opt-outs, purchases, merges."""
         p = await self.profile(customer_id)
-        customer = await self.repo.get_customer(customer_id)
+        customer = await self.repo.customers.get(customer_id)
         data = _plain(asdict(p))
         data["identities"] = [_plain(asdict(i)) for i in (customer.identities if customer else ())]
         data["email"] = customer.email if customer else ""

@@ -145,8 +145,8 @@ class RootCauses:
             return
         year, week, _ = now.isocalendar()
         label = f"{year}-W{week:02d}"
-        if await self.repo.state_get(_WEEK_KEY) == label:
+        if await self.repo.state.get(_WEEK_KEY) == label:
             return
         topics = await self.refresh(now)
-        await self.repo.state_set(_WEEK_KEY, label)
+        await self.repo.state.set(_WEEK_KEY, label)
         await publish(self.events, TopicSummary(label, tuple(topics[:10])))

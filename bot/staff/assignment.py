@@ -41,7 +41,7 @@ class Shifts:
             raise InputError("name one person (up to 100 characters, no spaces), e.g. slack:U123", field="actor")
         async with self._repo.unit():
             shift = await self.store.set_shift(actor, on_shift)
-            await self._repo.audit("staff.shift", {"actor": actor, "on_shift": on_shift}, actor=by)
+            await self._repo.audit.record("staff.shift", {"actor": actor, "on_shift": on_shift}, actor=by)
         return shift
 
     async def list(self) -> list[Shift]:
@@ -79,8 +79,8 @@ class AutoAssigner:
                         continue  # another process just gave this person a case: look again
                     if not await self._store.assign_unassigned(escalation_id, pick.actor, now):
                         raise _Taken
-                    esc = await self._repo.get_escalation(escalation_id)
-                    await self._repo.audit(
+                    esc = await self._repo.escalations.get(escalation_id)
+                    await self._repo.audit.record(
                         "escalation.assigned",
                         {"assignee": pick.actor},
                         actor=AUTO_ASSIGN,

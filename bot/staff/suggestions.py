@@ -58,7 +58,7 @@ class Suggestions:
         card = await self._desk.card(escalation_id)
         if card is None:
             raise NotFound(f"escalation #{escalation_id} does not exist")
-        messages = await self._desk.repo.messages(escalation_id=escalation_id, limit=20)
+        messages = await self._desk.repo.messages.query(escalation_id=escalation_id, limit=20)
         texts = [card.opening.message.text] + [m.message.text for m in messages if m.id != card.opening.id]
         text = "\n".join(texts)[:_TEXT_CHARS]
         language = card.analysis.language if card.analysis else None

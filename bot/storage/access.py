@@ -9,12 +9,12 @@ from sqlalchemy import select, update
 from bot.access.models import ApiToken, Role, User
 from bot.domain import utcnow
 from bot.storage.database import Database, commit_unique
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import ApiTokenRow, UserRow
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.email, Role(row.role), _aware(row.created_at) or utcnow(), _aware(row.disabled_at))
+    return User(row.id, row.email, Role(row.role), aware(row.created_at) or utcnow(), aware(row.disabled_at))
 
 
 def _token(row: ApiTokenRow) -> ApiToken:
@@ -22,9 +22,9 @@ def _token(row: ApiTokenRow) -> ApiToken:
         row.id,
         row.name,
         Role(row.role),
-        _aware(row.created_at) or utcnow(),
-        _aware(row.last_used_at),
-        _aware(row.revoked_at),
+        aware(row.created_at) or utcnow(),
+        aware(row.last_used_at),
+        aware(row.revoked_at),
     )
 
 

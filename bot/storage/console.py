@@ -10,7 +10,7 @@ from bot.access.models import User
 from bot.domain import utcnow
 from bot.storage.access import _user
 from bot.storage.database import Database
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import ConsoleSessionRow, SignInAttemptRow, UserRow
 
 
@@ -38,7 +38,7 @@ class ConsoleStore:
             if found is None:
                 return None
             expires_at, row = found
-            if (_aware(expires_at) or now) <= now:
+            if (aware(expires_at) or now) <= now:
                 return None
             return _user(row)
 
@@ -70,7 +70,7 @@ class ConsoleStore:
             stmt = stmt.where(SignInAttemptRow.address == address)
         async with self._db.session() as s:
             rows = (await s.scalars(stmt.order_by(SignInAttemptRow.at))).all()
-            return [_aware(r) or since for r in rows]
+            return [aware(r) or since for r in rows]
 
     async def prune_attempts(self, before: datetime) -> int:
         async with self._db.session() as s:

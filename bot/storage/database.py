@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,16 @@ class _UnitSession:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
+
+
+class Store:
+    """A store of one aggregate: its methods share the caller's unit of work, or run in their own."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._db.session()
 
 
 class Database:

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 
 from bot.domain import OutboundReply
 from bot.storage.database import Database
-from bot.storage.repository import _aware, _reply
+from bot.storage.rows import aware, reply_of
 from bot.storage.tables import CustomerRow, EscalationRow, MessageRow, ReplyRow
 
 UNASSIGNED = "-"  # the assignee filter's value for "nobody yet"
@@ -85,10 +85,10 @@ class InboxQueries:
                 assignee=e.assignee,
                 flagged=e.flagged,
                 opening_text=text or "",
-                created_at=_aware(e.created_at) or e.created_at,
-                first_response_at=_aware(e.first_response_at),
-                resolved_at=_aware(e.resolved_at),
-                snoozed_until=_aware(e.snoozed_until),
+                created_at=aware(e.created_at) or e.created_at,
+                first_response_at=aware(e.first_response_at),
+                resolved_at=aware(e.resolved_at),
+                snoozed_until=aware(e.snoozed_until),
             )
             for e, name, tier, text in found
         ]
@@ -106,4 +106,4 @@ class InboxQueries:
         stmt = select(ReplyRow).where(or_(ReplyRow.escalation_id.in_(cases), ReplyRow.message_id.in_(messages)))
         async with self._db.session() as s:
             rows: Sequence[ReplyRow] = (await s.scalars(stmt.order_by(ReplyRow.id.desc()).limit(limit))).all()
-        return [_reply(r) for r in reversed(rows)]
+        return [reply_of(r) for r in reversed(rows)]

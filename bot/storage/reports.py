@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.storage.database import Database
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import CsatSurveyRow, CustomerAccountRow, CustomerRow, EscalationRow, MessageRow
 
 _ACTIVE = ("open", "claimed")
@@ -52,7 +52,7 @@ class ReportQueries:
         """When each open or claimed escalation was opened (the backlog's ages)."""
         async with self._db.session() as s:
             rows = await s.scalars(select(EscalationRow.created_at).where(EscalationRow.status.in_(_ACTIVE)))
-            return [_aware(r) or r for r in rows.all()]
+            return [aware(r) or r for r in rows.all()]
 
     async def value_by_tier(self) -> dict[str, float]:
         """The lifetime value of every customer now, summed per tier (merged-away accounts left out)."""
@@ -76,7 +76,7 @@ class ReportQueries:
                     EscalationRow.resolved_at,
                 ).where(EscalationRow.created_at >= since)
             )
-            return [CaseTimes(p, st, _aware(c) or c, _aware(f), _aware(r)) for p, st, c, f, r in rows.all()]
+            return [CaseTimes(p, st, aware(c) or c, aware(f), aware(r)) for p, st, c, f, r in rows.all()]
 
     async def resolved_count(self, since: datetime) -> int:
         async with self._db.session() as s:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot.domain import EscalationStatus, utcnow
 from bot.storage.database import Database, commit_unique
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import EscalationRow, MessageRow, ReplyRow, StaffShiftRow
 
 _ACTIVE = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
@@ -77,7 +77,7 @@ class StaffStore:
         async with self._db.session() as s:
             rows = (await s.execute(stmt)).all()
         return [
-            Shift(r.actor, r.on_shift, _aware(r.changed_at) or utcnow(), _aware(r.last_assigned_at), r.turns, int(n))
+            Shift(r.actor, r.on_shift, aware(r.changed_at) or utcnow(), aware(r.last_assigned_at), r.turns, int(n))
             for r, n in rows
         ]
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.domain import EscalationStatus
 from bot.storage.database import Database
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import EscalationRow, MessageRow, ReplyRow
 
 _ACTIVE = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
@@ -49,4 +49,4 @@ class StatsQueries:
                     EscalationRow.first_response_at,
                 ).where(EscalationRow.status.in_(_ACTIVE))
             )
-            return [ActiveEscalation(p, st, _aware(c) or c, _aware(f)) for p, st, c, f in rows.all()]
+            return [ActiveEscalation(p, st, aware(c) or c, aware(f)) for p, st, c, f in rows.all()]

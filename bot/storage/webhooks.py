@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bot.domain import utcnow
 from bot.storage.database import Database, commit_unique
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import WebhookDeliveryRow
 from bot.webhooks.models import Delivery, DeliveryStatus
 
@@ -23,11 +23,11 @@ def _delivery(row: WebhookDeliveryRow) -> Delivery:
         body=row.body,
         status=DeliveryStatus(row.status),
         attempts=row.attempts,
-        created_at=_aware(row.created_at) or utcnow(),
-        next_attempt_at=_aware(row.next_attempt_at) or utcnow(),
+        created_at=aware(row.created_at) or utcnow(),
+        next_attempt_at=aware(row.next_attempt_at) or utcnow(),
         last_status=row.last_status,
         last_error=row.last_error,
-        delivered_at=_aware(row.delivered_at),
+        delivered_at=aware(row.delivered_at),
     )
 
 

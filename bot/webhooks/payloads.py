@@ -53,12 +53,12 @@ def _message(m: StoredMessage) -> dict[str, Any]:
 async def describe(event: object, repo: Repository) -> tuple[str, dict[str, Any]] | None:
     """(webhook event type, data) for the events webhooks carry; None for every other event."""
     if isinstance(event, EscalationChanged) and event.change in _ESCALATION_CHANGES:
-        esc = await repo.get_escalation(event.escalation_id)
+        esc = await repo.escalations.get(event.escalation_id)
         if esc is None:
             return None
         return f"escalation.{_ESCALATION_CHANGES[event.change]}", {"escalation": _escalation(esc), "actor": event.actor}
     if isinstance(event, SalesAlert | MessageReceived):
-        stored = await repo.get_message(event.message_id)
+        stored = await repo.messages.get(event.message_id)
         if stored is None:
             return None
         kind = "sales.alert" if isinstance(event, SalesAlert) else "message.received"

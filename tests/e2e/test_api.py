@@ -46,10 +46,10 @@ class Desk:
 
     async def complaint(self, author: dict[str, Any] = ANN, text: str = COMPLAINT, *, dm: bool = False) -> Escalation:
         """A customer complains on Discord; returns the escalation it opened (once processed)."""
-        before = {e.id for e in await self.bot.repo.escalations()}
+        before = {e.id for e in await self.bot.repo.escalations.query()}
         await self.discord.message_create(text, author=author, dm=dm)
         for _ in range(400):
-            new = [e for e in await self.bot.repo.escalations() if e.id not in before]
+            new = [e for e in await self.bot.repo.escalations.query() if e.id not in before]
             if new:
                 return new[0]
             await asyncio.sleep(0.02)
@@ -142,7 +142,7 @@ async def test_a_viewer_reads_but_every_action_is_403(desk: Desk) -> None:
     for path, body in ACTS:
         answer = await desk.api.post(path, desk.viewer, json=body)
         assert error_of(answer) == (403, "forbidden", None), path
-    esc = await desk.bot.repo.get_escalation(1)
+    esc = await desk.bot.repo.escalations.get(1)
     assert esc is not None and esc.status.value == "open"  # nothing happened
 
 
@@ -162,7 +162,7 @@ async def test_an_admin_creates_a_token_that_works_and_revokes_it(desk: Desk) ->
     assert "token" not in listed.body[0] and {t["name"] for t in listed.body} >= {"crm", "admin-bot"}
     assert (await desk.api.call("DELETE", "/api/v1/tokens/crm", desk.admin)).status == 200
     assert (await desk.api.get("/api/v1/escalations", token)).status == 401
-    [audit] = await desk.bot.repo.audit_events(kind="token.revoked")
+    [audit] = await desk.bot.repo.audit.events(kind="token.revoked")
     assert audit.actor == "token:admin-bot"
 
 
@@ -235,7 +235,7 @@ async def test_claim_is_audited_with_the_token_as_a_slack_claim_is_and_a_second_
     claimed = await desk.api.post(f"/api/v1/escalations/{esc.id}/claim", desk.agent)
     assert claimed.status == 200
     assert claimed.body["status"] == "claimed" and claimed.body["assignee"] == "token:agent-bot"
-    [audit] = await desk.bot.repo.audit_events(kind="escalation.claimed")
+    [audit] = await desk.bot.repo.audit.events(kind="escalation.claimed")
     assert audit.actor == "token:agent-bot" and audit.escalation_id == esc.id
     again = await desk.api.post(f"/api/v1/escalations/{esc.id}/claim", desk.admin)
     assert error_of(again)[:2] == (409, "conflict")
@@ -253,13 +253,13 @@ async def test_a_reply_through_the_api_reaches_the_customer_on_discord_once(desk
     assert again.status == 202 and again.body["id"] == first.body["id"]
 
     post = await desk.posted_text(text)
-    opening = await desk.bot.repo.get_message(esc.opening_message_id)
+    opening = await desk.bot.repo.messages.get(esc.opening_message_id)
     assert opening is not None
     assert post["channel_id"] == dc.CHANNEL_ID
     assert str(post["message_reference"]["message_id"]) == opening.message.external_id
     await asyncio.sleep(0.3)
     assert [p["content"] for p in desk.discord.posted].count(text) == 1
-    [audit] = await desk.bot.repo.audit_events(kind="escalation.replied")
+    [audit] = await desk.bot.repo.audit.events(kind="escalation.replied")
     assert audit.actor == "token:agent-bot"
     detail = await desk.api.get(f"/api/v1/escalations/{esc.id}", desk.viewer)
     assert detail.body["first_response_at"] is not None
@@ -293,7 +293,7 @@ async def test_a_note_stays_internal_and_resolve_closes_the_case(desk: Desk) -> 
     detail = await desk.api.get(f"/api/v1/escalations/{esc.id}", desk.viewer)
     assert [n["text"] for n in detail.body["notes"]] == ["called the courier"]
     assert [h["what"] for h in detail.body["history"]] == ["opened", "added a note", "resolved"]
-    assert [a.actor for a in await desk.bot.repo.audit_events(kind="escalation.resolved")] == ["token:agent-bot"]
+    assert [a.actor for a in await desk.bot.repo.audit.events(kind="escalation.resolved")] == ["token:agent-bot"]
     await asyncio.sleep(0.3)
     assert len(desk.discord.posted) == 1  # the note never reached the customer
     assert (await desk.api.post(f"/api/v1/escalations/{esc.id}/resolve", desk.agent)).status == 409
@@ -325,7 +325,7 @@ async def test_a_purchase_is_recorded_once_per_reference_and_raises_the_value(de
     profile = await desk.api.get(f"/api/v1/customers/{esc.customer_id}", desk.viewer)
     assert profile.body["account"]["lifetime_value"] == 1200.0
     assert [p["reference"] for p in profile.body["purchases"]] == ["order-77"]
-    [audit] = await desk.bot.repo.audit_events(kind="purchase.recorded")
+    [audit] = await desk.bot.repo.audit.events(kind="purchase.recorded")
     assert audit.actor == "token:agent-bot"
     keyed = {"amount": 5, "currency": "eur"}
     headers = {"Idempotency-Key": "shop-9"}
@@ -364,9 +364,9 @@ async def test_linking_an_account_that_wrote_in_brings_its_history_to_the_custom
     assert linked.status == 201 and linked.body["customer_id"] == ann.customer_id
     profile = await desk.api.get(f"/api/v1/customers/{ann.customer_id}", desk.viewer)
     assert {i["platform_user_id"] for i in profile.body["identities"]} == {ANN["id"], BEN["id"]}
-    moved = await desk.bot.repo.get_escalation(ben.id)
+    moved = await desk.bot.repo.escalations.get(ben.id)
     assert moved is not None and moved.customer_id == ann.customer_id
-    [audit] = await desk.bot.repo.audit_events(kind="identity.linked")
+    [audit] = await desk.bot.repo.audit.events(kind="identity.linked")
     assert audit.actor == "token:agent-bot"
     bad = await desk.api.post(path, desk.agent, json={"channel": "myspace", "platform_user_id": "1"})
     assert error_of(bad) == (422, "invalid", "channel")

@@ -72,7 +72,7 @@ async def test_suggestions_list_and_send_one_as_the_caller(desk: Desk) -> None:
     sent = await desk.api.post(send, desk.agent, json={"key": "kb:return-policy"})
     assert sent.status == 202 and sent.body["kind"] == "staff"
     await desk.posted_text(article["text"])  # reached the customer on Discord
-    [audit] = [e for e in await desk.bot.repo.audit_events(escalation_id=esc.id) if e.kind == "escalation.replied"]
+    [audit] = [e for e in await desk.bot.repo.audit.events(escalation_id=esc.id) if e.kind == "escalation.replied"]
     assert audit.actor == "token:agent-bot" and audit.detail["suggested"] == "kb:return-policy"
     assert (await desk.api.get("/api/v1/escalations/999/suggestions", desk.viewer)).status == 404
 
@@ -90,7 +90,7 @@ async def test_macros_are_listed_and_sent_filled_in(desk: Desk) -> None:
     again = await desk.api.post(path, desk.agent, json={"name": "refund"}, headers={"Idempotency-Key": "k1"})
     assert sent.status == again.status == 202 and sent.body["id"] == again.body["id"]
     await desk.posted_text(REFUND.format(name="Ann", ticket=esc.id))
-    [audit] = [e for e in await desk.bot.repo.audit_events(escalation_id=esc.id) if e.kind == "escalation.replied"]
+    [audit] = [e for e in await desk.bot.repo.audit.events(escalation_id=esc.id) if e.kind == "escalation.replied"]
     assert audit.detail["macro"] == "refund"
 
 
@@ -111,5 +111,5 @@ async def test_assign_and_shifts(desk: Desk) -> None:
     assert lee.body["open_cases"] == 1
     listed = await desk.api.get("/api/v1/shifts", desk.viewer)
     assert {s["actor"] for s in listed.body["items"]} == {"token:agent-bot", "user:lee@example.com"}
-    [audit] = await desk.bot.repo.audit_events(kind="staff.shift", limit=1)
+    [audit] = await desk.bot.repo.audit.events(kind="staff.shift", limit=1)
     assert audit.actor == "token:agent-bot"

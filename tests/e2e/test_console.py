@@ -41,10 +41,10 @@ class Console:
     browser: Browser
 
     async def complaint(self, author: dict[str, Any] = ANN, text: str = COMPLAINT) -> Escalation:
-        before = {e.id for e in await self.bot.repo.escalations()}
+        before = {e.id for e in await self.bot.repo.escalations.query()}
         await self.discord.message_create(text, author=author)
         for _ in range(400):
-            new = [e for e in await self.bot.repo.escalations() if e.id not in before]
+            new = [e for e in await self.bot.repo.escalations.query() if e.id not in before]
             if new:
                 return new[0]
             await asyncio.sleep(0.02)
@@ -130,7 +130,7 @@ async def test_an_agent_signs_in_claims_a_case_and_replies_and_the_customer_gets
     sent = await posted(console.discord, reply)  # through the outbox, the real discord.py client, the fake Discord
     assert sent["message_reference"]["message_id"]  # answering the customer's own message
 
-    audit = await console.bot.repo.audit_events(escalation_id=esc.id)
+    audit = await console.bot.repo.audit.events(escalation_id=esc.id)
     mine = [(e.kind, e.actor) for e in audit if e.actor == f"user:{AGENT}"]
     assert ("escalation.claimed", f"user:{AGENT}") in mine
     assert ("escalation.replied", f"user:{AGENT}") in mine
@@ -151,7 +151,7 @@ async def test_the_inbox_filters_and_sorts_by_sla_due(console: Console) -> None:
     page = await console.signed_in()
     shown = [int(i) for i in await page.locator("tr.case").evaluate_all("rows => rows.map(r => r.dataset.id)")]
     assert set(shown) == {first.id, second.id}
-    escalations = {e.id: e for e in await console.bot.repo.escalations()}
+    escalations = {e.id: e for e in await console.bot.repo.escalations.query()}
     bot = console.bot
     targets = bot.settings.sla.targets
     due = {
@@ -202,7 +202,7 @@ async def test_a_post_without_the_csrf_token_is_refused(console: Console) -> Non
         answer = await page.request.post(f"/escalations/{esc.id}/claim", form=form)
         assert answer.status == 403, form
         assert "CSRF" in await answer.text()
-    found = await console.bot.repo.get_escalation(esc.id)
+    found = await console.bot.repo.escalations.get(esc.id)
     assert found is not None and found.status.value == "open"  # nothing happened
     # The sign-in form has its own token: a forged sign-in is refused too.
     anonymous = await console.page()
@@ -228,7 +228,7 @@ async def test_the_sixth_wrong_password_in_a_minute_gets_429(console: Console) -
     # Five failures are told so; the sixth attempt, and even the right password now, waits.
     assert statuses == [401] * 5 + [429, 429]
     assert "too many failed sign-ins" in await page.inner_text("main")
-    kinds = [e.kind for e in await console.bot.repo.audit_events() if e.kind.startswith("console.")]
+    kinds = [e.kind for e in await console.bot.repo.audit.events() if e.kind.startswith("console.")]
     assert kinds.count("console.sign_in_failed") == 5
     assert kinds.count("console.sign_in_refused") == 2
     # Another account is not held up by it (an address may fail more often than one account).
@@ -253,7 +253,7 @@ async def test_the_session_cookie_is_httponly_and_samesite_and_ends_at_sign_out(
     await again.context.add_cookies([session])  # type: ignore[list-item]
     await again.goto("/inbox")
     assert "/login" in again.url
-    assert "console.signed_out" in [e.kind for e in await console.bot.repo.audit_events()]
+    assert "console.signed_out" in [e.kind for e in await console.bot.repo.audit.events()]
 
 
 async def test_the_session_cookie_is_secure_when_the_request_came_over_https(console: Console) -> None:
@@ -284,9 +284,9 @@ async def test_a_viewer_reads_but_cannot_claim_and_only_admins_see_webhooks(cons
     answer = await page.request.post(f"/escalations/{esc.id}/claim", form={"csrf": csrf or ""})
     assert answer.status == 403  # a valid form of theirs, but a viewer may not act
     assert "viewer may not do this" in await answer.text()
-    found = await console.bot.repo.get_escalation(esc.id)
+    found = await console.bot.repo.escalations.get(esc.id)
     assert found is not None and found.status.value == "open"
-    assert "escalation.claimed" not in [e.kind for e in await console.bot.repo.audit_events(escalation_id=esc.id)]
+    assert "escalation.claimed" not in [e.kind for e in await console.bot.repo.audit.events(escalation_id=esc.id)]
 
     assert (await page.goto("/admin/webhooks")).status == 403  # type: ignore[union-attr]
     admin = await console.signed_in(ADMIN)

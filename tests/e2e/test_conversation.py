@@ -8,7 +8,7 @@ from tests.conftest import Driver
 
 
 async def case_of(testbot: Driver, escalation_id: int | None):  # type: ignore[no-untyped-def]
-    esc = await testbot.bot.repo.get_escalation(escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(escalation_id or 0)
     assert esc is not None
     return esc
 
@@ -30,7 +30,7 @@ async def test_an_order_complaint_is_escalated_and_asked_for_the_number_which_is
     assert len(testbot.replies) == 2  # quiet now: one acknowledgement per quiet period
     esc = await case_of(testbot, esc.id)
     assert esc.details == {"order_number": "55120"}  # the first answer stands; never asked again
-    kinds = [e.kind for e in await testbot.bot.repo.audit_events(escalation_id=esc.id)]
+    kinds = [e.kind for e in await testbot.bot.repo.audit.events(escalation_id=esc.id)]
     assert kinds.count("conversation.state") == 2 and kinds.count("reply.withheld") == 2
 
 

@@ -101,15 +101,15 @@ class World:
 
     async def settle(self) -> None:
         for _ in range(600):
-            messages = await self.bot.repo.messages(limit=100)
-            pending = [r for r in await self.bot.repo.replies() if r.status is not ReplyStatus.SENT]
+            messages = await self.bot.repo.messages.query(limit=100)
+            pending = [r for r in await self.bot.repo.replies.query() if r.status is not ReplyStatus.SENT]
             if len(messages) >= self.said and all(m.action for m in messages) and not pending:
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"not settled: {len(messages)} of {self.said} messages, {len(pending)} replies pending")
 
     async def case(self) -> Escalation:
-        [esc] = [e for e in await self.bot.repo.escalations() if e.status.active]
+        [esc] = [e for e in await self.bot.repo.escalations.query() if e.status.active]
         return esc
 
 

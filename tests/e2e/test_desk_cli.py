@@ -46,10 +46,10 @@ class Shift:
         return await asyncio.to_thread(self.rapport, *args, user=user)
 
     async def complaint(self) -> int:
-        before = {e.id for e in await self.bot.repo.escalations()}
+        before = {e.id for e in await self.bot.repo.escalations.query()}
         await self.discord.message_create(COMPLAINT, author=ANN)
         for _ in range(400):
-            new = [e.id for e in await self.bot.repo.escalations() if e.id not in before]
+            new = [e.id for e in await self.bot.repo.escalations.query() if e.id not in before]
             if new:
                 return new[0]
             await asyncio.sleep(0.02)
@@ -113,10 +113,10 @@ async def test_claim_assign_note_and_reply_from_the_cli_are_audited_and_the_repl
         while not [p for p in shift.discord.posted if p.get("content") == "A replacement ships today."]:
             await asyncio.sleep(0.05)
 
-    esc = await shift.bot.repo.get_escalation(esc_id)
+    esc = await shift.bot.repo.escalations.get(esc_id)
     assert esc is not None and esc.assignee == "user:bo@example.test"
     assert [(n.author, n.text) for n in esc.notes] == [("user:bo@example.test", "Called the courier")]
-    trail = [(e.kind, e.actor) for e in await shift.bot.repo.audit_events(escalation_id=esc_id)]
+    trail = [(e.kind, e.actor) for e in await shift.bot.repo.audit.events(escalation_id=esc_id)]
     assert ("escalation.claimed", "user:ana@example.test") in trail
     assert ("escalation.assigned", "user:ana@example.test") in trail
     assert ("escalation.noted", "user:bo@example.test") in trail
@@ -139,16 +139,16 @@ async def test_cli_errors_are_one_line_with_a_non_zero_exit(shift: Shift) -> Non
 
 async def test_customers_forget_takes_an_admin_and_refuses_an_open_case_unless_forced(shift: Shift) -> None:
     esc_id = await shift.complaint()
-    esc = await shift.bot.repo.get_escalation(esc_id)
+    esc = await shift.bot.repo.escalations.get(esc_id)
     assert esc is not None
     who = str(esc.customer_id)
 
     one_line_error(await shift.run("customers", "forget", who, "--as", "ana"), "admin")
     one_line_error(await shift.run("customers", "forget", who, "--as", "root"), "open escalations", f"#{esc_id}")
-    assert await shift.bot.repo.get_customer(esc.customer_id) is not None
+    assert await shift.bot.repo.customers.get(esc.customer_id) is not None
 
     forced = await shift.run("customers", "forget", who, "--force", "--as", "root")
     assert forced.returncode == 0, forced.stderr
     assert f"customer {who} forgotten" in forced.stdout and "1 messages" in forced.stdout
-    assert await shift.bot.repo.get_customer(esc.customer_id) is None
+    assert await shift.bot.repo.customers.get(esc.customer_id) is None
     one_line_error(await shift.run("customers", "forget", who, "--as", "root"), f"no customer {who}")

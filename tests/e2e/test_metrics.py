@@ -40,7 +40,10 @@ class Running:
 
     async def processed(self, count: int) -> None:
         for _ in range(500):
-            if len([m for m in await self.bot.repo.messages(limit=100) if m.action not in ("", "processing")]) >= count:
+            if (
+                len([m for m in await self.bot.repo.messages.query(limit=100) if m.action not in ("", "processing")])
+                >= count
+            ):
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"{count} messages were not processed")

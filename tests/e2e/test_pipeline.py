@@ -13,7 +13,7 @@ from tests.conftest import Driver
 async def test_complaint_opens_an_escalation_and_acknowledges(testbot: Driver) -> None:
     outcome = await testbot.say("My order #55120 arrived broken and nobody answers my emails")
     assert outcome.decision is not None and outcome.decision.action == "escalate"
-    esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(outcome.escalation_id or 0)
     assert esc is not None and esc.status is EscalationStatus.OPEN and esc.customer_id == outcome.customer_id
     assert esc.details == {"order_number": "55120"}  # given already: not asked for
     assert testbot.replies == [
@@ -36,7 +36,7 @@ async def test_question_with_a_close_article_is_answered(testbot: Driver) -> Non
 
 async def test_question_without_an_answer_is_escalated_as_a_question(testbot: Driver) -> None:
     outcome = await testbot.say("Which warehouse ships orders to Iceland?")
-    esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(outcome.escalation_id or 0)
     assert esc is not None and esc.intent == "question" and "knowledge base" in esc.reason
     assert testbot.replies[0].startswith("Good question, Casey.")
 
@@ -55,7 +55,7 @@ async def test_purchase_interest_raises_a_sales_alert(testbot: Driver) -> None:
 
 async def test_abusive_message_is_escalated_flagged_with_no_reply(testbot: Driver) -> None:
     outcome = await testbot.say("you idiots broke it again")
-    esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(outcome.escalation_id or 0)
     assert esc is not None and esc.flagged and testbot.replies == []
 
 
@@ -77,7 +77,7 @@ async def test_a_message_in_a_language_without_templates_goes_to_a_human(testbot
 
 async def test_urgent_complaint_is_urgent_priority(testbot: Driver) -> None:
     outcome = await testbot.say("You charged me twice and my account was hacked, this is terrible")
-    esc = await testbot.bot.repo.get_escalation(outcome.escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(outcome.escalation_id or 0)
     assert esc is not None and esc.priority is Priority.URGENT
 
 
@@ -96,7 +96,7 @@ async def test_messages_in_an_escalated_conversation_attach_instead_of_new_repli
     assert testbot.replies[1:] == [
         f"Thanks, Casey. I've added that to your case #{first.escalation_id}; a person will reply here."
     ]
-    esc = await testbot.bot.repo.get_escalation(first.escalation_id or 0)
+    esc = await testbot.bot.repo.escalations.get(first.escalation_id or 0)
     assert esc is not None and esc.message_ids == (first.message_id, second.message_id, third.message_id)
     assert [e.change for e in events if isinstance(e, EscalationChanged)] == ["opened", "attached", "attached"]
 
@@ -105,15 +105,15 @@ async def test_a_duplicate_delivery_changes_nothing(testbot: Driver) -> None:
     first = await testbot.say("My order arrived broken", external_id="dup-1")
     again = await testbot.say("My order arrived broken", external_id="dup-1")
     assert again.duplicate and again.message_id == first.message_id
-    assert len(testbot.replies) == 1 and len(await testbot.bot.repo.escalations()) == 1
+    assert len(testbot.replies) == 1 and len(await testbot.bot.repo.escalations.query()) == 1
 
 
 async def test_every_decision_is_audited_with_its_reason(testbot: Driver) -> None:
     outcome = await testbot.say("My order arrived broken")
-    kinds = [e.kind for e in await testbot.bot.repo.audit_events(message_id=outcome.message_id)]
+    kinds = [e.kind for e in await testbot.bot.repo.audit.events(message_id=outcome.message_id)]
     assert kinds[:2] == ["message.stored", "routed"]
     assert {"escalation.opened", "reply.queued", "reply.sent"} <= set(kinds)
-    routed = (await testbot.bot.repo.audit_events(kind="routed"))[0]
+    routed = (await testbot.bot.repo.audit.events(kind="routed"))[0]
     assert routed.detail["rule"] == "complaint" and routed.detail["reason"] == "complaint"
 
 
@@ -121,9 +121,9 @@ async def test_hostile_inputs_are_stored_and_processed(testbot: Driver) -> None:
     texts = ["", "x" * 1_000_000, "broken\ud800 order", "null\x00byte \x1b[31mred", "😀😀😀", "https://example.com/a"]
     for i, text in enumerate(texts):
         outcome = await testbot.say(text, author=f"a{i}", external_id=f"h{i}")
-        stored = await testbot.bot.repo.get_message(outcome.message_id)
+        stored = await testbot.bot.repo.messages.get(outcome.message_id)
         assert stored is not None and stored.analysis is not None and outcome.error == ""
-    stored = await testbot.bot.repo.get_message(3)
+    stored = await testbot.bot.repo.messages.get(3)
     assert stored is not None and stored.message.text == "broken\ufffd order"
 
 
@@ -147,16 +147,16 @@ async def test_a_failing_classifier_falls_back_to_rules(testbot: Driver) -> None
     testbot.bot.pipeline.services = _swap(testbot.bot.pipeline.services, classifier=Exploding())  # type: ignore[union-attr]
     outcome = await testbot.say("thank you, great service")
     assert outcome.analysis is not None and outcome.analysis.model_version == "rules-1"
-    assert "classify.fallback" in [e.kind for e in await testbot.bot.repo.audit_events(message_id=outcome.message_id)]
+    assert "classify.fallback" in [e.kind for e in await testbot.bot.repo.audit.events(message_id=outcome.message_id)]
 
 
 async def test_when_everything_fails_the_message_is_still_stored_and_the_bot_goes_on(testbot: Driver) -> None:
     testbot.bot.pipeline.services = _swap(testbot.bot.pipeline.services, classifier=Exploding(), fallback=Exploding())  # type: ignore[union-attr]
     outcome = await testbot.say("hello?")
     assert outcome.error == "RuntimeError"
-    stored = await testbot.bot.repo.get_message(outcome.message_id)
+    stored = await testbot.bot.repo.messages.get(outcome.message_id)
     assert stored is not None and stored.message.text == "hello?"
-    assert (await testbot.bot.repo.audit_events(kind="pipeline.error"))[0].message_id == outcome.message_id
+    assert (await testbot.bot.repo.audit.events(kind="pipeline.error"))[0].message_id == outcome.message_id
 
 
 def _swap(services: Services, **changes: object) -> Services:

@@ -127,7 +127,7 @@ async def test_a_card_number_is_masked_on_the_card_in_the_api_and_webhooks_and_n
     assert MASKED in text and CARD not in text and "4111111111111111" not in received.body.decode()
 
     # The API: masked for everyone by default.
-    [esc] = await r.bot.repo.escalations()
+    [esc] = await r.bot.repo.escalations.query()
     shown = await r.api.get(f"/api/v1/escalations/{esc.id}", r.tokens[Role.VIEWER])
     assert shown.status == 200
     assert MASKED in shown.body["messages"][0]["text"] and CARD not in shown.text
@@ -137,11 +137,11 @@ async def test_a_card_number_is_masked_on_the_card_in_the_api_and_webhooks_and_n
     assert denied.status == 403 and denied.body["error"] == "forbidden"
     original = await r.api.get(f"/api/v1/escalations/{esc.id}?original=true", r.tokens[Role.ADMIN])
     assert original.status == 200 and original.body["messages"][0]["text"] == COMPLAINT
-    [seen] = await r.bot.repo.audit_events(escalation_id=esc.id, kind="privacy.original_shown")
+    [seen] = await r.bot.repo.audit.events(escalation_id=esc.id, kind="privacy.original_shown")
     assert seen.actor == "token:admin-bot"
 
     # The database keeps the original.
-    stored = await r.bot.repo.get_message(esc.opening_message_id)
+    stored = await r.bot.repo.messages.get(esc.opening_message_id)
     assert stored is not None and stored.message.text == COMPLAINT
 
     # No log line at INFO or above holds the message's words (masked or not), and none at all the number.
@@ -156,7 +156,7 @@ async def test_forgetting_through_the_api_is_admin_only_and_refused_while_the_ca
     r = running
     assert await r.sender.event(message_event(CUSTOMERS, CUSTOMER, COMPLAINT, "1700000100.000100"), "Ev1") == 200
     await r.slack.wait_for_card(TRIAGE)
-    [esc] = await r.bot.repo.escalations()
+    [esc] = await r.bot.repo.escalations.query()
     path = f"/api/v1/customers/{esc.customer_id}"
 
     assert (await r.api.call("DELETE", path, r.tokens[Role.AGENT])).status == 403

@@ -71,7 +71,7 @@ async def test_a_customer_from_first_question_to_csat_answer(driver: Driver) -> 
 
     # 5. A complaint: escalated with the priority a gold customer gets, and acknowledged.
     complaint = await driver.say("My order #1001 arrived broken, this is really disappointing")
-    esc = await bot.repo.get_escalation(complaint.escalation_id or 0)
+    esc = await bot.repo.escalations.get(complaint.escalation_id or 0)
     assert esc is not None and esc.priority is Priority.HIGH  # normal, raised one step for gold
     tier, stage, tier_reason, _ = await standing()
     assert tier == "gold" and "1 complaints, 1 escalations" in tier_reason and stage == "expansion"

@@ -55,7 +55,7 @@ async def test_killed_with_replies_queued_then_restarted_delivers_each_once(tmp_
                     connector="discord",
                 )
             )
-        assert len(await bot.repo.replies(statuses=[ReplyStatus.QUEUED])) == 3
+        assert len(await bot.repo.replies.query(statuses=[ReplyStatus.QUEUED])) == 3
 
     async with FakeDiscord() as fake:
         (tmp_path / "rapport.toml").write_text(config(db, fake))
@@ -88,4 +88,4 @@ async def test_killed_with_replies_queued_then_restarted_delivers_each_once(tmp_
         assert fake.token not in stderr.decode()
 
     async with Rapport(make_settings(f"sqlite:///{db}")) as bot:
-        assert [r.status for r in await bot.repo.replies()] == [ReplyStatus.SENT] * 3
+        assert [r.status for r in await bot.repo.replies.query()] == [ReplyStatus.SENT] * 3

@@ -28,5 +28,5 @@ async def test_shift_on_off_is_stored_audited_and_listed(tmp_path: Path) -> None
         {"database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"}, "nlp": {"backend": "rules"}}
     )
     async with Rapport(settings) as bot:
-        [audit, *_] = await bot.repo.audit_events(kind="staff.shift")
+        [audit, *_] = await bot.repo.audit.events(kind="staff.shift")
         assert audit.actor == "lead" and audit.detail == {"actor": "slack:U1", "on_shift": True}

@@ -58,7 +58,7 @@ async def running(settings: Settings) -> AsyncIterator[Rapport]:
 
 async def escalated(bot: Rapport, count: int = 1) -> None:
     for _ in range(500):
-        if len(await bot.repo.escalations()) >= count:
+        if len(await bot.repo.escalations.query()) >= count:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("no escalation")

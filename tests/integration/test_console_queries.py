@@ -46,7 +46,7 @@ async def test_the_summary_has_per_day_series_backlog_ages_tier_values_and_topic
     await say(bot, COMPLAINT, "ann")
     await say(bot, "My parcel never arrived, still waiting for it", "ben", channel="x")
     await say(bot, "thanks, you are great", "cat")
-    [first, *_] = await bot.repo.escalations()
+    [first, *_] = await bot.repo.escalations.query()
     await bot.relationships.record_purchase(first.customer_id, 120.0, "order-1", None, source="test", actor="test")
     await bot.relationships.topics.refresh(utcnow())
 
@@ -82,7 +82,7 @@ def test_the_backlog_buckets_cover_every_age() -> None:
 async def test_the_inbox_filters_and_puts_the_soonest_sla_due_first(bot: Rapport) -> None:
     await say(bot, COMPLAINT, "ann")
     await say(bot, "URGENT my card was charged twice, refund now!!", "ben", channel="x")
-    cases = {e.channel: e for e in await bot.repo.escalations()}
+    cases = {e.channel: e for e in await bot.repo.escalations.query()}
     assert set(cases) == {"discord", "x"}
     now = utcnow()
     everything = await inbox(bot.db, bot.settings.sla, InboxFilter(), now)
@@ -97,7 +97,7 @@ async def test_the_inbox_filters_and_puts_the_soonest_sla_due_first(bot: Rapport
     nobody = await inbox(bot.db, bot.settings.sla, InboxFilter(assignee=UNASSIGNED), now)
     assert [i.row.id for i in nobody] == [cases["discord"].id]
     assert await InboxQueries(bot.db).assignees() == ["user:ann@example.com"]
-    assigned = [e for e in await bot.repo.audit_events(escalation_id=cases["x"].id) if e.kind == "escalation.assigned"]
+    assigned = [e for e in await bot.repo.audit.events(escalation_id=cases["x"].id) if e.kind == "escalation.assigned"]
     assert assigned[0].actor == "user:lead@example.com" and assigned[0].detail == {"assignee": "user:ann@example.com"}
 
     await bot.desk.reply(cases["discord"].id, "user:ann@example.com", "We are on it")

@@ -57,10 +57,10 @@ async def test_concurrent_workers_on_one_burst_open_one_case_by_its_first_messag
     for round_ in range(5):
         ids = await burst(one, f"cust-{round_}", COMPLAINTS)
         await asyncio.gather(one.worker.process([ids[0], ids[2]]), two.worker.process([ids[1]]))
-        cases = [e for e in await one.repo.escalations() if e.opening_message_id in ids]
+        cases = [e for e in await one.repo.escalations.query() if e.opening_message_id in ids]
         assert [e.opening_message_id for e in cases] == [ids[0]]
         assert cases[0].message_ids == tuple(ids)
-        acks = [r for r in await one.repo.replies(escalation_id=cases[0].id) if r.message_id == ids[0]]
+        acks = [r for r in await one.repo.replies.query(escalation_id=cases[0].id) if r.message_id == ids[0]]
         assert len(acks) == 1
 
 
@@ -72,12 +72,12 @@ async def test_a_worker_given_a_later_message_processes_the_waiting_earlier_ones
     one, two = workers
     ids = await burst(one, "cust-late", COMPLAINTS[:2])
     (later,) = [o for o in await two.worker.process([ids[1]]) if o.message_id == ids[1]]
-    routed = [a.message_id for a in await two.repo.audit_events(kind="routed")]
+    routed = [a.message_id for a in await two.repo.audit.events(kind="routed")]
     assert routed == ids
-    (case,) = await two.repo.escalations()
+    (case,) = await two.repo.escalations.query()
     assert case.opening_message_id == ids[0] and later.escalation_id == case.id
     assert await one.worker.process([ids[0]]) == []  # the other worker's copy: nothing left to do
-    assert [a.message_id for a in await one.repo.audit_events(kind="routed")] == ids
+    assert [a.message_id for a in await one.repo.audit.events(kind="routed")] == ids
 
 
 async def test_processing_a_message_first_processes_the_customers_earlier_waiting_one(
@@ -88,10 +88,10 @@ async def test_processing_a_message_first_processes_the_customers_earlier_waitin
     (earlier,) = await burst(one, "cust-left", COMPLAINTS[:1])
     later = InboundMessage(channel="discord", external_id="next", author_id="cust-left", text=COMPLAINTS[1])
     outcome = await one.process(later)
-    (case,) = await one.repo.escalations()
+    (case,) = await one.repo.escalations.query()
     assert case.opening_message_id == earlier and outcome.message_id != earlier
     assert outcome.escalation_id == case.id
-    assert [a.message_id for a in await one.repo.audit_events(kind="routed")] == [earlier, outcome.message_id]
+    assert [a.message_id for a in await one.repo.audit.events(kind="routed")] == [earlier, outcome.message_id]
 
 
 async def test_a_customer_held_by_another_worker_waits_and_past_the_lock_timeout_stays_queued(
@@ -108,7 +108,7 @@ async def test_a_customer_held_by_another_worker_waits_and_past_the_lock_timeout
             other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, turn_key("discord", "cust-held")))
             (refused,) = await bot.worker.process([first])
             assert refused.error.startswith("storage:") and "LockNotAvailable" in refused.error
-            assert [m.id for m in await bot.repo.unfinished_messages()] == [first]
+            assert [m.id for m in await bot.repo.messages.unfinished()] == [first]
             other.rollback()
         (done,) = await bot.worker.process([first])
         assert done.escalation_id is not None and not done.error

@@ -74,9 +74,9 @@ async def test_forgetting_leaves_no_row_with_the_customers_name_handle_email_or_
     assert [p for p in PERSONAL if p in after] == []
     assert done.counts["messages"] == 2 and done.counts["customers"] == 1 and done.counts["identities"] == 1
     assert done.counts["webhook_deliveries"] >= 2 and done.counts["purchases"] == 1
-    assert await bot.repo.get_customer(customer_id) is None
+    assert await bot.repo.customers.get(customer_id) is None
     # Someone else's conversation is untouched.
-    assert (await bot.repo.get_message(other.message_id)) is not None
+    assert (await bot.repo.messages.get(other.message_id)) is not None
     async with bot.db.session() as s:
         [entry] = (await s.scalars(select(AuditRow).where(AuditRow.kind == "customer.forgotten"))).all()
     assert entry.actor == "user:admin@example.test"

@@ -33,8 +33,8 @@ async def queue_complaint(bot: Rapport, external_id: str = "m1") -> int:
 
 async def make_due(bot: Rapport) -> None:
     """Skip the backoff wait: move every queued reply's next attempt to now."""
-    for reply in await bot.repo.replies(statuses=[ReplyStatus.QUEUED]):
-        await bot.repo.mark_reply(reply.id, ReplyStatus.QUEUED, next_attempt_at=utcnow() - timedelta(seconds=1))
+    for reply in await bot.repo.replies.query(statuses=[ReplyStatus.QUEUED]):
+        await bot.repo.replies.mark(reply.id, ReplyStatus.QUEUED, next_attempt_at=utcnow() - timedelta(seconds=1))
 
 
 async def test_failed_delivery_is_retried_with_backoff_then_sent_once(database_url: str) -> None:
@@ -43,7 +43,7 @@ async def test_failed_delivery_is_retried_with_backoff_then_sent_once(database_u
         await bot.attach(connector)
         reply_id = await queue_complaint(bot)
         assert await bot.outbox.deliver_due() == 0
-        queued = (await bot.repo.replies())[0]
+        queued = (await bot.repo.replies.query())[0]
         assert queued.status is ReplyStatus.QUEUED and queued.attempts == 1 and queued.last_error == "timeout"
         assert queued.next_attempt_at is not None and queued.next_attempt_at > utcnow()
         assert await bot.outbox.deliver_due() == 0  # not due yet: backoff holds it
@@ -53,7 +53,7 @@ async def test_failed_delivery_is_retried_with_backoff_then_sent_once(database_u
         assert await bot.outbox.deliver_due() == 1
         assert await bot.outbox.deliver_due() == 0
         assert [r.id for r in connector.sent] == [reply_id]
-        sent = (await bot.repo.replies())[0]
+        sent = (await bot.repo.replies.query())[0]
         assert sent.status is ReplyStatus.SENT and sent.attempts == 3 and sent.external_id == f"sent-{reply_id}"
 
 
@@ -62,7 +62,7 @@ async def test_rate_limit_waits_the_time_it_was_told_without_using_an_attempt(da
         await bot.attach(RecordingConnector(failures=[RateLimited("slow down", retry_after=120)]))
         await queue_complaint(bot)
         await bot.outbox.deliver_due()
-        reply = (await bot.repo.replies())[0]
+        reply = (await bot.repo.replies.query())[0]
         assert reply.attempts == 0 and reply.next_attempt_at is not None
         wait = (reply.next_attempt_at - utcnow()).total_seconds()
         assert 100 < wait <= 120
@@ -73,14 +73,14 @@ async def test_permanent_failures_stop_retrying(database_url: str) -> None:
         await bot.attach(RecordingConnector(failures=[AuthFailed("revoked")]))
         await queue_complaint(bot, "a")
         await bot.outbox.deliver_due()
-        assert (await bot.repo.replies())[0].status is ReplyStatus.FAILED
+        assert (await bot.repo.replies.query())[0].status is ReplyStatus.FAILED
         await bot.detach(bot.connected["test"])
         await bot.attach(RecordingConnector(failures=[DeliveryFailed("x"), DeliveryFailed("y")]))
         await queue_complaint(bot, "b")
         await bot.outbox.deliver_due()
         await make_due(bot)
         await bot.outbox.deliver_due()
-        last = (await bot.repo.replies())[-1]
+        last = (await bot.repo.replies.query())[-1]
         assert last.status is ReplyStatus.FAILED and "gave up after 2 attempts" in last.last_error
 
 
@@ -92,7 +92,7 @@ async def test_a_restart_delivers_what_was_queued_exactly_once(database_url: str
         ids = [await queue_complaint(bot, f"m{i}") for i in range(3)]
         await bot.outbox.deliver_due()
         await make_due(bot)
-        claimed = await bot.repo.claim_due_replies(["test"], utcnow(), limit=1)  # "sending" when killed
+        claimed = await bot.repo.replies.claim_due(["test"], utcnow(), limit=1)  # "sending" when killed
         assert len(claimed) == 1
     # Second process: recovers and delivers each reply exactly once.
     async with Rapport(settings) as bot:
@@ -151,7 +151,7 @@ async def test_a_database_outage_mid_pass_neither_resends_what_went_out_nor_stra
             proxy.restore()
             assert await bot.outbox.deliver_due() == 1
             assert [r.id for r in connector.sent] == [first, second]
-            replies = {r.id: r for r in await bot.repo.replies()}
+            replies = {r.id: r for r in await bot.repo.replies.query()}
             assert {r.status for r in replies.values()} == {ReplyStatus.SENT}
             assert replies[first].external_id == f"sent-{first}"
             assert await bot.outbox.deliver_due() == 0

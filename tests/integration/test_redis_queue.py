@@ -102,11 +102,11 @@ async def test_a_flushed_redis_loses_nothing_the_database_knows(tmp_path: object
         stop = asyncio.Event()
         worker = asyncio.create_task(bot.worker.run(stop))
         for _ in range(100):
-            if all(m.action for m in await bot.repo.messages()):
+            if all(m.action for m in await bot.repo.messages.query()):
                 break
             await asyncio.sleep(0.05)
         stop.set()
         await worker
-        messages = await bot.repo.messages()
+        messages = await bot.repo.messages.query()
         assert len(messages) == 5 and all(m.action for m in messages)
-        assert len(await bot.repo.escalations()) == 5
+        assert len(await bot.repo.escalations.query()) == 5

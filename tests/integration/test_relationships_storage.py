@@ -56,7 +56,7 @@ async def test_importing_customers_gives_the_tiers_the_thresholds_say(bot: Rappo
     assert by_name["Ben Gold"].tier == "gold"
     assert by_name["Eve Almost"].tier == "gold"  # 4,999.99 is under platinum's 5,000 whatever the orders
     assert by_name["Dee Prospect"].tier == "iron"
-    ada = await bot.repo.find_customers("Ada Platinum")
+    ada = await bot.repo.customers.find("Ada Platinum")
     assert [(i.channel, i.platform_user_id) for i in ada[0].identities] == [("discord", "100000000000000001")]
     account = await bot.relationships.rel.account(ada[0].id)
     assert account.external_id == "C-001" and account.orders == 14 and account.birthday is not None
@@ -67,8 +67,8 @@ async def test_reimport_updates_and_never_duplicates(bot: Rapport, tmp_path: Pat
     changed = b"external_id,name,lifetime_value,orders\nC-003,Cy Iron,2500,6\n"
     report = await bot.relationships.import_customers(changed)
     assert (report.created, report.updated) == (0, 1) and report.tiers == {"gold": 1}
-    assert len(await bot.repo.find_customers()) == 5
-    cy = (await bot.repo.find_customers("Cy Iron"))[0]
+    assert len(await bot.repo.customers.find()) == 5
+    cy = (await bot.repo.customers.find("Cy Iron"))[0]
     assert cy.tier == "gold" and cy.email == "cy@example.test"  # columns not in the file are kept
 
 
@@ -86,7 +86,7 @@ async def test_a_bad_csv_reports_each_problem_and_imports_the_good_rows(bot: Rap
     assert "line 10: not UTF-8 text" in text
     assert len(report.problems) == 9
     assert (report.created, report.skipped) == (2, 8)
-    names = sorted(c.display_name for c in await bot.repo.find_customers())
+    names = sorted(c.display_name for c in await bot.repo.customers.find())
     assert names == ["Good One", "Second Good"]
 
 
@@ -97,7 +97,7 @@ async def test_a_csv_without_the_id_column_imports_nothing(bot: Rapport) -> None
         "discord_id, slack_id, x_id, lifetime_value, orders, birthday, account_manager); "
         "nothing imported"
     ]
-    assert await bot.repo.find_customers() == []
+    assert await bot.repo.customers.find() == []
 
 
 async def test_an_import_row_claiming_someone_elses_account_is_skipped_whole(bot: Rapport) -> None:
@@ -106,7 +106,7 @@ async def test_an_import_row_claiming_someone_elses_account_is_skipped_whole(bot
     assert report.problems == [
         "line 2: discord_id 555 already belongs to customer #1; link or merge them first (row skipped)"
     ]
-    assert [c.display_name for c in await bot.repo.find_customers()] == ["Ann"]  # no half-written Bob, no x 777
+    assert [c.display_name for c in await bot.repo.customers.find()] == ["Ann"]  # no half-written Bob, no x 777
 
 
 async def test_import_adopts_a_customer_who_wrote_in_before(bot: Rapport) -> None:
@@ -115,7 +115,7 @@ async def test_import_adopts_a_customer_who_wrote_in_before(bot: Rapport) -> Non
         b"external_id,name,discord_id,lifetime_value,orders\nK-9,Casey Doe,424242,1200,3\n"
     )
     assert report.updated == 1 and report.customer_ids == [writer]
-    assert (await bot.repo.get_customer(writer)).tier == "gold"  # type: ignore[union-attr]
+    assert (await bot.repo.customers.get(writer)).tier == "gold"  # type: ignore[union-attr]
 
 
 async def test_a_purchase_counts_once_and_schedules_one_thank_you(bot: Rapport) -> None:
@@ -197,17 +197,17 @@ async def test_merge_keeps_all_history_and_undo_puts_it_back(bot: Rapport) -> No
     b = await say(bot, "hello from x", author="x-1", channel="x", n="1", name="Casey D")
     await bot.relationships.record_purchase(b, 300.0, "order-x")
     merge = await bot.relationships.identities.merge(b, a, "staff:kim", "same person, confirmed by email")
-    merged = await bot.repo.get_customer(a)
+    merged = await bot.repo.customers.get(a)
     assert merged is not None and {i.channel for i in merged.identities} == {"discord", "x"}
-    assert len(await bot.repo.messages(customer_id=a)) == 2 and await bot.repo.messages(customer_id=b) == []
+    assert len(await bot.repo.messages.query(customer_id=a)) == 2 and await bot.repo.messages.query(customer_id=b) == []
     assert (await bot.relationships.rel.account(a)).lifetime_value == 300.0
     # The x account writes again after the merge: it lands on the merged customer...
     await say(bot, "any news?", author="x-1", channel="x", n="2", name="Casey D")
-    assert len(await bot.repo.messages(customer_id=a)) == 3
+    assert len(await bot.repo.messages.query(customer_id=a)) == 3
     # ...and undo returns it with the rest of what the merge moved.
     await bot.relationships.identities.undo(merge.id, "staff:kim")
-    assert [m.message.text for m in await bot.repo.messages(customer_id=b)] == ["hello from x", "any news?"]
-    assert [m.message.text for m in await bot.repo.messages(customer_id=a)] == ["My order arrived broken"]
+    assert [m.message.text for m in await bot.repo.messages.query(customer_id=b)] == ["hello from x", "any news?"]
+    assert [m.message.text for m in await bot.repo.messages.query(customer_id=a)] == ["My order arrived broken"]
     assert (await bot.relationships.rel.account(a)).lifetime_value == 0.0
     assert len(await bot.relationships.rel.purchases(b)) == 1
     with pytest.raises(InputError, match="already undone"):
@@ -218,9 +218,9 @@ async def test_unlink_splits_an_account_and_its_messages_off(bot: Rapport) -> No
     a = await say(bot, "hi on discord", author="d-1")
     await bot.relationships.identities.link("x", "x-7", a, "staff:kim")
     await say(bot, "hi on x", author="x-7", channel="x", n="7")
-    assert len(await bot.repo.messages(customer_id=a)) == 2
+    assert len(await bot.repo.messages.query(customer_id=a)) == 2
     old, new = await bot.relationships.identities.unlink("x", "x-7", "staff:kim")
-    assert old == a and [m.message.text for m in await bot.repo.messages(customer_id=new)] == ["hi on x"]
+    assert old == a and [m.message.text for m in await bot.repo.messages.query(customer_id=new)] == ["hi on x"]
     with pytest.raises(InputError, match="only identity"):
         await bot.relationships.identities.unlink("x", "x-7", "staff:kim")
 
@@ -283,8 +283,8 @@ async def test_a_customer_falling_to_lead_is_flagged_and_keeps_normal_priority(b
     cid = first.customer_id or 0
     [lead] = [e for e in seen if isinstance(e, LeadAttention)]
     assert lead.customer_id == cid and lead.previous_tier == "iron" and "flagged for attention" in lead.reason
-    assert (await bot.repo.get_customer(cid)).tier == "lead"  # type: ignore[union-attr]
-    esc = await bot.repo.get_escalation(second.escalation_id or 0)
+    assert (await bot.repo.customers.get(cid)).tier == "lead"  # type: ignore[union-attr]
+    esc = await bot.repo.escalations.get(second.escalation_id or 0)
     assert esc is not None and esc.priority.value == "normal"  # never lowered for being lead
 
 
@@ -311,19 +311,22 @@ async def test_linking_an_account_that_already_wrote_in_brings_its_history_and_c
     a = await say(bot, "hello from discord", author="d-1")
     b = await say(bot, "hello from x", author="x-1", channel="x", name="Someone Else")
     await bot.relationships.identities.link("x", "x-1", a, "staff:kim")
-    assert [m.message.text for m in await bot.repo.messages(customer_id=a)] == ["hello from discord", "hello from x"]
+    assert [m.message.text for m in await bot.repo.messages.query(customer_id=a)] == [
+        "hello from discord",
+        "hello from x",
+    ]
     [merge] = await bot.relationships.rel.merges()
     assert (merge.source_id, merge.target_id) == (b, a)
     await bot.relationships.identities.undo(merge.id, "staff:kim")
-    assert [m.message.text for m in await bot.repo.messages(customer_id=b)] == ["hello from x"]
+    assert [m.message.text for m in await bot.repo.messages.query(customer_id=b)] == ["hello from x"]
 
 
 async def test_a_customer_who_never_wrote_is_thanked_by_direct_message_on_a_linked_account(bot: Rapport) -> None:
     await bot.relationships.import_customers(b"external_id,name,discord_id\nN-1,Nina Quiet,9001\n")
-    [cid] = [c.id for c in await bot.repo.find_customers("Nina")]
+    [cid] = [c.id for c in await bot.repo.customers.find("Nina")]
     await bot.relationships.record_purchase(cid, 40.0, "order-n")
     assert await bot.relationships.scheduler.tick(utcnow() + timedelta(hours=2)) == 1
-    [reply] = await bot.repo.replies()
+    [reply] = await bot.repo.replies.query()
     assert (reply.connector, reply.recipient_id, reply.direct, reply.conversation_id) == ("discord", "9001", True, "")
     assert reply.text.startswith("Thank you for your purchase, Nina!")
 
@@ -350,11 +353,11 @@ async def test_merging_two_customers_with_open_cases_in_one_conversation_keeps_o
         return outcome.escalation_id
 
     kept, folded = await complaint("d-1", "1"), await complaint("d-2", "2")
-    source = (await bot.repo.get_escalation(folded)).customer_id  # type: ignore[union-attr]
-    target = (await bot.repo.get_escalation(kept)).customer_id  # type: ignore[union-attr]
+    source = (await bot.repo.escalations.get(folded)).customer_id  # type: ignore[union-attr]
+    target = (await bot.repo.escalations.get(kept)).customer_id  # type: ignore[union-attr]
     merge = await bot.relationships.rel.merge(source, target, "staff:kim", "same person")
     assert merge.moved["folded_escalations"] == (folded,)
-    [active] = [e for e in await bot.repo.escalations() if e.status.active]
+    [active] = [e for e in await bot.repo.escalations.query() if e.status.active]
     assert active.id == kept and len(active.message_ids) == 2 and active.customer_id == target
-    gone = await bot.repo.get_escalation(folded)
+    gone = await bot.repo.escalations.get(folded)
     assert gone is not None and not gone.status.active and f"merged into #{kept}" in gone.reason

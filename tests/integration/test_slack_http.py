@@ -91,7 +91,7 @@ class Desk:
         # The desk records which message is the card just after posting it (in the background, since
         # events are relayed after the commit): wait for that too, as Slack's buttons need it.
         for _ in range(200):
-            refs = [await self.connector.triage.card_ref(e.id) for e in await self.bot.repo.escalations()]
+            refs = [await self.connector.triage.card_ref(e.id) for e in await self.bot.repo.escalations.query()]
             if (TRIAGE, ts) in refs:
                 break
             await asyncio.sleep(0.02)
@@ -184,7 +184,7 @@ async def test_claim_updates_the_card_in_place_with_the_claimer(desk: Desk) -> N
     assert f"Claimed by <@{STAFF}>" in json.dumps(update["blocks"])
     assert CLAIM not in json.dumps(update["blocks"])
     assert len(desk.cards()) == 1
-    esc = await desk.bot.repo.get_escalation(1)
+    esc = await desk.bot.repo.escalations.get(1)
     assert esc is not None and esc.assignee == f"slack:{STAFF}"
 
 
@@ -197,7 +197,7 @@ async def test_resolve_snooze_and_reclassify_from_the_card(desk: Desk) -> None:
     await desk.fake.wait_for("chat.update", count=3, ts=ts)
     final = json.dumps(desk.fake.messages[(TRIAGE, ts)]["blocks"])
     assert "Resolved by" in final and "Cancellation" in final and '"actions"' not in final
-    esc = await desk.bot.repo.get_escalation(1)
+    esc = await desk.bot.repo.escalations.get(1)
     assert esc is not None and esc.intent == "cancellation" and esc.status.value == "resolved"
 
 
@@ -210,7 +210,7 @@ async def test_staff_thread_reply_reaches_the_customer_and_is_recorded(desk: Des
     sent = await desk.fake.wait_for("chat.postMessage", count=2, channel=CUSTOMERS)
     assert sent[-1]["text"] == "So sorry Ann, a new one ships today."
     assert sent[-1]["thread_ts"] == "1700000100.000100"
-    replies = [r for r in await desk.bot.repo.replies(escalation_id=1) if r.kind == "staff"]
+    replies = [r for r in await desk.bot.repo.replies.query(escalation_id=1) if r.kind == "staff"]
     assert len(replies) == 1 and replies[0].escalation_id == 1
 
 
@@ -220,7 +220,7 @@ async def test_note_prefixed_thread_message_stays_internal(desk: Desk) -> None:
     await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)
     await desk.slack.event(message_event(TRIAGE, STAFF, "note: VIP, handle gently", "1700000201.000100", thread_ts=ts))
     await desk.fake.wait_for("chat.update", ts=ts)
-    esc = await desk.bot.repo.get_escalation(1)
+    esc = await desk.bot.repo.escalations.get(1)
     assert esc is not None and [n.text for n in esc.notes] == ["VIP, handle gently"]
     await asyncio.sleep(0.2)
     assert len(desk.fake.calls_to("chat.postMessage")) == 2  # card + ack, nothing more to the customer
@@ -296,7 +296,7 @@ async def test_unsigned_or_stale_requests_get_401_and_nothing_happens(desk: Desk
     assert status == 401
     await asyncio.sleep(0.2)
     assert [c.method for c in desk.fake.calls if c.method != "auth.test"] == []
-    assert await desk.bot.repo.messages(limit=5) == []
+    assert await desk.bot.repo.messages.query(limit=5) == []
 
 
 async def test_a_click_by_a_non_staff_user_is_refused_and_audited(desk: Desk) -> None:
@@ -307,9 +307,9 @@ async def test_a_click_by_a_non_staff_user_is_refused_and_audited(desk: Desk) ->
     [refusal] = await desk.fake.wait_for("chat.postEphemeral", user=STRANGER)
     assert "Only support staff" in refusal["text"]
     assert desk.fake.calls_to("chat.update") == []
-    [audit] = await desk.bot.repo.audit_events(kind="slack.refused")
+    [audit] = await desk.bot.repo.audit.events(kind="slack.refused")
     assert audit.actor == f"slack:{STRANGER}" and audit.detail["action"] == CLAIM
-    esc = await desk.bot.repo.get_escalation(1)
+    esc = await desk.bot.repo.escalations.get(1)
     assert esc is not None and esc.assignee == ""
 
 
@@ -330,8 +330,8 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
         card_ts = await fake.wait_for_card(TRIAGE)
         await sender.event(message_event(TRIAGE, STRANGER, "hi from a guest", "1700000700.000100", thread_ts=card_ts))
         await fake.wait_for("chat.postEphemeral", user=STRANGER)
-        assert [r for r in await bot.repo.replies(escalation_id=1) if r.kind == "staff"] == []
-        [refused] = await bot.repo.audit_events(kind="slack.refused")
+        assert [r for r in await bot.repo.replies.query(escalation_id=1) if r.kind == "staff"] == []
+        [refused] = await bot.repo.audit.events(kind="slack.refused")
         assert refused.actor == f"slack:{STRANGER}"
         stop.set()
         await server.stop()
@@ -359,7 +359,7 @@ async def test_a_thread_reply_by_a_non_staff_user_never_reaches_the_customer(tmp
 async def test_malformed_bodies_are_acknowledged_and_ignored(desk: Desk, body: str, content_type: str) -> None:
     status, _ = await desk.slack.post(body, content_type)
     assert status == 200
-    assert await desk.bot.repo.messages(limit=5) == []
+    assert await desk.bot.repo.messages.query(limit=5) == []
 
 
 async def test_unknown_action_ids_and_deleted_escalations_get_a_clear_answer_not_a_crash(desk: Desk) -> None:
@@ -383,7 +383,7 @@ async def test_unknown_action_ids_and_deleted_escalations_get_a_clear_answer_not
 async def test_events_for_channels_we_do_not_watch_are_acknowledged_and_ignored(desk: Desk) -> None:
     assert await desk.slack.event(message_event("C_RANDOM", CUSTOMER, COMPLAINT, "1700000800.000100")) == 200
     assert await desk.slack.event({"type": "reaction_added", "user": CUSTOMER, "reaction": "+1"}) == 200
-    assert await desk.bot.repo.messages(limit=5) == []
+    assert await desk.bot.repo.messages.query(limit=5) == []
 
 
 async def test_a_40000_character_message_makes_a_valid_card(desk: Desk) -> None:
@@ -412,7 +412,7 @@ async def test_slash_command_customer_queue_and_link(desk: Desk) -> None:
     assert "1 open escalations" in answer["text"] and "#1" in json.dumps(answer["blocks"])
     _, answer = await desk.slack.command(slash_command(STAFF, "link discord:4242 1"))
     assert "Linked discord:4242 to customer #1" in answer["text"]
-    customer = await desk.bot.repo.get_customer(1)
+    customer = await desk.bot.repo.customers.get(1)
     assert customer is not None and ("discord", "4242") in [
         (i.channel, i.platform_user_id) for i in customer.identities
     ]
@@ -471,7 +471,7 @@ async def test_sla_reminder_in_the_thread_then_breach_marked_on_the_card(desk: D
     [reminder] = await desk.fake.wait_for("chat.postMessage", thread_ts=ts, channel=TRIAGE)
     assert "SLA reminder" in reminder["text"] and "first response" in reminder["text"]
     assert await watch.check() == 0  # once only
-    await desk.bot.repo.update_escalation(1, created_at=utcnow() - timedelta(days=1))
+    await desk.bot.repo.escalations.update(1, created_at=utcnow() - timedelta(days=1))
     assert await watch.check() == 1
     assert "SLA breached" in desk.fake.calls_to("chat.postMessage")[-1]["text"]
     assert "breached" in json.dumps(desk.fake.messages[(TRIAGE, ts)]["blocks"])
@@ -545,7 +545,7 @@ async def test_dm_to_the_bot_is_ingested_and_answered_in_the_dm(desk: Desk) -> N
     await desk.card()
     [ack] = await desk.fake.wait_for("chat.postMessage", channel="D_ANN")
     assert "thread_ts" not in ack
-    [stored] = await desk.bot.repo.messages(limit=5)
+    [stored] = await desk.bot.repo.messages.query(limit=5)
     assert stored.message.direct and stored.message.external_id == "D_ANN:1700000160.000100"
 
 
@@ -553,7 +553,7 @@ async def test_the_bots_own_messages_are_never_ingested(desk: Desk) -> None:
     await desk.slack.event(message_event(CUSTOMERS, BOT_USER_ID, COMPLAINT, "1700000170.000100"))
     own = message_event(CUSTOMERS, "U_OTHERBOT", COMPLAINT, "1700000171.000100") | {"bot_id": "B_OTHER"}
     await desk.slack.event(own)
-    assert await desk.bot.repo.messages(limit=5) == []
+    assert await desk.bot.repo.messages.query(limit=5) == []
 
 
 async def test_a_real_database_lock_fails_the_delivery_and_slacks_retry_is_processed_once(
@@ -574,9 +574,9 @@ async def test_a_real_database_lock_fails_the_delivery_and_slacks_retry_is_proce
     assert await desk.slack.event(event, "EvLOCKED", retry=1) == 200
     assert await desk.slack.event(event, "EvLOCKED", retry=2) == 200
     await desk.card()
-    assert len(await desk.bot.repo.messages(limit=5)) == 1
-    [escalation] = await desk.bot.repo.escalations()
-    assert len(await desk.bot.repo.replies(escalation_id=escalation.id)) == 1
+    assert len(await desk.bot.repo.messages.query(limit=5)) == 1
+    [escalation] = await desk.bot.repo.escalations.query()
+    assert len(await desk.bot.repo.replies.query(escalation_id=escalation.id)) == 1
 
 
 async def test_five_concurrent_complaints_in_one_thread_open_one_escalation_with_one_acknowledgement(
@@ -592,12 +592,12 @@ async def test_five_concurrent_complaints_in_one_thread_open_one_escalation_with
     statuses = await asyncio.gather(*(desk.slack.event(e, f"EvCONC{i}") for i, e in enumerate(events)))
     assert statuses == [200] * 5
     for _ in range(200):
-        if all(m.action for m in await desk.bot.repo.messages(limit=10)):
+        if all(m.action for m in await desk.bot.repo.messages.query(limit=10)):
             break
         await asyncio.sleep(0.05)
-    escalations = await desk.bot.repo.escalations()
+    escalations = await desk.bot.repo.escalations.query()
     assert len(escalations) == 1
-    replies = [r.text for r in await desk.bot.repo.replies(escalation_id=escalations[0].id)]
+    replies = [r.text for r in await desk.bot.repo.replies.query(escalation_id=escalations[0].id)]
     assert [t.split(".")[0] for t in replies] == ["Sorry to hear that, Ann", "Thanks, Ann"]
     assert len(desk.cards()) == 1
 
@@ -612,14 +612,14 @@ async def test_two_staff_claiming_at_once_give_one_claimer_and_a_clear_answer_to
     lost = [r for r in results if isinstance(r, Exception)]
     assert len(won) == 1 and len(lost) == 1
     assert isinstance(lost[0], InputError) and f"already claimed by {won[0].assignee}" in str(lost[0])
-    claims = [e for e in await desk.bot.repo.audit_events(escalation_id=1) if e.kind == "escalation.claimed"]
+    claims = [e for e in await desk.bot.repo.audit.events(escalation_id=1) if e.kind == "escalation.claimed"]
     assert len(claims) == 1
 
 
 async def test_staff_posting_in_a_customer_channel_are_not_taken_for_customers(desk: Desk) -> None:
     await desk.slack.event(message_event(CUSTOMERS, STAFF, "This is broken for everyone, we are on it", "1700000190.1"))
     await desk.slack.event(message_event(CUSTOMERS, LEAD, "Outage update: still failing", "1700000191.1"))
-    assert await desk.bot.repo.messages(limit=5) == []
+    assert await desk.bot.repo.messages.query(limit=5) == []
 
 
 async def test_replies_are_escaped_for_slack(desk: Desk) -> None:

@@ -87,7 +87,7 @@ async def test_socket_mode_event_makes_a_card_and_a_redelivery_doubles_nothing(
     ack = await fake.send_envelope("events_api", envelope)
     assert "envelope_id" in ack
     # Acknowledged only after the core stored the message.
-    assert len(await bot.repo.messages(limit=5)) == 1
+    assert len(await bot.repo.messages.query(limit=5)) == 1
     await fake.wait_for("chat.postMessage", channel=TRIAGE)
     await fake.send_envelope("events_api", envelope, retry_attempt=1)
     await fake.wait_for("chat.postMessage", channel=CUSTOMERS)

@@ -57,7 +57,7 @@ class Desk:
         """The escalation's audit entries of a kind, once there are `count` (the outbox may deliver a reply
         before the desk has written its audit entry)."""
         for _ in range(300):
-            found = [e for e in await self.bot.repo.audit_events(escalation_id=escalation_id) if e.kind == kind]
+            found = [e for e in await self.bot.repo.audit.events(escalation_id=escalation_id) if e.kind == kind]
             if len(found) >= count:
                 return found
             await asyncio.sleep(0.02)
@@ -145,7 +145,7 @@ async def test_a_resolved_cases_staff_reply_is_suggested_on_a_similar_case(desk:
     other = "The blender I bought is broken, I want to return it and get my money back"
     await desk.slack.event(message_event(CUSTOMERS, "U_BOB", other, "1700000300.000100"))
     _, card = await desk.card(2)
-    [reply] = [r for r in await desk.bot.repo.replies(escalation_id=1) if r.kind == "staff"]
+    [reply] = [r for r in await desk.bot.repo.replies.query(escalation_id=1) if r.kind == "staff"]
     values = [b["value"] for b in _send_buttons(card)]
     assert f"2:reply:{reply.id}" in values
     assert "sent on #1" in json.dumps(card["blocks"])
@@ -161,7 +161,7 @@ async def test_a_macro_typed_in_the_cards_thread_reaches_the_customer_filled_in(
     await desk.slack.event(message_event(TRIAGE, STAFF, " /rapport macro thanks", "1700000201.000100", thread_ts=ts))
     sent = await desk.to_customer(3)
     assert sent[-1]["text"] == "Thanks, Ann!"
-    audits = [e for e in await desk.bot.repo.audit_events(escalation_id=1) if e.kind == "escalation.replied"]
+    audits = [e for e in await desk.bot.repo.audit.events(escalation_id=1) if e.kind == "escalation.replied"]
     assert [(e.actor, e.detail["macro"]) for e in audits] == [
         (f"slack:{STAFF}", "refund"),
         (f"slack:{STAFF}", "thanks"),
@@ -170,7 +170,7 @@ async def test_a_macro_typed_in_the_cards_thread_reaches_the_customer_filled_in(
     await desk.slack.event(message_event(TRIAGE, STAFF, "macro: nope", "1700000202.000100", thread_ts=ts))
     [refusal] = await desk.fake.wait_for("chat.postEphemeral", user=STAFF)
     assert "no macro 'nope'" in refusal["text"] and "refund, thanks" in refusal["text"]
-    assert len([r for r in await desk.bot.repo.replies(escalation_id=1) if r.kind == "staff"]) == 2
+    assert len([r for r in await desk.bot.repo.replies.query(escalation_id=1) if r.kind == "staff"]) == 2
 
 
 async def test_slash_command_sends_a_macro_lists_them_and_refuses_unknown_ones(desk: Desk) -> None:
@@ -192,7 +192,7 @@ async def test_shift_on_in_slack_gets_the_next_case_assigned_automatically(desk:
     await desk.slack.event(message_event(CUSTOMERS, CUSTOMER, RETURN, "1700000100.000100"))
     ts, _ = await desk.card()
     for _ in range(200):
-        esc = await desk.bot.repo.get_escalation(1)
+        esc = await desk.bot.repo.escalations.get(1)
         if esc is not None and esc.assignee:
             break
         await asyncio.sleep(0.02)
@@ -209,5 +209,5 @@ async def test_shift_on_in_slack_gets_the_next_case_assigned_automatically(desk:
     assert "off shift" in answer["text"]
     await desk.slack.event(message_event(CUSTOMERS, "U_BOB", RETURN, "1700000300.000100"))
     await desk.card(2)
-    esc = await desk.bot.repo.get_escalation(2)
+    esc = await desk.bot.repo.escalations.get(2)
     assert esc is not None and esc.assignee == ""

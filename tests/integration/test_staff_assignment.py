@@ -44,19 +44,19 @@ async def test_new_cases_go_round_robin_to_staff_on_shift_up_to_the_cap(assignin
 
     ids = await _complaints(assigning, 7)
 
-    escalations = {e.id: e for e in await bot.repo.escalations()}
+    escalations = {e.id: e for e in await bot.repo.escalations.query()}
     assignees = [escalations[i].assignee for i in ids]
     assert assignees[:6] == ["slack:UA", "slack:UB", "user:cat@example.com"] * 2
     # Everyone on shift has two open cases (the cap): the seventh waits for someone to claim it.
     assert assignees[6] == "" and escalations[ids[6]].status is EscalationStatus.OPEN
     assert all(escalations[i].status is EscalationStatus.CLAIMED for i in ids[:6])
-    audits = [e for e in await bot.repo.audit_events(escalation_id=ids[0]) if e.kind == "escalation.assigned"]
+    audits = [e for e in await bot.repo.audit.events(escalation_id=ids[0]) if e.kind == "escalation.assigned"]
     assert [(a.actor, a.detail["assignee"]) for a in audits] == [(AUTO_ASSIGN, "slack:UA")]
 
     # Resolving one of UB's cases gives UB room again; the next case is theirs.
     await bot.desk.resolve(ids[1], "slack:UB")
     eighth = await _one_more(assigning)
-    esc = await bot.repo.get_escalation(eighth)
+    esc = await bot.repo.escalations.get(eighth)
     assert esc is not None and esc.assignee == "slack:UB"
 
 
@@ -68,7 +68,7 @@ async def _one_more(driver: Driver) -> int:
 
 async def test_with_nobody_on_shift_a_case_stays_unassigned(assigning: Driver) -> None:
     [case] = await _complaints(assigning, 1)
-    esc = await assigning.bot.repo.get_escalation(case)
+    esc = await assigning.bot.repo.escalations.get(case)
     assert esc is not None and esc.assignee == "" and esc.status is EscalationStatus.OPEN
 
 
@@ -79,7 +79,7 @@ async def test_a_case_claimed_meanwhile_is_not_assigned(assigning: Driver) -> No
     await bot.desk.claim(case, "slack:UZ")
     await bot.shifts.set("slack:UA", True, by="test")
     assert await bot.assigner.assign(case) is None  # e.g. the relay delivering "opened" again
-    esc = await bot.repo.get_escalation(case)
+    esc = await bot.repo.escalations.get(case)
     assert esc is not None and esc.assignee == "slack:UZ"
     [shift] = await bot.shifts.list()
     assert shift.turns == 0  # the turn taken for it was rolled back
@@ -101,7 +101,7 @@ async def test_two_processes_never_both_assign_and_share_the_round(database_url:
         # The same case, at once from both: exactly one assignment, one audit entry.
         got = await asyncio.gather(*(a.assign(first) for a in assigners))
         assert sorted(got, key=str) == sorted([None, "slack:UA"], key=str)
-        audits = [e for e in await one.repo.audit_events(escalation_id=first) if e.kind == "escalation.assigned"]
+        audits = [e for e in await one.repo.audit.events(escalation_id=first) if e.kind == "escalation.assigned"]
         assert len(audits) == 1
 
         # Two cases at once: both pick UB's turn first; one gets UB, the other looks again and gets UA.

@@ -22,66 +22,66 @@ def msg(external_id: str = "1", author: str = "u1", text: str = "hello", **kw: o
 
 
 async def test_storing_the_same_message_twice_keeps_one_row(repo: Repository) -> None:
-    first, created = await repo.store_inbound(msg())
-    again, created_again = await repo.store_inbound(msg(text="changed on redelivery"))
+    first, created = await repo.messages.store(msg())
+    again, created_again = await repo.messages.store(msg(text="changed on redelivery"))
     assert created and not created_again and again.id == first.id and again.message.text == "hello"
-    assert len(await repo.messages()) == 1
+    assert len(await repo.messages.query()) == 1
 
 
 async def test_same_id_on_another_channel_is_another_message(repo: Repository) -> None:
-    await repo.store_inbound(msg())
-    _, created = await repo.store_inbound(InboundMessage(channel="x", external_id="1", author_id="u1", text="hi"))
+    await repo.messages.store(msg())
+    _, created = await repo.messages.store(InboundMessage(channel="x", external_id="1", author_id="u1", text="hi"))
     assert created
 
 
 async def test_hostile_text_round_trips(repo: Repository) -> None:
     text = "emoji 😀, RTL \u202e, zero width \u200b, 中文, " + "x" * 1_000_000
-    stored, _ = await repo.store_inbound(msg(text=text))
-    loaded = await repo.get_message(stored.id)
+    stored, _ = await repo.messages.store(msg(text=text))
+    loaded = await repo.messages.get(stored.id)
     assert loaded is not None and loaded.message.text == text
 
 
 async def test_customer_is_created_once_and_handle_kept_current(repo: Repository) -> None:
-    a = await repo.resolve_customer("x", "42", "old_handle", "Old Name")
-    b = await repo.resolve_customer("x", "42", "new_handle", "New Name")
+    a = await repo.customers.resolve("x", "42", "old_handle", "Old Name")
+    b = await repo.customers.resolve("x", "42", "new_handle", "New Name")
     assert a.id == b.id
     assert b.identities[0].handle == "new_handle" and b.identities[0].display_name == "New Name"
-    assert [c.id for c in await repo.find_customers("new_handle")] == [a.id]
+    assert [c.id for c in await repo.customers.find("new_handle")] == [a.id]
 
 
 async def test_linking_an_identity_moves_it_to_the_customer(repo: Repository) -> None:
-    a = await repo.resolve_customer("x", "42", "ann", "Ann")
-    await repo.link_identity("discord", "d-9", a.id)
-    b = await repo.resolve_customer("discord", "d-9", "ann#1", "Ann")
+    a = await repo.customers.resolve("x", "42", "ann", "Ann")
+    await repo.customers.link_identity("discord", "d-9", a.id)
+    b = await repo.customers.resolve("discord", "d-9", "ann#1", "Ann")
     assert b.id == a.id and {i.channel for i in b.identities} == {"x", "discord"}
 
 
 async def test_escalation_lifecycle_and_attached_messages(repo: Repository) -> None:
-    stored, _ = await repo.store_inbound(msg(conversation_id="c1"))
-    customer = await repo.resolve_customer("discord", "u1", "", "")
-    esc, _ = await repo.open_escalation(
+    stored, _ = await repo.messages.store(msg(conversation_id="c1"))
+    customer = await repo.customers.resolve("discord", "u1", "", "")
+    esc, _ = await repo.escalations.open(
         customer_id=customer.id, message=stored, priority=Priority.HIGH, reason="complaint", intent="complaint"
     )
-    later, _ = await repo.store_inbound(msg("2", conversation_id="c1"))
-    await repo.attach_message(esc.id, later.id)
-    found = await repo.active_escalation(customer.id, "discord", "c1")
+    later, _ = await repo.messages.store(msg("2", conversation_id="c1"))
+    await repo.escalations.attach_message(esc.id, later.id)
+    found = await repo.escalations.active(customer.id, "discord", "c1")
     assert found is not None and found.message_ids == (stored.id, later.id)
-    await repo.add_note(esc.id, "staff", "called them")
-    resolved = await repo.update_escalation(esc.id, status="resolved", resolved_at=utcnow())
+    await repo.escalations.add_note(esc.id, "staff", "called them")
+    resolved = await repo.escalations.update(esc.id, status="resolved", resolved_at=utcnow())
     assert resolved.notes[0].text == "called them" and not resolved.status.active
-    assert await repo.active_escalation(customer.id, "discord", "c1") is None
+    assert await repo.escalations.active(customer.id, "discord", "c1") is None
 
 
 async def test_outbox_dedupe_and_exclusive_claims(repo: Repository) -> None:
     kw = dict(connector="test", channel="discord", recipient_id="u1", conversation_id="c", text="hi")
-    first = await repo.enqueue_reply(dedupe_key="auto:1", **kw)  # type: ignore[arg-type]
+    first = await repo.replies.enqueue(dedupe_key="auto:1", **kw)  # type: ignore[arg-type]
     assert first is not None
-    assert await repo.enqueue_reply(dedupe_key="auto:1", **kw) is None  # type: ignore[arg-type]
-    claimed = await repo.claim_due_replies(["test"], utcnow())
+    assert await repo.replies.enqueue(dedupe_key="auto:1", **kw) is None  # type: ignore[arg-type]
+    claimed = await repo.replies.claim_due(["test"], utcnow())
     assert [r.id for r in claimed] == [first.id] and claimed[0].status is ReplyStatus.SENDING
-    assert await repo.claim_due_replies(["test"], utcnow()) == []  # a second worker gets nothing
-    assert await repo.requeue_stale_sending(utcnow()) == 1
-    assert [r.id for r in await repo.claim_due_replies(["other"], utcnow())] == []
+    assert await repo.replies.claim_due(["test"], utcnow()) == []  # a second worker gets nothing
+    assert await repo.replies.requeue_stale_sending(utcnow()) == 1
+    assert [r.id for r in await repo.replies.claim_due(["other"], utcnow())] == []
 
 
 async def test_connector_state_is_durable_and_namespaced(repo: Repository) -> None:
@@ -92,6 +92,6 @@ async def test_connector_state_is_durable_and_namespaced(repo: Repository) -> No
 
 
 async def test_audit_events_keep_detail(repo: Repository) -> None:
-    await repo.audit("routed", {"rule": "complaint", "confidence": 0.91}, message_id=3)
-    events = await repo.audit_events(message_id=3)
+    await repo.audit.record("routed", {"rule": "complaint", "confidence": 0.91}, message_id=3)
+    events = await repo.audit.events(message_id=3)
     assert events[0].kind == "routed" and events[0].detail["rule"] == "complaint"

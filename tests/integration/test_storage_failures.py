@@ -46,5 +46,5 @@ async def test_a_held_lock_fails_the_store_and_the_retry_stores_it_once(database
         await bot.sink(message)  # the platform's retry
         await bot.sink(message)  # and a late duplicate of it
         processed = await bot.worker.process(await bot.queue.take(10, wait_seconds=1))
-        assert len(await bot.repo.messages()) == 1 and len(processed) == 1
-        assert len(await bot.repo.escalations()) == 1
+        assert len(await bot.repo.messages.query()) == 1 and len(processed) == 1
+        assert len(await bot.repo.escalations.query()) == 1

@@ -37,12 +37,12 @@ async def get_customer(
 ) -> CustomerOut:
     if original:
         who.require(Role.ADMIN)
-    customer = await bot.repo.get_customer(customer_id)
+    customer = await bot.repo.customers.get(customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     profile = await bot.relationships.profile_json(customer_id)
     if original:
-        await bot.repo.audit("privacy.original_shown", {}, actor=who.actor, customer_id=customer_id)
+        await bot.repo.audit.record("privacy.original_shown", {}, actor=who.actor, customer_id=customer_id)
     else:
         profile = _masked(profile)
     return CustomerOut(id=customer.id, **{k: v for k, v in profile.items() if k != "customer_id"})
@@ -111,7 +111,7 @@ async def add_purchase(
     summary="Link a platform account to this customer (its earlier messages come along, undoably)",
 )
 async def link(customer_id: int, body: LinkIn, bot: Bot, who: Agent) -> IdentityOut:
-    if await bot.repo.get_customer(customer_id) is None:
+    if await bot.repo.customers.get(customer_id) is None:
         raise NotFound(f"no customer {customer_id}")
     identity = await bot.desk.linker(body.channel, body.platform_user_id, customer_id, who.actor)
     return IdentityOut.of(identity)

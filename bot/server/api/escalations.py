@@ -54,7 +54,7 @@ async def list_escalations(
     cursor: Annotated[str | None, Query(description="`next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Page[EscalationOut]:
-    found = await bot.repo.escalations(statuses=_statuses(status), after_id=decode(cursor), limit=limit + 1)
+    found = await bot.repo.escalations.query(statuses=_statuses(status), after_id=decode(cursor), limit=limit + 1)
     page = found[:limit]
     more = len(found) > limit
     return Page[EscalationOut](items=[EscalationOut.of(e) for e in page], next=encode(page[-1].id) if more else None)
@@ -67,10 +67,10 @@ async def get_escalation(escalation_id: int, bot: Bot, who: Viewer, original: Or
     card = await bot.desk.card(escalation_id)
     if card is None:
         raise NotFound(f"escalation #{escalation_id} does not exist")
-    messages = await bot.repo.messages(escalation_id=escalation_id, limit=500)
-    replies = await bot.repo.replies(escalation_id=escalation_id)
+    messages = await bot.repo.messages.query(escalation_id=escalation_id, limit=500)
+    replies = await bot.repo.replies.query(escalation_id=escalation_id)
     if original:  # who saw what a customer pasted is on the record, as every staff action is
-        await bot.repo.audit(
+        await bot.repo.audit.record(
             "privacy.original_shown",
             {},
             actor=who.actor,

@@ -13,7 +13,7 @@ router = APIRouter(route_class=PageRoute)
 
 @router.get("/customers/{customer_id}")
 async def customer_page(request: Request, bot: Bot, _who: Viewer, customer_id: int) -> Response:
-    customer = await bot.repo.get_customer(customer_id)
+    customer = await bot.repo.customers.get(customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     rel = bot.relationships
@@ -26,7 +26,7 @@ async def customer_page(request: Request, bot: Bot, _who: Viewer, customer_id: i
             "profile": profile,
             "purchases": await rel.rel.purchases(customer_id),
             "merges": await rel.rel.merges(customer_id),
-            "cases": sorted(await bot.repo.escalations(customer_id=customer_id), key=lambda e: -e.id),
+            "cases": sorted(await bot.repo.escalations.query(customer_id=customer_id), key=lambda e: -e.id),
             "suggestions": await rel.identities.suggestions_for(customer_id),
             "currency": bot.settings.relationships.currency,
             "done": "Merged." if request.query_params.get("done") == "merge" else "",

@@ -105,7 +105,7 @@ class Entry:
 
 
 async def _conversation(bot: Bot, customer_id: int, message_ids: set[int], escalation_id: int) -> list[Entry]:
-    messages = await bot.repo.messages(customer_id=customer_id, limit=200, newest_first=True)
+    messages = await bot.repo.messages.query(customer_id=customer_id, limit=200, newest_first=True)
     entries = [
         Entry(
             at=m.received_at,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import utcnow
 from bot.storage.database import Database
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import OptOutRow
 from nlp.types import Intent
 
@@ -18,7 +18,7 @@ _COMPLAINTS = (Intent.COMPLAINT.value, Intent.CANCELLATION.value)
 
 
 def _at(value: datetime | None) -> datetime:
-    return _aware(value) or utcnow()
+    return aware(value) or utcnow()
 
 
 class RepositoryBase:

@@ -19,7 +19,7 @@ from bot.relationships.models import (
     Standing,
 )
 from bot.storage.relationships._base import _COMPLAINTS, RepositoryBase, _at
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import (
     CustomerAccountRow,
     CustomerRow,
@@ -272,4 +272,4 @@ class AccountStore(RepositoryBase):
     async def last_purchase_at(self, customer_id: int) -> datetime | None:
         async with self._session() as s:
             last = await s.scalar(select(func.max(PurchaseRow.at)).where(PurchaseRow.customer_id == customer_id))
-            return _aware(last)
+            return aware(last)

@@ -20,7 +20,7 @@ from bot.relationships.models import (
 )
 from bot.storage.database import commit_unique
 from bot.storage.relationships._base import RepositoryBase, _at
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import (
     CsatSurveyRow,
     CustomerAccountRow,
@@ -56,7 +56,7 @@ def _survey(row: CsatSurveyRow) -> CsatSurvey:
         _at(row.asked_at),
         row.score,
         row.answer_text,
-        _aware(row.answered_at),
+        aware(row.answered_at),
     )
 
 

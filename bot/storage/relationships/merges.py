@@ -10,7 +10,7 @@ from bot.domain import EscalationStatus, utcnow
 from bot.errors import InputError
 from bot.relationships.models import Merge
 from bot.storage.relationships._base import RepositoryBase, _at
-from bot.storage.repository import _aware
+from bot.storage.rows import aware
 from bot.storage.tables import (
     CsatSurveyRow,
     CustomerAccountRow,
@@ -27,7 +27,7 @@ from bot.storage.tables import (
 
 def _merge(row: CustomerMergeRow) -> Merge:
     moved = {k: tuple(int(i) for i in v) for k, v in (row.moved or {}).items()}
-    return Merge(row.id, row.source_id, row.target_id, moved, row.actor, _at(row.at), row.reason, _aware(row.undone_at))
+    return Merge(row.id, row.source_id, row.target_id, moved, row.actor, _at(row.at), row.reason, aware(row.undone_at))
 
 
 # What a merge moves from one customer to another: table, its customer column, and the row id column.
