@@ -101,8 +101,11 @@ class RedisQueue:
                     break
                 start = "(" + page[-1][0]
             lost = [i for i in waiting if i not in held]
-            for message_id in lost:
-                await self._redis.xadd(self.stream, {"id": str(message_id)})
+            if lost:  # one round trip for the lot (a flush can leave thousands to add again)
+                pipe = self._redis.pipeline(transaction=False)
+                for message_id in lost:
+                    pipe.xadd(self.stream, {"id": str(message_id)})
+                await pipe.execute()
         return len(lost)
 
     async def stats(self) -> dict[str, int]:
