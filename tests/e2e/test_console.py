@@ -29,6 +29,7 @@ PASSWORD = "a long enough password"
 AGENT = "agent@example.com"
 VIEWER = "viewer@example.com"
 ADMIN = "admin@example.com"
+CARD, MASKED_CARD = "4111 1111 1111 1111", "•••• •••• •••• 1111"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (`make test` installs it)")
 
@@ -168,6 +169,20 @@ async def test_the_inbox_filters_and_sorts_by_sla_due(console: Console) -> None:
     await bot.desk.claim(first.id, f"user:{AGENT}")
     await page.goto(f"/inbox?assignee=user:{AGENT}")
     assert await page.locator("tr.case").evaluate_all("rows => rows.map(r => Number(r.dataset.id))") == [first.id]
+
+
+async def test_a_card_number_the_customer_pasted_is_masked_in_the_inbox_and_on_the_case(console: Console) -> None:
+    esc = await console.complaint(
+        ANN, f"You charged my card {CARD} twice and my order never arrived, this is unacceptable"
+    )
+    page = await console.signed_in()
+    row = page.locator(f"tr.case[data-id='{esc.id}']")
+    await row.wait_for()
+    assert MASKED_CARD in await row.inner_text()
+    assert CARD not in await page.content()
+    await page.goto(f"/escalations/{esc.id}")
+    assert MASKED_CARD in await page.inner_text("ol.conversation")
+    assert CARD not in await page.content()
 
 
 async def test_the_reports_page_draws_every_chart(console: Console) -> None:
