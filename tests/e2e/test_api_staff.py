@@ -12,7 +12,7 @@ import pytest
 from bot.access import Role
 from bot.app import Rapport
 from bot.config import Settings
-from tests.e2e.test_api import ANN, Desk, error_of
+from tests.e2e.test_api import ANN, BEN, Desk, error_of
 from tests.fakes.api import ApiClient
 from tests.fakes.discord_server import FakeDiscord
 
@@ -113,3 +113,18 @@ async def test_assign_and_shifts(desk: Desk) -> None:
     assert {s["actor"] for s in listed.body["items"]} == {"token:agent-bot", "user:lee@example.com"}
     [audit] = await desk.bot.repo.audit.events(kind="staff.shift", limit=1)
     assert audit.actor == "token:agent-bot"
+
+
+async def test_a_past_reply_suggested_on_another_case_is_masked(desk: Desk) -> None:
+    """What staff wrote to one customer may quote their card: suggested to another case, it is shown masked."""
+    first = await desk.complaint(ANN, RETURN)
+    answer = "Refunded to your card 4111 1111 1111 1111, Ann; the return label is in your inbox."
+    sent = await desk.api.post(f"/api/v1/escalations/{first.id}/reply", desk.agent, json={"text": answer})
+    assert sent.status == 202
+    await desk.posted_text(answer)
+    assert (await desk.api.post(f"/api/v1/escalations/{first.id}/resolve", desk.agent)).status == 200
+
+    other = await desk.complaint(BEN, "The blender I bought is broken, I want to return it and get my money back")
+    found = await desk.api.get(f"/api/v1/escalations/{other.id}/suggestions", desk.viewer)
+    [past] = [s for s in found.body["items"] if s["kind"] == "past_reply"]
+    assert past["text"] == "Refunded to your card •••• •••• •••• 1111, Ann; the return label is in your inbox."
