@@ -7,7 +7,6 @@ missing); Playwright never downloads a browser.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +20,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from bot.access import Role
 from bot.app import Rapport
 from bot.domain import Escalation
-from tests.e2e.test_api import ANN, BEN, COMPLAINT, settings_for
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.running import ANN, BEN, COMPLAINT, complaint, discord_settings, posted, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "a long enough password"
@@ -42,14 +41,7 @@ class Console:
     browser: Browser
 
     async def complaint(self, author: dict[str, Any] = ANN, text: str = COMPLAINT) -> Escalation:
-        before = {e.id for e in await self.bot.repo.escalations.query()}
-        await self.discord.message_create(text, author=author)
-        for _ in range(400):
-            new = [e for e in await self.bot.repo.escalations.query() if e.id not in before]
-            if new:
-                return new[0]
-            await asyncio.sleep(0.02)
-        raise AssertionError("the complaint opened no escalation")
+        return await complaint(self.bot, self.discord, author, text)
 
     async def page(self) -> Page:
         """A fresh browser context (its own cookies) and a page in it."""
@@ -71,35 +63,15 @@ class Console:
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
     async with FakeDiscord() as fake:
-        async with Rapport(settings_for(tmp_path, fake)) as bot:
+        async with Rapport(discord_settings(tmp_path, fake)) as bot:
             for email, role in ((AGENT, Role.AGENT), (VIEWER, Role.VIEWER), (ADMIN, Role.ADMIN)):
                 await bot.access.add_user(email, role, PASSWORD, actor="test")
-            stop = asyncio.Event()
-            running = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None, "the HTTP server did not start"
-            try:
-                async with async_playwright() as pw:
-                    browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-                    try:
-                        yield Console(bot, fake, f"http://127.0.0.1:{bot.http.port}", browser)
-                    finally:
-                        await browser.close()
-            finally:
-                stop.set()
-                await running
-
-
-async def posted(discord: FakeDiscord, text: str, within: float = 15.0) -> dict[str, Any]:
-    async with asyncio.timeout(within):
-        while True:
-            found = [p for p in discord.posted if p.get("content") == text]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.05)
+            async with serving(bot, "discord") as base, async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
+                try:
+                    yield Console(bot, fake, base, browser)
+                finally:
+                    await browser.close()
 
 
 async def test_an_agent_signs_in_claims_a_case_and_replies_and_the_customer_gets_it_on_discord(
