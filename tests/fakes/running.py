@@ -17,6 +17,7 @@ from bot.domain import Escalation
 from tests.fakes import discord_server as dc
 from tests.fakes.api import ApiClient
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
 ANN = dc.user(1100000000000000201, "ann", global_name="Ann")
@@ -120,3 +121,31 @@ async def desk(settings: Settings, fake: FakeDiscord) -> AsyncIterator[Desk]:
         tokens = await api_tokens(bot)
         async with serving(bot, "discord") as base, ApiClient(base) as api:
             yield Desk(bot, fake, api, tokens)
+
+
+def slack_settings(
+    tmp_path: Path,
+    fake: FakeSlack,
+    customers: str,
+    triage: str,
+    *,
+    slack: dict[str, Any] | None = None,
+    **sections: Any,
+) -> Settings:
+    """As `discord_settings`, with the Slack connector against `fake`: `customers` is the customer channel,
+    `triage` the staff's; `slack` adds [slack] keys, `sections` top-level tables."""
+    data: dict[str, Any] = {
+        "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
+        "nlp": {"backend": "rules"},
+        "server": {"host": "127.0.0.1", "port": 0},
+        "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
+        "slack": {
+            "bot_token": BOT_TOKEN,
+            "signing_secret": SIGNING_SECRET,
+            "api_url": fake.api_url,
+            "customer_channels": [customers],
+            "triage_channel": triage,
+        }
+        | (slack or {}),
+    }
+    return Settings.model_validate(data | sections)
