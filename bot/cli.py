@@ -20,10 +20,10 @@ from rich.text import Text
 
 from bot import __version__
 from bot.classifier import load_classifier
-from bot.cli_shared import ConfigOption, JsonOption, NoClassifier, err, out
-from bot.config import Settings, load_settings
+from bot.cli_shared import ConfigOption, JsonOption, NoClassifier, err, fail, out, run_async, settings_from, with_bot
+from bot.config import Settings
 from bot.domain import Customer, Escalation, EscalationStatus
-from bot.errors import ConfigError, RapportError
+from bot.errors import RapportError
 from bot.privacy import mask_logs
 from nlp.types import Analysis
 
@@ -55,11 +55,7 @@ T = TypeVar("T")
 
 
 def _settings(config: Path | None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+    settings = settings_from(config)
     # Alembic logs its plugin set-up at INFO when first imported, which the commands now do after this.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.basicConfig(
@@ -70,11 +66,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _run(coro: Awaitable[T]) -> T:
-    try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    except RapportError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
+    return run_async(coro)  # type: ignore[arg-type]
 
 
 def _jsonable(value: Any) -> Any:
@@ -508,15 +500,7 @@ def _customer_table(items: list[Customer]) -> Table:
 
 
 def _with_bot(config: Path | None, body: Callable[[Rapport], Awaitable[T]]) -> T:
-    settings = _settings(config)
-
-    async def main() -> T:
-        from bot.app import Rapport
-
-        async with Rapport(settings, classifier=NoClassifier()) as bot:
-            return await body(bot)
-
-    return _run(main())
+    return with_bot(_settings(config), body)
 
 
 @escalations_app.command("list")
@@ -612,7 +596,7 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
     async def body(bot: Rapport) -> None:
         profile = await bot.desk.profile(customer)
         if profile is None:
-            err.print(f"no customer matches {customer!r}")
+            err.print(f"no customer matches {customer!r}", markup=False, highlight=False)
             raise typer.Exit(1)
         c = profile.customer
         if as_json:
@@ -677,8 +661,7 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     try:
         before, after = upgrade_sync(settings.database.url, revision)
     except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(exc, 1)
     if before == after:
         out.print(f"database already at {after}", markup=False)
     else:

@@ -3,7 +3,6 @@ terminal, through the same Desk (and audit) as Slack's card and the API. Registe
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
 from collections.abc import Awaitable, Callable
@@ -13,9 +12,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from bot.access.models import Role, User
-from bot.cli_shared import ConfigOption, NoClassifier, err, out
-from bot.config import load_settings
-from bot.errors import AccessDenied, ConfigError, InputError, RapportError
+from bot.cli_shared import ConfigOption, out, settings_from, with_bot
+from bot.errors import AccessDenied, InputError
 
 if TYPE_CHECKING:
     from bot.app import Rapport
@@ -60,23 +58,7 @@ def staff_actor(users: list[User], name: str, *, acting: bool = True) -> str:
 
 
 def _with_bot(config: Path | None, body: Callable[[Rapport], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-
-    async def main() -> T:
-        from bot.app import Rapport
-
-        async with Rapport(settings, classifier=NoClassifier()) as bot:
-            return await body(bot)
-
-    try:
-        return asyncio.run(main())
-    except RapportError as exc:  # one line, never a traceback
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    return with_bot(settings_from(config), body)
 
 
 async def _actor(bot: Rapport, name: str | None, *, acting: bool = True) -> str:

@@ -100,19 +100,27 @@ def _is_card(digits: str) -> bool:
 
 
 def _card_in(run: str) -> tuple[int, int] | None:
-    """(start, end) within `run` of the longest group-aligned card number, if any."""
+    """(start, end) within `run` of the longest group-aligned card number, if any (the first of the longest).
+
+    Only windows of at most 19 digits can be a card, so each group starts a handful of them: linear in the
+    run's length (a message of a thousand three-digit numbers is read once, not a billion times)."""
     groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run)]
-    for size in range(len(groups), 0, -1):
-        for first in range(len(groups) - size + 1):
-            window = groups[first : first + size]
+    best: tuple[int, int, int] | None = None  # (groups in it, start, end)
+    for first, (start, first_end) in enumerate(groups):
+        digits = ""
+        for last in range(first, len(groups)):
+            s, e = groups[last]
+            digits += run[s:e]
+            if len(digits) > _CARD_DIGITS[-1]:
+                break
+            size = last - first + 1
             # Card numbers are written in groups of 3 to 6 digits or in one piece: a list of small
             # numbers ("1 2 3 ... 13") is not a card, whatever its digits add up to.
-            if size > 1 and any(not 3 <= e - s <= 6 for s, e in window):
-                continue
-            start, end = window[0][0], window[-1][1]
-            if _is_card(re.sub(r"\D", "", run[start:end])):
-                return start, end
-    return None
+            if size > 1 and not (3 <= e - s <= 6 and 3 <= first_end - start <= 6):
+                break
+            if (best is None or size > best[0]) and _is_card(digits):
+                best = (size, start, e)
+    return None if best is None else (best[1], best[2])
 
 
 def _mask_cards(text: str) -> tuple[str, int]:
@@ -204,6 +212,9 @@ def _mask_passwords(text: str) -> tuple[str, int]:
     return _PASSWORD.sub(hide, text), count
 
 
+_FORMATTER = logging.Formatter()
+
+
 class MaskingFilter(logging.Filter):
     """Masks every log record's message on its way out (a handler filter: it sees records of every logger).
 
@@ -216,6 +227,16 @@ class MaskingFilter(logging.Filter):
         masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        # A traceback repeats the exception's message (`log.exception`, `exc_info=True`): the formatter
+        # would render it after this filter, so it is rendered and masked here, and used as is there.
+        if record.exc_info and not record.exc_text:
+            shown = _FORMATTER.formatException(record.exc_info)
+            if mask(shown) != shown:
+                record.exc_text = mask(shown)
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,9 +12,7 @@ import typer
 from rich.table import Table
 
 from bot.access.models import ApiToken, Role, User
-from bot.cli_shared import ByOption, ConfigOption, JsonOption, NoClassifier, err, out
-from bot.config import load_settings
-from bot.errors import ConfigError, RapportError
+from bot.cli_shared import ByOption, ConfigOption, JsonOption, out, settings_from, with_bot
 
 # The bot and its storage are imported by the commands that use them (see bot/cli.py: every command
 # registers these, `rapport classify` too, and should not pay for them).
@@ -28,23 +25,7 @@ RoleOption = Annotated[Role, typer.Option("--role", help="viewer (reads), agent 
 
 
 def _with_access(config: Path | None, body: Callable[[Access], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-    async def main() -> T:
-        from bot.app import Rapport
-
-        async with Rapport(settings, classifier=NoClassifier()) as bot:
-            return await body(bot.access)
-
-    try:
-        return asyncio.run(main())
-    except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    return with_bot(settings_from(config), lambda bot: body(bot.access))
 
 
 def _when(value: Any) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,10 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 from rich.table import Table
 
-from bot.cli_shared import ByOption, ConfigOption, JsonOption, NoClassifier, err, out
-from bot.config import load_settings
+from bot.cli_shared import ByOption, ConfigOption, JsonOption, err, fail, out, settings_from, with_bot
 from bot.domain import utcnow
-from bot.errors import ConfigError, InputError, RapportError
+from bot.errors import InputError
 
 # The bot and its storage are imported by the commands that use them (see bot/cli.py: `rapport classify`
 # registers these commands too and should not pay for them).
@@ -31,23 +29,7 @@ T = TypeVar("T")
 
 
 def _with_service(config: Path | None, body: Callable[[Rapport, RelationshipService], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-    async def main() -> T:
-        from bot.app import Rapport
-
-        async with Rapport(settings, classifier=NoClassifier()) as bot:
-            return await body(bot, bot.relationships)
-
-    try:
-        return asyncio.run(main())
-    except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    return with_bot(settings_from(config), lambda bot: body(bot, bot.relationships))
 
 
 async def _customer_id(bot: Rapport, ref: str) -> int:
@@ -150,8 +132,7 @@ def register(app: typer.Typer, customers_app: typer.Typer) -> None:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            err.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}", highlight=False)
-            raise typer.Exit(2) from None
+            fail(f"cannot read {file}: {exc.strerror}", 2)
 
         async def body(bot: Rapport, svc: RelationshipService) -> ImportReport:
             return await (svc.import_purchases(data) if purchases else svc.import_customers(data))

@@ -3,7 +3,6 @@ Registered by bot/cli.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,9 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 import typer
 from rich.table import Table
 
-from bot.cli_shared import ByOption, ConfigOption, JsonOption, NoClassifier, err, out
-from bot.config import load_settings
-from bot.errors import ConfigError, RapportError
+from bot.cli_shared import ByOption, ConfigOption, JsonOption, out, settings_from, with_bot
 
 if TYPE_CHECKING:
     from bot.staff.assignment import Shifts
@@ -24,23 +21,7 @@ T = TypeVar("T")
 
 
 def _with_shifts(config: Path | None, body: Callable[[Shifts], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-    async def main() -> T:
-        from bot.app import Rapport
-
-        async with Rapport(settings, classifier=NoClassifier()) as bot:
-            return await body(bot.shifts)
-
-    try:
-        return asyncio.run(main())
-    except RapportError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    return with_bot(settings_from(config), lambda bot: body(bot.shifts))
 
 
 def register(app: typer.Typer) -> None:

@@ -140,8 +140,10 @@ class SlashCommand:
         number = case.removeprefix("#")
         if not number.isdigit() or len(number) > 11:
             raise InputError(f"{case[:20]!r} is not a case number")
-        # Slack's trigger id is unique per invocation: a retried delivery queues the reply once.
-        await tools.macros.send(int(number), staff_actor(user), name.lower(), request_key=f"slack:macro:{trigger}")
+        # Slack's trigger id is unique per invocation: a retried delivery queues the reply once. Without one,
+        # no key: a shared "slack:macro:" would make every later macro a repeat of the first.
+        key = f"slack:macro:{trigger}" if trigger else ""
+        await tools.macros.send(int(number), staff_actor(user), name.lower(), request_key=key)
         return ephemeral(f"Sent macro `{name.lower()}` to the customer of case #{number}.")
 
     def _macros(self, tools: StaffTools) -> Answer:

@@ -5,100 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.access import Role
-from bot.app import Rapport
-from bot.config import Settings
-from bot.domain import Escalation
 from tests.fakes import discord_server as dc
-from tests.fakes.api import Answer, ApiClient
+from tests.fakes import running
+from tests.fakes.api import error_of
 from tests.fakes.discord_server import FakeDiscord
-
-COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
-ANN = dc.user(1100000000000000201, "ann", global_name="Ann")
-BEN = dc.user(1100000000000000202, "ben", global_name="Ben")
-CAT = dc.user(1100000000000000203, "cat", global_name="Cat")
-
-
-@dataclass
-class Desk:
-    bot: Rapport
-    discord: FakeDiscord
-    api: ApiClient
-    tokens: dict[Role, str]
-
-    @property
-    def viewer(self) -> str:
-        return self.tokens[Role.VIEWER]
-
-    @property
-    def agent(self) -> str:
-        return self.tokens[Role.AGENT]
-
-    @property
-    def admin(self) -> str:
-        return self.tokens[Role.ADMIN]
-
-    async def complaint(self, author: dict[str, Any] = ANN, text: str = COMPLAINT, *, dm: bool = False) -> Escalation:
-        """A customer complains on Discord; returns the escalation it opened (once processed)."""
-        before = {e.id for e in await self.bot.repo.escalations.query()}
-        await self.discord.message_create(text, author=author, dm=dm)
-        for _ in range(400):
-            new = [e for e in await self.bot.repo.escalations.query() if e.id not in before]
-            if new:
-                return new[0]
-            await asyncio.sleep(0.02)
-        raise AssertionError("the complaint opened no escalation")
-
-    async def posted_text(self, text: str, within: float = 10.0) -> dict[str, Any]:
-        """The Discord message the bot posted with exactly this content."""
-        async with asyncio.timeout(within):
-            while True:
-                found = [p for p in self.discord.posted if p.get("content") == text]
-                if found:
-                    return found[0]
-                await asyncio.sleep(0.02)
-
-
-def settings_for(tmp_path: Path, fake: FakeDiscord) -> Settings:
-    return Settings.model_validate(
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-            "nlp": {"backend": "rules"},
-            "server": {"host": "127.0.0.1", "port": 0},
-            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-            "discord": {"token": fake.token, "api_url": fake.api_url, "gateway_url": fake.gateway_url},
-        }
-    )
+from tests.fakes.running import ANN, BEN, CAT, COMPLAINT, Desk, discord_settings
 
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeDiscord() as fake:
-        async with Rapport(settings_for(tmp_path, fake)) as bot:
-            tokens = {r: (await bot.access.create_token(f"{r.value}-bot", r, actor="test"))[1] for r in Role}
-            stop = asyncio.Event()
-            running = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None, "the HTTP server did not start"
-            try:
-                async with ApiClient(f"http://127.0.0.1:{bot.http.port}") as api:
-                    yield Desk(bot, fake, api, tokens)
-            finally:
-                stop.set()
-                await running
-
-
-def error_of(answer: Answer) -> tuple[int, str, str | None]:
-    return answer.status, answer.body["error"], answer.body["field"]
+    async with FakeDiscord() as fake, running.desk(discord_settings(tmp_path, fake), fake) as d:
+        yield d
 
 
 # -- who may call what ------------------------------------------------------------------------------

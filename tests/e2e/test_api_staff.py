@@ -3,54 +3,25 @@ Discord and the real server: suggestions, macros, assignment and shifts, per rol
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.access import Role
-from bot.app import Rapport
-from bot.config import Settings
-from tests.e2e.test_api import ANN, Desk, error_of
-from tests.fakes.api import ApiClient
+from tests.fakes import running
+from tests.fakes.api import error_of
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.running import ANN, BEN, Desk, discord_settings
 
 RETURN = "I want to return this broken blender and get my money back, your return policy is a joke"
 REFUND = "Hi {name}, I've refunded your order (case #{ticket}); it shows on your statement in 3-5 days."
 
 
-def settings_for(tmp_path: Path, fake: FakeDiscord) -> Settings:
-    return Settings.model_validate(
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-            "nlp": {"backend": "rules"},
-            "server": {"host": "127.0.0.1", "port": 0},
-            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-            "discord": {"token": fake.token, "api_url": fake.api_url, "gateway_url": fake.gateway_url},
-            "macros": {"refund": REFUND},
-        }
-    )
-
-
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     async with FakeDiscord() as fake:
-        async with Rapport(settings_for(tmp_path, fake)) as bot:
-            tokens = {r: (await bot.access.create_token(f"{r.value}-bot", r, actor="test"))[1] for r in Role}
-            stop = asyncio.Event()
-            running = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None, "the HTTP server did not start"
-            try:
-                async with ApiClient(f"http://127.0.0.1:{bot.http.port}") as api:
-                    yield Desk(bot, fake, api, tokens)
-            finally:
-                stop.set()
-                await running
+        async with running.desk(discord_settings(tmp_path, fake, macros={"refund": REFUND}), fake) as d:
+            yield d
 
 
 async def test_suggestions_list_and_send_one_as_the_caller(desk: Desk) -> None:
@@ -113,3 +84,18 @@ async def test_assign_and_shifts(desk: Desk) -> None:
     assert {s["actor"] for s in listed.body["items"]} == {"token:agent-bot", "user:lee@example.com"}
     [audit] = await desk.bot.repo.audit.events(kind="staff.shift", limit=1)
     assert audit.actor == "token:agent-bot"
+
+
+async def test_a_past_reply_suggested_on_another_case_is_masked(desk: Desk) -> None:
+    """What staff wrote to one customer may quote their card: suggested to another case, it is shown masked."""
+    first = await desk.complaint(ANN, RETURN)
+    answer = "Refunded to your card 4111 1111 1111 1111, Ann; the return label is in your inbox."
+    sent = await desk.api.post(f"/api/v1/escalations/{first.id}/reply", desk.agent, json={"text": answer})
+    assert sent.status == 202
+    await desk.posted_text(answer)
+    assert (await desk.api.post(f"/api/v1/escalations/{first.id}/resolve", desk.agent)).status == 200
+
+    other = await desk.complaint(BEN, "The blender I bought is broken, I want to return it and get my money back")
+    found = await desk.api.get(f"/api/v1/escalations/{other.id}/suggestions", desk.viewer)
+    [past] = [s for s in found.body["items"] if s["kind"] == "past_reply"]
+    assert past["text"] == "Refunded to your card •••• •••• •••• 1111, Ann; the return label is in your inbox."

@@ -7,7 +7,6 @@ missing); Playwright never downloads a browser.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,14 +20,15 @@ from playwright.async_api import Browser, Page, async_playwright
 from bot.access import Role
 from bot.app import Rapport
 from bot.domain import Escalation
-from tests.e2e.test_api import ANN, BEN, COMPLAINT, settings_for
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.running import ANN, BEN, COMPLAINT, complaint, discord_settings, posted, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "a long enough password"
 AGENT = "agent@example.com"
 VIEWER = "viewer@example.com"
 ADMIN = "admin@example.com"
+CARD, MASKED_CARD = "4111 1111 1111 1111", "•••• •••• •••• 1111"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (`make test` installs it)")
 
@@ -41,14 +41,7 @@ class Console:
     browser: Browser
 
     async def complaint(self, author: dict[str, Any] = ANN, text: str = COMPLAINT) -> Escalation:
-        before = {e.id for e in await self.bot.repo.escalations.query()}
-        await self.discord.message_create(text, author=author)
-        for _ in range(400):
-            new = [e for e in await self.bot.repo.escalations.query() if e.id not in before]
-            if new:
-                return new[0]
-            await asyncio.sleep(0.02)
-        raise AssertionError("the complaint opened no escalation")
+        return await complaint(self.bot, self.discord, author, text)
 
     async def page(self) -> Page:
         """A fresh browser context (its own cookies) and a page in it."""
@@ -70,35 +63,15 @@ class Console:
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
     async with FakeDiscord() as fake:
-        async with Rapport(settings_for(tmp_path, fake)) as bot:
+        async with Rapport(discord_settings(tmp_path, fake)) as bot:
             for email, role in ((AGENT, Role.AGENT), (VIEWER, Role.VIEWER), (ADMIN, Role.ADMIN)):
                 await bot.access.add_user(email, role, PASSWORD, actor="test")
-            stop = asyncio.Event()
-            running = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None, "the HTTP server did not start"
-            try:
-                async with async_playwright() as pw:
-                    browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
-                    try:
-                        yield Console(bot, fake, f"http://127.0.0.1:{bot.http.port}", browser)
-                    finally:
-                        await browser.close()
-            finally:
-                stop.set()
-                await running
-
-
-async def posted(discord: FakeDiscord, text: str, within: float = 15.0) -> dict[str, Any]:
-    async with asyncio.timeout(within):
-        while True:
-            found = [p for p in discord.posted if p.get("content") == text]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.05)
+            async with serving(bot, "discord") as base, async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM))
+                try:
+                    yield Console(bot, fake, base, browser)
+                finally:
+                    await browser.close()
 
 
 async def test_an_agent_signs_in_claims_a_case_and_replies_and_the_customer_gets_it_on_discord(
@@ -168,6 +141,20 @@ async def test_the_inbox_filters_and_sorts_by_sla_due(console: Console) -> None:
     await bot.desk.claim(first.id, f"user:{AGENT}")
     await page.goto(f"/inbox?assignee=user:{AGENT}")
     assert await page.locator("tr.case").evaluate_all("rows => rows.map(r => Number(r.dataset.id))") == [first.id]
+
+
+async def test_a_card_number_the_customer_pasted_is_masked_in_the_inbox_and_on_the_case(console: Console) -> None:
+    esc = await console.complaint(
+        ANN, f"You charged my card {CARD} twice and my order never arrived, this is unacceptable"
+    )
+    page = await console.signed_in()
+    row = page.locator(f"tr.case[data-id='{esc.id}']")
+    await row.wait_for()
+    assert MASKED_CARD in await row.inner_text()
+    assert CARD not in await page.content()
+    await page.goto(f"/escalations/{esc.id}")
+    assert MASKED_CARD in await page.inner_text("ol.conversation")
+    assert CARD not in await page.content()
 
 
 async def test_the_reports_page_draws_every_chart(console: Console) -> None:

@@ -16,13 +16,10 @@ import pytest
 
 from bot.access import Role
 from bot.app import Rapport
-from bot.config import Settings
-from tests.fakes import discord_server as dc
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.running import complaint, discord_settings, serving
 
 ROOT = Path(__file__).parents[2]
-COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
-ANN = dc.user(1100000000000000201, "ann", global_name="Ann")
 PASSWORD = "a long enough password"
 
 
@@ -46,44 +43,19 @@ class Shift:
         return await asyncio.to_thread(self.rapport, *args, user=user)
 
     async def complaint(self) -> int:
-        before = {e.id for e in await self.bot.repo.escalations.query()}
-        await self.discord.message_create(COMPLAINT, author=ANN)
-        for _ in range(400):
-            new = [e.id for e in await self.bot.repo.escalations.query() if e.id not in before]
-            if new:
-                return new[0]
-            await asyncio.sleep(0.02)
-        raise AssertionError("the complaint opened no escalation")
+        return (await complaint(self.bot, self.discord)).id
 
 
 @pytest.fixture
 async def shift(tmp_path: Path) -> AsyncIterator[Shift]:
     async with FakeDiscord() as fake:
-        settings = Settings.model_validate(
-            {
-                "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-                "nlp": {"backend": "rules"},
-                "server": {"host": "127.0.0.1", "port": 0},
-                "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-                "discord": {"token": fake.token, "api_url": fake.api_url, "gateway_url": fake.gateway_url},
-            }
-        )
-        async with Rapport(settings) as bot:
+        async with Rapport(discord_settings(tmp_path, fake)) as bot:
             for email, role in (("ana@example.test", Role.AGENT), ("bo@example.test", Role.AGENT)):
                 await bot.access.add_user(email, role, PASSWORD, actor="test")
             await bot.access.add_user("root@example.test", Role.ADMIN, PASSWORD, actor="test")
             await bot.access.add_user("vic@example.test", Role.VIEWER, PASSWORD, actor="test")
-            stop = asyncio.Event()
-            task = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            try:
+            async with serving(bot, "discord"):
                 yield Shift(bot, fake, tmp_path)
-            finally:
-                stop.set()
-                await task
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -12,15 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Rapport
-from bot.config import Settings
 from bot.metrics import Metrics
-from tests.fakes import discord_server as dc
 from tests.fakes.api import ApiClient
 from tests.fakes.discord_server import FakeDiscord
-
-COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"
-ANN = dc.user(1100000000000000201, "ann", global_name="Ann")
-BEN = dc.user(1100000000000000202, "ben", global_name="Ben")
+from tests.fakes.running import ANN, BEN, COMPLAINT, discord_settings, serving
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -51,31 +46,9 @@ class Running:
 
 @pytest.fixture
 async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    db = tmp_path / "rapport.db"
-    async with FakeDiscord() as fake:
-        settings = Settings.model_validate(
-            {
-                "database": {"url": f"sqlite:///{db}"},
-                "nlp": {"backend": "rules"},
-                "server": {"host": "127.0.0.1", "port": 0},
-                "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-                "discord": {"token": fake.token, "api_url": fake.api_url, "gateway_url": fake.gateway_url},
-            }
-        )
-        async with Rapport(settings) as bot:
-            stop = asyncio.Event()
-            task = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "discord" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None
-            try:
-                async with ApiClient(f"http://127.0.0.1:{bot.http.port}") as api:
-                    yield Running(bot, fake, api, db)
-            finally:
-                stop.set()
-                await task
+    async with FakeDiscord() as fake, Rapport(discord_settings(tmp_path, fake)) as bot:
+        async with serving(bot, "discord") as base, ApiClient(base) as api:
+            yield Running(bot, fake, api, tmp_path / "rapport.db")
 
 
 async def test_metrics_count_ingestion_classification_cases_and_the_outbox(running: Running) -> None:

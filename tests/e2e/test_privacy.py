@@ -5,7 +5,6 @@ Then forgetting the customer through the API: admin only, refused while the case
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -20,6 +19,7 @@ from bot.app import Rapport
 from bot.config import Settings
 from bot.privacy import mask_logs
 from tests.fakes.api import ApiClient
+from tests.fakes.running import api_tokens, serving
 from tests.fakes.slack_server import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, FakeSlack, SlackSender, message_event
 from tests.fakes.webhook_receiver import WebhookReceiver
 
@@ -75,21 +75,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
     await fake.start()
     try:
         async with WebhookReceiver(SECRET) as receiver, Rapport(settings_for(tmp_path, fake, receiver)) as bot:
-            tokens = {r: (await bot.access.create_token(f"{r.value}-bot", r, actor="test"))[1] for r in Role}
-            stop = asyncio.Event()
-            task = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-            for _ in range(500):
-                if bot.http is not None and "slack" in bot.connected:
-                    break
-                await asyncio.sleep(0.02)
-            assert bot.http is not None, "the HTTP server did not start"
-            try:
-                base = f"http://127.0.0.1:{bot.http.port}"
-                async with ApiClient(base) as api:
-                    yield Running(bot, fake, SlackSender(f"{base}/slack/events"), receiver, api, tokens)
-            finally:
-                stop.set()
-                await task
+            tokens = await api_tokens(bot)
+            async with serving(bot, "slack") as base, ApiClient(base) as api:
+                yield Running(bot, fake, SlackSender(f"{base}/slack/events"), receiver, api, tokens)
     finally:
         await fake.stop()
 

@@ -119,3 +119,10 @@ def test_purchases_import_reports_problems_and_is_safe_to_repeat(cli, tmp_path: 
     assert "0 purchases recorded, 1 already known" in stdout
     cy = json.loads(cli("customers", "profile", "Cy Iron")[1])
     assert cy["account"]["lifetime_value"] == 1020.0 and cy["tier"] == "iron" and len(cy["purchases"]) == 1
+
+
+def test_an_error_quoting_what_was_typed_shows_it_as_typed(cli) -> None:  # type: ignore[no-untyped-def]
+    """Brackets a user typed are not read as console markup (a "[/bold]" used to end in a MarkupError)."""
+    code, _, stderr = cli("customers", "link", "x", "77777", "[/bold] nobody")
+    assert code == 1
+    assert stderr.strip() == "error: no customer matches '[/bold] nobody'"

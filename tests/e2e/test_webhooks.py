@@ -18,6 +18,7 @@ from bot.config import Settings
 from tests.fakes import discord_server as dc
 from tests.fakes.api import ApiClient
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.running import serving
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 SECRET = "a-webhook-secret-of-some-length"
@@ -42,18 +43,8 @@ def settings_for(tmp_path: Path, fake: FakeDiscord, receiver: WebhookReceiver | 
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Rapport]:
-    async with Rapport(settings) as bot:
-        stop = asyncio.Event()
-        task = asyncio.create_task(bot.run(bot.build_connectors(), stop))
-        for _ in range(500):
-            if bot.http is not None and "discord" in bot.connected:
-                break
-            await asyncio.sleep(0.02)
-        try:
-            yield bot
-        finally:
-            stop.set()
-            await task
+    async with Rapport(settings) as bot, serving(bot, "discord"):
+        yield bot
 
 
 async def escalated(bot: Rapport, count: int = 1) -> None:

@@ -16,6 +16,11 @@ class Answer:
     text: str
 
 
+def error_of(answer: Answer) -> tuple[int, str, str | None]:
+    """An error answer as (status, error code, field at fault)."""
+    return answer.status, answer.body["error"], answer.body["field"]
+
+
 class ApiClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")

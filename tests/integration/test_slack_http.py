@@ -32,10 +32,9 @@ from connectors.slack.cards import CLAIM, RECLASSIFY, RESOLVE, SNOOZE
 from connectors.x.budget import Budget
 from connectors.x.usage import Meter
 from nlp.rules import RuleClassifier
+from tests.fakes.running import slack_settings
 from tests.fakes.slack_server import (
-    BOT_TOKEN,
     BOT_USER_ID,
-    SIGNING_SECRET,
     FakeSlack,
     SlackSender,
     block_actions,
@@ -102,23 +101,8 @@ class Desk:
 
 
 def settings_for(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-            "nlp": {"backend": "rules"},
-            "server": {"host": "127.0.0.1", "port": 0},
-            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-            "slack": {
-                "bot_token": BOT_TOKEN,
-                "signing_secret": SIGNING_SECRET,
-                "api_url": fake.api_url,
-                "customer_channels": [CUSTOMERS],
-                "triage_channel": TRIAGE,
-                "sales_channel": SALES,
-                "staff_user_ids": [LEAD],
-            }
-            | slack,
-        }
+    return slack_settings(
+        tmp_path, fake, CUSTOMERS, TRIAGE, slack={"sales_channel": SALES, "staff_user_ids": [LEAD]} | slack
     )
 
 

@@ -19,9 +19,8 @@ from bot.server import HttpServer
 from connectors.slack import SlackConnector
 from connectors.slack.cards import SUGGEST
 from nlp.rules import RuleClassifier
+from tests.fakes.running import slack_settings
 from tests.fakes.slack_server import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     FakeSlack,
     SlackSender,
     block_actions,
@@ -68,22 +67,13 @@ class Desk:
 
 
 def settings_for(tmp_path: Path, fake: FakeSlack) -> Settings:
-    return Settings.model_validate(
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'rapport.db'}"},
-            "nlp": {"backend": "rules"},
-            "server": {"host": "127.0.0.1", "port": 0},
-            "outbox": {"poll_interval": 0.05, "backoff_initial": 0.05},
-            "slack": {
-                "bot_token": BOT_TOKEN,
-                "signing_secret": SIGNING_SECRET,
-                "api_url": fake.api_url,
-                "customer_channels": [CUSTOMERS],
-                "triage_channel": TRIAGE,
-            },
-            "macros": {"refund": REFUND, "thanks": "Thanks, {name}!"},
-            "assignment": {"enabled": True, "max_open_per_person": 3},
-        }
+    return slack_settings(
+        tmp_path,
+        fake,
+        CUSTOMERS,
+        TRIAGE,
+        macros={"refund": REFUND, "thanks": "Thanks, {name}!"},
+        assignment={"enabled": True, "max_open_per_person": 3},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -107,3 +108,28 @@ def test_the_log_filter_masks_formatted_messages() -> None:
     record = logging.LogRecord("t", logging.WARNING, __file__, 1, "rejected %s: %s", ("m1", "4111111111111111"), None)
     assert MaskingFilter().filter(record)
     assert record.getMessage() == "rejected m1: •••• •••• •••• 1111"
+
+
+def test_the_log_filter_masks_an_exceptions_traceback() -> None:
+    """`log.exception` quoting a payload: the traceback's message line is masked as the message is."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("tests.privacy.traceback")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError("bad payload: card 4111 1111 1111 1111")
+        except ValueError:
+            logger.exception("could not handle a message")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "ValueError: bad payload: card •••• •••• •••• 1111" in written
+    assert "4111 1111" not in written
+
+
+def test_a_card_number_after_a_thousand_short_numbers_is_still_masked() -> None:
+    """Every window of a long run of digit groups is considered (the search is linear, not cubic)."""
+    text = " ".join(["123"] * 1000) + " 4111 1111 1111 1111"
+    assert mask(text) == " ".join(["123"] * 1000) + " •••• •••• •••• 1111"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from bot.access.models import Role
 from bot.domain import EscalationStatus
 from bot.errors import InputError, NotFound
 from bot.privacy import mask
+from bot.server.api.idempotency import IdempotencyKey, request_key
 from bot.server.api.pagination import MAX_LIMIT, decode, encode
 from bot.server.api.schemas import EscalationDetail, EscalationOut, NoteOut, Page, ReplyOut, TextIn
 from bot.server.auth import Agent, Bot, Viewer
@@ -20,15 +21,6 @@ Original = Annotated[
 ]
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=100,
-        description="The same key again (a retried request) does nothing new.",
-    ),
-]
 
 
 def _statuses(raw: list[str] | None) -> list[EscalationStatus] | None:
@@ -99,8 +91,7 @@ async def resolve(escalation_id: int, bot: Bot, who: Agent) -> EscalationOut:
 async def reply(
     escalation_id: int, body: TextIn, bot: Bot, who: Agent, idempotency_key: IdempotencyKey = None
 ) -> ReplyOut:
-    key = f"api:{who.actor}:{idempotency_key}" if idempotency_key else ""
-    queued = await bot.desk.reply(escalation_id, who.actor, body.text, key=key)
+    queued = await bot.desk.reply(escalation_id, who.actor, body.text, key=request_key(who, idempotency_key))
     bot.outbox.poke()
     return ReplyOut.of(queued)
 

@@ -20,7 +20,9 @@ T = TypeVar("T")
 ChannelName = Literal["discord", "slack", "x", "console", "email"]
 
 
-class _In(BaseModel):
+class StrictIn(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -38,11 +40,11 @@ class Error(BaseModel):
 # -- requests -------------------------------------------------------------------------------------
 
 
-class TextIn(_In):
+class TextIn(StrictIn):
     text: str = Field(min_length=1, max_length=4000)
 
 
-class PurchaseIn(_In):
+class PurchaseIn(StrictIn):
     amount: float = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code; must be [relationships] currency.")
     at: datetime | None = Field(None, description="When it was bought (ISO 8601); now when left out.")
@@ -68,7 +70,7 @@ class PurchaseIn(_In):
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-class LinkIn(_In):
+class LinkIn(StrictIn):
     channel: ChannelName
     platform_user_id: str = Field(min_length=1, max_length=100, description="The account's id on that platform.")
 

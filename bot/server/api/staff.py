@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from bot.server.api.schemas import EscalationOut, ReplyOut, _In
+from bot.privacy import mask
+from bot.server.api.idempotency import IdempotencyKey, request_key
+from bot.server.api.schemas import EscalationOut, ReplyOut, StrictIn
 from bot.server.auth import Agent, Bot, Viewer
 from bot.staff import Suggestion
 from bot.storage.staff import Shift
 
 router = APIRouter(tags=["staff tools"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=100, description="The same key again does nothing new."),
-]
 
 
 class SuggestionOut(BaseModel):
@@ -29,7 +24,8 @@ class SuggestionOut(BaseModel):
 
     @classmethod
     def of(cls, s: Suggestion) -> SuggestionOut:
-        return cls(key=s.key, kind=s.kind, source=s.source, text=s.text, score=s.score)
+        # A past reply was written to another customer: what it quotes is masked as any text shown is.
+        return cls(key=s.key, kind=s.kind, source=s.source, text=mask(s.text), score=s.score)
 
 
 class Suggestions(BaseModel):
@@ -45,19 +41,19 @@ class Macros(BaseModel):
     items: list[MacroOut]
 
 
-class MacroIn(_In):
+class MacroIn(StrictIn):
     name: str = Field(min_length=1, max_length=40)
 
 
-class SuggestionIn(_In):
+class SuggestionIn(StrictIn):
     key: str = Field(min_length=1, max_length=120)
 
 
-class AssignIn(_In):
+class AssignIn(StrictIn):
     assignee: str = Field(min_length=1, max_length=100, description='Who takes it: "user:ann@example.com", ...')
 
 
-class ShiftIn(_In):
+class ShiftIn(StrictIn):
     actor: str | None = Field(None, max_length=100, description="Who (default: the caller)")
     on_shift: bool
 
@@ -97,7 +93,7 @@ async def suggestions(escalation_id: int, bot: Bot, _who: Viewer) -> Suggestions
 async def send_suggestion(
     escalation_id: int, body: SuggestionIn, bot: Bot, who: Agent, idempotency_key: IdempotencyKey = None
 ) -> ReplyOut:
-    key = f"api:{who.actor}:{idempotency_key}" if idempotency_key else ""
+    key = request_key(who, idempotency_key)
     queued = await bot.staff.suggestions.send(escalation_id, who.actor, body.key, request_key=key)
     bot.outbox.poke()
     return ReplyOut.of(queued)
@@ -117,7 +113,7 @@ async def macros(bot: Bot, _who: Viewer) -> Macros:
 async def send_macro(
     escalation_id: int, body: MacroIn, bot: Bot, who: Agent, idempotency_key: IdempotencyKey = None
 ) -> ReplyOut:
-    key = f"api:{who.actor}:{idempotency_key}" if idempotency_key else ""
+    key = request_key(who, idempotency_key)
     queued = await bot.staff.macros.send(escalation_id, who.actor, body.name, request_key=key)
     bot.outbox.poke()
     return ReplyOut.of(queued)
