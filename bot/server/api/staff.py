@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bot.server.api.schemas import EscalationOut, ReplyOut, _In
 from bot.server.auth import Agent, Bot, Viewer
-from bot.staff import Suggestion
+from bot.staff.suggestions import Suggestion
 from bot.storage.staff import Shift
 
 router = APIRouter(tags=["staff tools"])
