@@ -24,8 +24,12 @@ from bot.pipeline import Outcome, Pipeline, Services
 from bot.ports import AsgiApp, Connector, HttpEndpoints, UsageReport, WorkQueue
 from bot.relationships.service import RelationshipService
 from bot.sla_watch import SlaWatch
-from bot.staff import AutoAssigner, Macros, Shifts, StaffTools, Suggestions, business_hours
 from bot.staff.assignment import SUBSCRIBER as AUTO_ASSIGN
+from bot.staff.assignment import AutoAssigner, Shifts
+from bot.staff.business_hours import business_hours
+from bot.staff.macros import Macros
+from bot.staff.suggestions import Suggestions
+from bot.staff.tools import StaffTools
 from bot.storage import Database, Repository, upgrade
 from bot.storage.backlog import Backlog
 from bot.storage.conversations import ConversationStore

@@ -136,8 +136,10 @@ class EventBus:
             yield
         finally:
             self._held.reset(token)
+        handled: list[tuple[int, str]] = []
         for event_id, event in pending:
-            await self._deliver(event_id, event)
+            handled += await self._deliver(event_id, event)
+        await self._record(handled)
 
     def subscribe(self, handler: Handler, name: str | None = None) -> None:
         """Add a subscriber; `name` (default: the handler's qualified name) keys its delivery record."""
@@ -156,9 +158,12 @@ class EventBus:
         if held is not None:
             held.append((event_id, event))
             return
-        await self._deliver(event_id, event)
+        await self._record(await self._deliver(event_id, event))
 
-    async def _deliver(self, event_id: int | None, event: Event, only: str | None = None) -> None:
+    async def _deliver(self, event_id: int | None, event: Event, only: str | None = None) -> list[tuple[int, str]]:
+        """Hand the event to each subscriber (or `only` that one); the (event id, subscriber) pairs that handled
+        a stored event, for the caller to record."""
+        handled: list[tuple[int, str]] = []
         for name, handler in list(self._handlers.items()):
             if only is not None and name != only:
                 continue
@@ -174,11 +179,18 @@ class EventBus:
             except Exception:
                 log.exception("event subscriber %s failed on %s", name, type(event).__name__)
                 continue
-            if event_id is not None and self.store is not None:
-                try:
-                    await self.store.delivered(event_id, name)
-                except Exception:  # the relay delivers it again; subscribers are idempotent
-                    log.warning("could not record delivery of event %s to %s", event_id, name)
+            if event_id is not None:
+                handled.append((event_id, name))
+        return handled
+
+    async def _record(self, handled: list[tuple[int, str]]) -> None:
+        """Record deliveries, all of them in one transaction."""
+        if not handled or self.store is None:
+            return
+        try:
+            await self.store.delivered(handled)
+        except Exception:  # the relay delivers them again; subscribers are idempotent
+            log.warning("could not record %d event deliveries", len(handled))
 
     async def relay(self, now: datetime | None = None) -> int:
         """Deliver to each subscriber the stored events it has not handled; how many deliveries ran."""
@@ -189,6 +201,6 @@ class EventBus:
         for name in list(self._handlers):
             for event_id, kind, payload in await self.store.undelivered(name, since):
                 if kind in DURABLE:
-                    await self._deliver(event_id, decode(kind, payload), only=name)
+                    await self._record(await self._deliver(event_id, decode(kind, payload), only=name))
                     count += 1
         return count

@@ -154,9 +154,9 @@ async def _answered_elsewhere(svc: Services, text: str, analysis: Analysis) -> A
 
 async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
     m = stored.message
-    open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id)
+    open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id, brief=True)
     if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
-        open_escalation = await svc.repo.escalations.get(case)  # a quick follow-up in a new thread joins it
+        open_escalation = await svc.repo.escalations.get(case, brief=True)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
     elif open_escalation is None and (found := await _answered_elsewhere(svc, m.text, analysis)):
@@ -271,7 +271,7 @@ async def act(
             await reply(template, ticket=str(escalation_id), then=then)
 
     async def follow_up(esc_id: int) -> None:
-        esc = await repo.escalations.get(esc_id)
+        esc = await repo.escalations.get(esc_id, brief=True)
         if esc is None:
             return
         follow = await conversations.follow_up(esc, m.text, utcnow())  # stores the details and the state
@@ -446,6 +446,10 @@ class Pipeline:
         self, batch: list[StoredMessage], classified: tuple[list[Analysis | None], str | None]
     ) -> list[Outcome]:
         analyses, failure = classified
+        if self.services.repo.one_writer and len(batch) > 1:
+            together = await self._finish_together(batch, analyses, failure)
+            if together is not None:
+                return together
         outcomes: list[Outcome] = []
         deferred: list[tuple[StoredMessage, Analysis | None]] = []
         for stored, analysis in zip(batch, analyses, strict=True):
@@ -454,6 +458,42 @@ class Pipeline:
                 deferred.append((stored, analysis))
             else:
                 outcomes.append(outcome)
+        return outcomes + await self._finish_deferred(deferred, failure)
+
+    async def _finish_together(
+        self, batch: list[StoredMessage], analyses: list[Analysis | None], failure: str | None
+    ) -> list[Outcome] | None:
+        """The whole batch in one unit of work, where the database takes one writer at a time (SQLite):
+        separate units there buy no concurrency, only a transaction each. None when a message failed
+        (nothing of the batch stands): the caller then gives each message a unit of its own, which
+        records the failure on the one that failed."""
+        svc = self.services
+        done: list[tuple[StoredMessage, Analysis | None, Outcome, Customer | None]] = []
+        try:
+            async with svc.events.held(), svc.repo.unit():
+                for stored, analysis in zip(batch, analyses, strict=True):
+                    done.append((stored, analysis, *await self._unit_body(stored, analysis, failure)))
+        except StorageError as exc:
+            log.warning("a batch of %d messages stays queued: %s", len(batch), exc)
+            return [Outcome(stored.id, error=f"storage: {exc}") for stored in batch]
+        except Exception as exc:
+            log.warning("a batch of %d failed (%s): one unit per message instead", len(batch), type(exc).__name__)
+            return None
+        outcomes: list[Outcome] = []
+        deferred: list[tuple[StoredMessage, Analysis | None]] = []
+        for stored, analysis, outcome, customer in done:
+            if outcome.behind:
+                deferred.append((stored, analysis))
+                continue
+            if customer is not None:
+                await self._observe(stored, customer, outcome)
+            outcomes.append(outcome)
+        return outcomes + await self._finish_deferred(deferred, failure)
+
+    async def _finish_deferred(
+        self, deferred: list[tuple[StoredMessage, Analysis | None]], failure: str | None
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         for stored, analysis in deferred:
             # By now the worker holding the earlier messages has usually processed them. If not (it is slow,
             # or died holding them, or they were announced late after a Redis flush), whoever holds the
@@ -472,17 +512,9 @@ class Pipeline:
         """Everything after storage and classification, in one transaction. Never raises: a storage
         failure leaves the message waiting for another try; any other failure is recorded on it."""
         svc = self.services
-        customer: Customer | None = None
         try:
             async with svc.events.held(), svc.repo.unit():
-                await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
-                if behind := await svc.turns.earlier_waiting(stored):
-                    return Outcome(stored.id, behind=tuple(behind))
-                if not await svc.repo.messages.start_processing(stored.id):
-                    return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
-                outcome, customer = await self._steps(stored, analysis, fallback)
-                if svc.announce_messages:
-                    await svc.events.publish(MessageReceived(stored.id, customer.id))
+                outcome, customer = await self._unit_body(stored, analysis, fallback)
         except StorageError as exc:
             log.warning("message %s stays queued: %s", stored.id, exc)
             return Outcome(stored.id, error=f"storage: {exc}")
@@ -498,23 +530,42 @@ class Pipeline:
             except StorageError:
                 log.warning("could not record the failure of message %s", stored.id)
             return Outcome(stored.id, error=detail)
-        if customer is not None and outcome.decision is not None and outcome.decision.rule != "interceptor":
-            for observe in svc.observers:
-                try:
-                    # One transaction per observer (tier, stage, merge suggestions), not one per write.
-                    async with svc.events.held(), svc.repo.unit():
-                        await observe(stored, customer, outcome)
-                except StorageError as exc:  # the database is unavailable: nothing to record the failure in
-                    log.warning("observer skipped on message %s: %s", stored.id, exc)
-                except Exception as exc:
-                    log.exception("observer failed on message %s", stored.id)
-                    try:
-                        await svc.repo.audit.record(
-                            "observer.error", {"error": type(exc).__name__}, message_id=stored.id
-                        )
-                    except StorageError:
-                        log.warning("could not record the observer's failure on message %s", stored.id)
+        if customer is not None:
+            await self._observe(stored, customer, outcome)
         return outcome
+
+    async def _unit_body(
+        self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None
+    ) -> tuple[Outcome, Customer | None]:
+        """One message's part of a unit of work: its turn, the processing claim, the steps."""
+        svc = self.services
+        await svc.turns.take(stored)  # no other worker handles this customer until the unit ends
+        if behind := await svc.turns.earlier_waiting(stored):
+            return Outcome(stored.id, behind=tuple(behind)), None
+        if not await svc.repo.messages.start_processing(stored.id):
+            return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id), None
+        outcome, customer = await self._steps(stored, analysis, fallback)
+        if svc.announce_messages:
+            await svc.events.publish(MessageReceived(stored.id, customer.id))
+        return outcome, customer
+
+    async def _observe(self, stored: StoredMessage, customer: Customer, outcome: Outcome) -> None:
+        svc = self.services
+        if outcome.decision is None or outcome.decision.rule == "interceptor":
+            return
+        for observe in svc.observers:
+            try:
+                # One transaction per observer (tier, stage, merge suggestions), not one per write.
+                async with svc.events.held(), svc.repo.unit():
+                    await observe(stored, customer, outcome)
+            except StorageError as exc:  # the database is unavailable: nothing to record the failure in
+                log.warning("observer skipped on message %s: %s", stored.id, exc)
+            except Exception as exc:
+                log.exception("observer failed on message %s", stored.id)
+                try:
+                    await svc.repo.audit.record("observer.error", {"error": type(exc).__name__}, message_id=stored.id)
+                except StorageError:
+                    log.warning("could not record the observer's failure on message %s", stored.id)
 
     async def _steps(
         self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -107,7 +107,9 @@ class EventStore(Protocol):
         """(id, kind, payload) of events since `since` this subscriber has not handled, oldest first."""
         ...
 
-    async def delivered(self, event_id: int, subscriber: str) -> None: ...
+    async def delivered(self, handled: Sequence[tuple[int, str]]) -> None:
+        """Record that each (event id, subscriber) pair was handled; a pair recorded before is no error."""
+        ...
 
     async def prune(self, before: datetime) -> int:
         """Drop events (and their delivery records) older than `before`."""

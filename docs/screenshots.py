@@ -75,7 +75,7 @@ async def fill(bot: Rapport) -> int:
                 update(MessageRow).where(MessageRow.id == message_id).values(received_at=now - back, sent_at=now - back)
             )
         await s.commit()
-    cases = await bot.repo.escalations()
+    cases = await bot.repo.escalations.query()
     for i, esc in enumerate(cases):
         async with bot.db.session() as s:
             opened = now - timedelta(hours=rng.randint(1, 200)) if i > 3 else now - timedelta(minutes=10 + 15 * i)
@@ -99,7 +99,7 @@ async def fill(bot: Rapport) -> int:
                     )
                 )
                 await s.commit()
-    for i, customer in enumerate(await bot.repo.find_customers("")):
+    for i, customer in enumerate(await bot.repo.customers.find("")):
         if i % 3 == 0:
             await bot.relationships.record_purchase(
                 customer.id, 40.0 + 75 * i, f"demo-order-{i}", None, source="demo", actor="demo"

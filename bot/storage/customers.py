@@ -19,8 +19,11 @@ class Customers(Store):
         """The customer behind a platform account, created on first contact; handle and name kept current."""
         now = utcnow()
         account = (IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id)
+        # All of the account owner's identities in one query: the account's own is among them.
+        owner = select(IdentityRow.customer_id).where(*account).scalar_subquery()
         async with self._session() as s:
-            ident = await s.scalar(select(IdentityRow).where(*account))
+            known = (await s.scalars(select(IdentityRow).where(IdentityRow.customer_id == owner))).all()
+            ident = next((i for i in known if i.channel == channel and i.platform_user_id == platform_user_id), None)
             if ident is None:
                 customer = await s.scalar(
                     insert(CustomerRow)
@@ -51,7 +54,10 @@ class Customers(Store):
                 ident.display_name = name or ident.display_name
                 ident.updated_at = now
                 await s.commit()
-            return await self._load(s, ident.customer_id)
+            row = await s.get(CustomerRow, ident.customer_id)
+            if row is None:
+                raise NotFound(f"no customer {ident.customer_id}")
+            return customer_of(row, known or [ident])
 
     async def _load(self, s: AsyncSession, customer_id: int) -> Customer:
         row = await s.get(CustomerRow, customer_id)

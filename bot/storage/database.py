@@ -119,8 +119,13 @@ def insert_new(s: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
     One statement where a savepoint round (SAVEPOINT, INSERT, RELEASE, and the ORM's flush) cost four;
     a lost race leaves the rest of the transaction as it was, as the savepoint did.
     """
+    return conflict_free_insert(s, entity).values(**values).returning(entity)
+
+
+def conflict_free_insert(s: AsyncSession, entity: Any) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` into `entity`'s table, in the session's dialect."""
     dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
-    return dialect.insert(entity).values(**values).on_conflict_do_nothing().returning(entity)
+    return dialect.insert(entity).on_conflict_do_nothing()
 
 
 def _safe(exc: Exception) -> str:
@@ -232,7 +237,7 @@ class Database:
             pending.append((table, values))
             return
         async with self.session() as s:
-            await s.execute(insert(table), [values])
+            await s.execute(insert(table.__table__), [values])
             await s.commit()
 
     async def write_later(self) -> None:
@@ -244,8 +249,9 @@ class Database:
         for table, values in pending:
             by_table.setdefault(table, []).append(values)
         pending.clear()
-        for table, rows in by_table.items():
-            await session.execute(insert(table), rows)
+        for entity, rows in by_table.items():
+            # Core's executemany on the table: the ORM's bulk insert would split the rows into groups.
+            await session.execute(insert(entity.__table__), rows)
 
     async def close(self) -> None:
         await self.engine.dispose()

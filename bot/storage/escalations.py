@@ -19,8 +19,11 @@ from bot.storage.tables import EscalationRow, MessageRow, NoteRow
 class Escalations(Store):
     """Escalations (cases): one active per conversation, conditional staff updates, notes."""
 
-    async def active(self, customer_id: int, channel: str, conversation_id: str) -> Escalation | None:
-        """The open or claimed escalation of this customer in this conversation, if any."""
+    async def active(
+        self, customer_id: int, channel: str, conversation_id: str, *, brief: bool = False
+    ) -> Escalation | None:
+        """The open or claimed escalation of this customer in this conversation, if any. `brief` leaves
+        out its message ids and notes (two queries routing a message does not need)."""
         async with self._session() as s:
             row = await s.scalar(
                 select(EscalationRow)
@@ -32,7 +35,7 @@ class Escalations(Store):
                 )
                 .order_by(EscalationRow.id.desc())
             )
-            return await self._load(s, row) if row else None
+            return await self._load(s, row, brief) if row else None
 
     async def open(
         self,
@@ -80,15 +83,18 @@ class Escalations(Store):
             await s.execute(update(EscalationRow).where(EscalationRow.id == escalation_id).values(updated_at=utcnow()))
             await s.commit()
 
-    async def _load(self, s: AsyncSession, row: EscalationRow) -> Escalation:
+    async def _load(self, s: AsyncSession, row: EscalationRow, brief: bool = False) -> Escalation:
+        if brief:
+            return escalation_of(row)
         ids = await s.scalars(select(MessageRow.id).where(MessageRow.escalation_id == row.id).order_by(MessageRow.id))
         notes = (await s.scalars(select(NoteRow).where(NoteRow.escalation_id == row.id).order_by(NoteRow.id))).all()
         return escalation_of(row, list(ids), notes)
 
-    async def get(self, escalation_id: int) -> Escalation | None:
+    async def get(self, escalation_id: int, *, brief: bool = False) -> Escalation | None:
+        """The escalation; `brief` leaves out its message ids and notes."""
         async with self._session() as s:
             row = await s.get(EscalationRow, escalation_id)
-            return await self._load(s, row) if row else None
+            return await self._load(s, row, brief) if row else None
 
     async def query(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from bot.domain import utcnow
-from bot.storage.database import Database, insert_new
+from bot.storage.database import Database, conflict_free_insert
 from bot.storage.tables import EventDeliveryRow, EventRow
 
 
@@ -41,10 +42,12 @@ class RepositoryEvents:
             ).all()
             return [(r.id, r.kind, dict(r.payload)) for r in rows]
 
-    async def delivered(self, event_id: int, subscriber: str) -> None:
+    async def delivered(self, handled: Sequence[tuple[int, str]]) -> None:
+        now = utcnow()
+        rows = [{"event_id": event_id, "subscriber": name, "delivered_at": now} for event_id, name in handled]
         async with self._db.session() as s:
-            row = {"event_id": event_id, "subscriber": subscriber, "delivered_at": utcnow()}
-            await s.execute(insert_new(s, EventDeliveryRow, row))  # recorded before: a relay's redelivery
+            # One statement for the lot; a pair recorded before (a relay's redelivery) is left as it was.
+            await s.execute(conflict_free_insert(s, EventDeliveryRow), rows)
             await s.commit()
 
     async def prune(self, before: datetime) -> int:

@@ -30,6 +30,11 @@ class Repository:
         self.audit = AuditLog(db)
         self.state = ConnectorState(db)
 
+    @property
+    def one_writer(self) -> bool:
+        """The database takes one writer at a time (SQLite): concurrent units only take turns."""
+        return self._db.is_sqlite
+
     def unit(self) -> AbstractAsyncContextManager[None]:
         """One transaction for every store call inside (see Database.unit)."""
         return self._db.unit()

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.desk import Desk
 from bot.errors import ConnectorError, InputError
-from bot.staff import StaffTools
+from bot.staff.tools import StaffTools
 from connectors.slack import cards
 from connectors.slack.client import SlackApi
 from connectors.slack.staff import StaffDirectory

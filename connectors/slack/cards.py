@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.desk import EscalationCard
 from bot.domain import ConversationState, EscalationStatus, InboundMessage, Intent
-from bot.staff import Suggestion
+from bot.staff.suggestions import Suggestion
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 

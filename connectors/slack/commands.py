@@ -13,7 +13,7 @@ from typing import Any
 from bot.desk import CustomerProfile, Desk
 from bot.domain import CHANNELS, Escalation
 from bot.errors import InputError
-from bot.staff import StaffTools
+from bot.staff.tools import StaffTools
 from connectors.slack import blocks as bk
 from connectors.slack.blocks import Block
 from connectors.slack.cards import intent_label, who

@@ -13,7 +13,7 @@ from bot.domain import OutboundReply
 from bot.errors import ConfigError, DeliveryFailed
 from bot.events import EventBus
 from bot.ports import AsgiApp, UsageReport
-from bot.staff import StaffTools
+from bot.staff.tools import StaffTools
 from bot.text import split_parts
 from connectors.base import Sink, StateStore
 from connectors.parts import send_in_parts

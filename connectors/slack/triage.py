@@ -15,7 +15,9 @@ from bot.desk import Desk, EscalationCard
 from bot.domain import utcnow
 from bot.errors import ConnectorError, DeliveryFailed, InputError
 from bot.events import EscalationChanged, Event, SalesAlert, SlaDue
-from bot.staff import StaffTools, Suggestion, UnknownMacro
+from bot.staff.macros import UnknownMacro
+from bot.staff.suggestions import Suggestion
+from bot.staff.tools import StaffTools
 from connectors.base import StateStore
 from connectors.slack import blocks as bk
 from connectors.slack import cards

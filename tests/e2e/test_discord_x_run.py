@@ -79,7 +79,7 @@ class World:
     async def escalations(self) -> list[Escalation]:
         db = Database(self.database_url)
         try:
-            return await Repository(db).escalations()
+            return await Repository(db).escalations.query()
         finally:
             await db.close()
 

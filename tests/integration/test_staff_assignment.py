@@ -11,7 +11,7 @@ import pytest
 from bot.app import Rapport
 from bot.config import AssignmentSettings
 from bot.domain import EscalationStatus
-from bot.staff import AUTO_ASSIGN, AutoAssigner
+from bot.staff.assignment import AUTO_ASSIGN, AutoAssigner
 from tests.conftest import Driver, RecordingConnector, make_settings
 
 COMPLAINT = "My order never arrived and nobody answers, this is unacceptable"

@@ -9,7 +9,7 @@ from bot.privacy import mask
 from bot.server.api.idempotency import IdempotencyKey, request_key
 from bot.server.api.schemas import EscalationOut, ReplyOut, StrictIn
 from bot.server.auth import Agent, Bot, Viewer
-from bot.staff import Suggestion
+from bot.staff.suggestions import Suggestion
 from bot.storage.staff import Shift
 
 router = APIRouter(tags=["staff tools"])
