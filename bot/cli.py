@@ -24,7 +24,7 @@ from bot.cli_shared import ConfigOption, JsonOption, NoClassifier, err, fail, ou
 from bot.config import Settings
 from bot.domain import Customer, Escalation, EscalationStatus
 from bot.errors import RapportError
-from bot.privacy import mask_logs
+from bot.privacy import mask, mask_logs
 from nlp.types import Analysis
 
 # The bot itself (storage, migrations, pipeline, connectors) is imported by the commands that run it, so
@@ -280,9 +280,9 @@ def demo(
                     action += f" #{o.escalation_id}"
                 reply = replies.get(o.message_id)
                 said = Text(f"{m.author_name or m.author_id} ({m.channel}): ", style="bold")
-                said.append(_short(m.text, 160), style="")
+                said.append(_short(mask(m.text), 160), style="")
                 if reply and not o.duplicate:
-                    said.append(f"\n→ {_short(reply.text, 120)}", style="dim")
+                    said.append(f"\n→ {_short(mask(reply.text), 120)}", style="dim")
                 understood = f"{a.intent.value}, {a.sentiment.value}" if a else ""
                 if flags:
                     understood += "\n" + " ".join(flags)
@@ -480,7 +480,7 @@ def _escalation_table(items: list[Escalation], customers: dict[int, Customer]) -
             status,
             f"{who.display_name if who else e.customer_id}\n{e.channel}",
             e.intent,
-            _short(e.reason, 120),
+            _short(mask(e.reason), 120),
             e.created_at.strftime("%m-%d %H:%M"),
         )
     return table
@@ -538,18 +538,18 @@ def escalations_show(escalation_id: int, config: ConfigOption = None, as_json: J
             return
         out.print(
             f"[bold]Escalation #{esc.id}[/bold] {esc.status.value}, priority {esc.priority.value}"
-            f"{' (flagged)' if esc.flagged else ''}: {escape(esc.reason)}"
+            f"{' (flagged)' if esc.flagged else ''}: {escape(mask(esc.reason))}"
         )
         out.print(f"customer #{esc.customer_id} on {esc.channel}; assignee {esc.assignee or '-'}")
         for m in messages:
             out.print(
                 f"  [{m.received_at:%H:%M}] {escape(m.message.author_name or m.message.author_id)}: "
-                f"{escape(m.message.text)}"
+                f"{escape(mask(m.message.text))}"
             )
         for r in replies:
-            out.print(f"  [dim]reply ({r.kind}, {r.status.value}):[/dim] {escape(r.text)}")
+            out.print(f"  [dim]reply ({r.kind}, {r.status.value}):[/dim] {escape(mask(r.text))}")
         for n in esc.notes:
-            out.print(f"  [dim]note by {escape(n.author)}:[/dim] {escape(n.text)}")
+            out.print(f"  [dim]note by {escape(n.author)}:[/dim] {escape(mask(n.text))}")
         for h in history:
             out.print(f"  [dim]{h.at:%Y-%m-%d %H:%M} {h.actor} {h.kind}[/dim]")
 
@@ -615,10 +615,10 @@ def customers_show(customer: str, config: ConfigOption = None, as_json: JsonOpti
             who = f"{i.handle or '-'} ({i.platform_user_id}) {i.display_name}"
             out.print(f"  {i.channel}: {escape(who)}")
         for e in profile.escalations:
-            out.print(f"  escalation #{e.id} {e.status.value} {e.priority.value}: {escape(e.reason)}")
+            out.print(f"  escalation #{e.id} {e.status.value} {e.priority.value}: {escape(mask(e.reason))}")
         for m in profile.recent:
             intent = m.analysis.intent.value if m.analysis else "?"
-            out.print(f"  [{m.received_at:%Y-%m-%d %H:%M}] ({intent}) {escape(_short(m.message.text, 80))}")
+            out.print(f"  [{m.received_at:%Y-%m-%d %H:%M}] ({intent}) {escape(_short(mask(m.message.text), 80))}")
 
     _with_bot(config, body)
 

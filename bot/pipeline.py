@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.config import Rule
 from bot.conversation import Conversations
-from bot.domain import CHANNELS, ConversationState, Customer, InboundMessage, StoredMessage, utcnow
+from bot.domain import CHANNELS, ConversationState, Customer, Escalation, InboundMessage, StoredMessage, utcnow
 from bot.errors import ClassificationError, InputError, RapportError, StorageError
 from bot.events import EscalationChanged, EventBus, MessageReceived, SalesAlert
 from bot.ports import Answer, Deferred, Knowledge
@@ -152,7 +152,10 @@ async def _answered_elsewhere(svc: Services, text: str, analysis: Analysis) -> A
     return found if found is not None and found.answered else None
 
 
-async def decide(svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis) -> Decision:
+async def decide(
+    svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis
+) -> tuple[Decision, Escalation | None]:
+    """The routing decision, and the conversation's active escalation it was made against (if any)."""
     m = stored.message
     open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id, brief=True)
     if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
@@ -186,11 +189,16 @@ async def decide(svc: Services, stored: StoredMessage, customer: Customer, analy
         message_id=stored.id,
         customer_id=customer.id,
     )
-    return decision
+    return decision, open_escalation
 
 
 async def act(
-    svc: Services, stored: StoredMessage, customer: Customer, analysis: Analysis | None, decision: Decision
+    svc: Services,
+    stored: StoredMessage,
+    customer: Customer,
+    analysis: Analysis | None,
+    decision: Decision,
+    known: Escalation | None = None,
 ) -> Outcome:
     """Carry out a decision: escalations, outbox replies, alerts; each one audited."""
     m = stored.message
@@ -271,7 +279,8 @@ async def act(
             await reply(template, ticket=str(escalation_id), then=then)
 
     async def follow_up(esc_id: int) -> None:
-        esc = await repo.escalations.get(esc_id, brief=True)
+        # Routing read it in this unit already, unless a concurrent message's case is the one joined.
+        esc = known if known is not None and known.id == esc_id else await repo.escalations.get(esc_id, brief=True)
         if esc is None:
             return
         follow = await conversations.follow_up(esc, m.text, utcnow())  # stores the details and the state
@@ -582,5 +591,5 @@ class Pipeline:
             raise ClassificationError(fallback or "classification failed")  # recorded as the message's error
         if fallback:
             await svc.repo.audit.record("classify.fallback", {"error": fallback}, message_id=stored.id)
-        decision = await decide(svc, stored, customer, analysis)
-        return await act(svc, stored, customer, analysis, decision), customer
+        decision, known = await decide(svc, stored, customer, analysis)
+        return await act(svc, stored, customer, analysis, decision, known), customer

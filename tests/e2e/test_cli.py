@@ -255,3 +255,21 @@ def test_status_shows_x_usage_against_the_budget_with_projection_and_cost(tmp_pa
     reads, posts = result.stdout.splitlines()[1:3]
     assert reads.startswith("  reads 1,200 of 10,000, $6.00; month-end projection ")
     assert posts.startswith("  posts 40 of 500; month-end projection ")
+
+
+def test_escalations_and_customers_show_mask_a_pasted_card_number(tmp_path: Path) -> None:
+    """What a customer pasted stays in the database; the terminal shows it masked, as Slack and the API do."""
+    card = "4111 1111 1111 1111"  # a test card number: Luhn-valid
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps(
+            {"channel": "discord", "id": "1", "author_id": "a", "author_name": "Ann",
+             "text": f"You charged my card {card} twice, refund it"}
+        ) + "\n"
+    )  # fmt: skip
+    assert rapport("replay", "in.jsonl", cwd=tmp_path).returncode == 0
+    for args in (("escalations", "show", "1"), ("customers", "show", "Ann")):
+        shown = rapport(*args, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert "4111" not in shown.stdout and "•••• 1111" in shown.stdout, args
+    with sqlite3.connect(tmp_path / "rapport.db") as conn:
+        assert card in conn.execute("select text from messages").fetchone()[0]
