@@ -119,6 +119,9 @@ class EventBus:
         self.store = store
         self._handlers: dict[str, Handler] = {}
         self._held: ContextVar[list[tuple[int | None, Event]] | None] = ContextVar("held_events", default=None)
+        # Stored events this process is delivering now: their deliveries are recorded together once all ran,
+        # and the relay must not take them for missed ones meanwhile.
+        self._in_flight: set[int] = set()
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
@@ -136,10 +139,15 @@ class EventBus:
             yield
         finally:
             self._held.reset(token)
-        handled: list[tuple[int, str]] = []
-        for event_id, event in pending:
-            handled += await self._deliver(event_id, event)
-        await self._record(handled)
+        ids = {event_id for event_id, _ in pending if event_id is not None}
+        self._in_flight |= ids
+        try:
+            handled: list[tuple[int, str]] = []
+            for event_id, event in pending:
+                handled += await self._deliver(event_id, event)
+            await self._record(handled)
+        finally:
+            self._in_flight -= ids
 
     def subscribe(self, handler: Handler, name: str | None = None) -> None:
         """Add a subscriber; `name` (default: the handler's qualified name) keys its delivery record."""
@@ -200,7 +208,7 @@ class EventBus:
         count = 0
         for name in list(self._handlers):
             for event_id, kind, payload in await self.store.undelivered(name, since):
-                if kind in DURABLE:
+                if kind in DURABLE and event_id not in self._in_flight:
                     await self._record(await self._deliver(event_id, decode(kind, payload), only=name))
                     count += 1
         return count
