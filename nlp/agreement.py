@@ -80,6 +80,11 @@ def disagreements(first: dict[str, dict[str, object]], second: dict[str, dict[st
     return out
 
 
+def table() -> list[tuple]:
+    """The agreement table of our two passes (what `python -m nlp.agreement` prints and the model card shows)."""
+    return agreement_table(_load(FIRST), _load(SECOND))
+
+
 def main() -> None:
     first, second = _load(FIRST), _load(SECOND)
     table = agreement_table(first, second)

@@ -41,6 +41,12 @@ def train(
         bool, typer.Option(help="Blend the lexical complaint model into intent (see nlp/README.md).")
     ] = False,
     device: Annotated[str, typer.Option(help='Where to train: "cpu", or "cuda" on a machine with a GPU.')] = "cpu",
+    start_from: Annotated[
+        Path | None,
+        typer.Option(help="Weights of an earlier run to take stages 1 and 2 from: only stage 3 and what follows run."),
+    ] = None,
+    tweets_epochs: Annotated[int, typer.Option(help="Epochs of stage 3 on the hand-labelled tweets (0: none).")] = 2,
+    tweets_layers: Annotated[int, typer.Option(help="Top encoder blocks stage 3 fine-tunes.")] = 2,
 ) -> None:
     """Fine-tune the classifier on labelled JSON lines and write the weights."""
     import torch
@@ -57,9 +63,15 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     cfg = TrainConfig(
-        model=model, trainable_layers=layers, epochs=epochs, complaint_blend=complaint_blend, device=device
+        model=model,
+        trainable_layers=layers,
+        epochs=epochs,
+        complaint_blend=complaint_blend,
+        device=device,
+        tweets_epochs=tweets_epochs,
+        tweets_layers=tweets_layers,
     )
-    manifest = run(data, out, extra or [OWN_EXAMPLES], cfg, cv_folds=cv)
+    manifest = run(data, out, extra or [OWN_EXAMPLES], cfg, cv_folds=cv, start_from=start_from)
     typer.echo(f"wrote {out} ({manifest.version}) in {manifest.trained['seconds']}s")
 
 

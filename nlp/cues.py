@@ -74,6 +74,13 @@ LEAVING = [
         r"\b(thinking|considering|about) (of |about )?(leaving|cancel\w*|switching|getting a new)\b",
         r"\b(stop being a customer|i'?m done with|done with (you|@)|leave @\w+|leaving (you|@\w+)|"
         r"see what other (companies|providers|carriers) offer|unsubscribe me|stopped ordering)\b",
+        # added from the train split's misses: a customer lost, a contract not renewed, a rival named
+        r"\b(lost|losing) (a|this|one|another|your)( \w+)? customer\b|\bcustomer (just )?lost\b",
+        r"\b(not|won'?t) (be )?renew(ed|ing)?\b",
+        r"\bcan'?t cancel (my|our)\b|\b(need|how) to (do to )?cancel (my|our)\b|\bto do to cancel\b",
+        r"\bnever (order|fly|buy|shop|use)\b( from| with)?",
+        r"\b(from|with|at) @\w+ (instead|from now on)\b|\busing (them|@\w+) (from now on|instead)\b",
+        r"\b(another|a different|a new) (airline|carrier|provider|bank|network|isp)\b.{0,25}\b(needed|instead|now)\b",
     )
 ]
 

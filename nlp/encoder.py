@@ -22,11 +22,11 @@ def load_backbone(model: str | None) -> tuple[object, nn.Module]:
     """Tokenizer and bare encoder from a local path or hub id; never touches the network by default."""
     # Models come from installed packages or local paths; a hub id only works if already cached.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     path = model or packaged_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = load_tokenizer(model)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the unused pooler's "unexpected keys" report is noise here
     bars = hf_logging.is_progress_bar_enabled()
@@ -40,6 +40,14 @@ def load_backbone(model: str | None) -> tuple[object, nn.Module]:
             hf_logging.enable_progress_bar()
     encoder.eval()
     return tokenizer, encoder
+
+
+def load_tokenizer(model: str | None) -> object:
+    """The tokenizer of a local path or hub id (the packaged MiniLM's by default), offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model or packaged_model_path())
 
 
 def _is_bert_like(path: str) -> bool:

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nlp import agreement, hand_labels, probes
 from nlp import data as d
-from nlp import hand_labels
 from nlp.hand_labels import Figures
 from nlp.labels import BINARY, INTENTS, SENTIMENTS
 from nlp.lexical import complaint_probability
 from nlp.metrics import Report, binary_report, report
+from nlp.probes import Probe
 
 OWN_TEST = Path(__file__).parent / "data" / "intent_test.jsonl"
 # Our complaint labels (1/0, by the complaint data set's definition) for 185 inbound tweets of the
@@ -43,6 +44,8 @@ class Results:
     speed: dict[str, float] = field(default_factory=dict)
     complaint_cv: dict[str, object] = field(default_factory=dict)
     hand_labels: dict[str, Figures] = field(default_factory=dict)  # TWCS openings we labelled, test split
+    probes: list[tuple[Probe, str]] = field(default_factory=list)  # our own messages and the answers
+    agreement: list[tuple[str, int, float, float]] = field(default_factory=list)  # label, n, raw, kappa
 
 
 def _probabilities(classifier: object, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -84,6 +87,8 @@ def evaluate(classifier: object, data_root: Path, log: object = print) -> Result
         res.reports["complaint: hand-labelled TWCS tweets"] = binary_report(truth, complaint_probability(p["intent"]))
 
     res.hand_labels = hand_labels.evaluate(classifier, data_root)
+    res.probes = probes.run(classifier)
+    res.agreement = agreement.table()
 
     for name, path, kind in (
         ("Banking77 test", "intents/banking77_test.jsonl", "banking77"),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.cues import adjust
+from nlp.labels import INTENTS
 from nlp.types import Analysis
 
 LABELS = Path(__file__).parent / "data" / "twcs_labels.jsonl"
@@ -31,14 +32,31 @@ class Figures:
     sentiment_accuracy: float
     questions_called_complaints: int
     questions: int
+    abusive_f1: float = 0.0
+    abusive: int = 0
+    # Rows: the label's intent, columns: the predicted one, both in INTENTS order.
+    intent_confusion: tuple[tuple[int, ...], ...] = ()
 
     def line(self) -> str:
         return (
             f"n={self.n} urgent P {self.urgent_precision:.2f} R {self.urgent_recall:.2f} F1 {self.urgent_f1:.2f}; "
             f"cancellations found {self.cancellation_found}/{self.cancellations}; intent accuracy "
             f"{self.intent_accuracy:.3f}; sentiment accuracy {self.sentiment_accuracy:.3f}; questions called "
-            f"complaints {self.questions_called_complaints}/{self.questions}"
+            f"complaints {self.questions_called_complaints}/{self.questions}; abusive F1 {self.abusive_f1:.2f} "
+            f"({self.abusive} abusive)"
         )
+
+    def table(self) -> str:
+        """The intent confusion matrix as text (rows: our label, columns: predicted)."""
+        width = max(len(i) for i in INTENTS) + 1
+        lines = ["".join(f"{i[:9]:>10}" for i in INTENTS).rjust(width + 10 * len(INTENTS)) + "   <- predicted"]
+        for label, row in zip(INTENTS, self.intent_confusion, strict=True):
+            lines.append(f"{label:<{width}}" + "".join(f"{c:>10}" for c in row))
+        return "\n".join(lines)
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 def labelled(data_root: Path, split: str = "test") -> list[tuple[str, dict[str, object]]]:
@@ -56,7 +74,13 @@ def labelled(data_root: Path, split: str = "test") -> list[tuple[str, dict[str, 
 
 def score(rows: Sequence[tuple[str, dict[str, object]]], analyses: Sequence[Analysis]) -> Figures:
     tp = fp = fn = found = cancellations = intent_ok = sentiment_ok = q_as_c = questions = 0
+    abusive = [0, 0, 0]  # true positives, false positives, false negatives
+    confusion = [[0] * len(INTENTS) for _ in INTENTS]
     for (_text, label), a in zip(rows, analyses, strict=True):
+        confusion[INTENTS.index(str(label["intent"]))][INTENTS.index(a.intent.value)] += 1
+        abusive[0] += a.abusive and bool(label["abusive"])
+        abusive[1] += a.abusive and not label["abusive"]
+        abusive[2] += (not a.abusive) and bool(label["abusive"])
         tp += a.urgent and bool(label["urgent"])
         fp += a.urgent and not label["urgent"]
         fn += (not a.urgent) and bool(label["urgent"])
@@ -70,10 +94,21 @@ def score(rows: Sequence[tuple[str, dict[str, object]]], analyses: Sequence[Anal
         sentiment_ok += a.sentiment.value == label["sentiment"]
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     n = max(len(rows), 1)
     return Figures(
-        len(rows), precision, recall, f1, found, cancellations, intent_ok / n, sentiment_ok / n, q_as_c, questions
+        len(rows),
+        precision,
+        recall,
+        _f1(tp, fp, fn),
+        found,
+        cancellations,
+        intent_ok / n,
+        sentiment_ok / n,
+        q_as_c,
+        questions,
+        _f1(*abusive),
+        abusive[0] + abusive[2],
+        tuple(tuple(row) for row in confusion),
     )
 
 

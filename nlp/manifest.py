@@ -23,6 +23,9 @@ class Manifest:
     max_length: int
     hidden_size: int
     temperatures: dict[str, float] = field(default_factory=dict)
+    # Probability at which the binary heads say yes (urgent, abusive), chosen on validation tweets by
+    # stage 3 of training (nlp/tweets.py); a head not listed says yes at 0.5.
+    thresholds: dict[str, float] = field(default_factory=dict)
     trained: dict[str, object] = field(default_factory=dict)  # data, command, seconds, for the model card
 
     @property

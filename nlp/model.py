@@ -120,8 +120,8 @@ class TransformerClassifier:
         analysis = Analysis(
             sentiment=Sentiment(HEADS["sentiment"][int(probs["sentiment"].argmax())]),
             intent=intent,
-            urgent=bool(probs["urgent"][1] >= 0.5),
-            abusive=bool(probs["abusive"][1] >= 0.5),
+            urgent=bool(probs["urgent"][1] >= self._manifest.thresholds.get("urgent", 0.5)),
+            abusive=bool(probs["abusive"][1] >= self._manifest.thresholds.get("abusive", 0.5)),
             language=self._languages.guess(text),
             confidence=confidence,
             low_confidence=confidence < self.low_confidence,

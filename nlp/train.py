@@ -65,6 +65,15 @@ class TrainConfig:
     # customer tweets (nlp/data/twcs_complaints.jsonl) it cut complaint macro-F1 from 0.80 to
     # 0.65: its n-grams fit that data set, not customers in general.
     complaint_blend: bool = False
+    # Stage 3: the top `tweets_layers` blocks and the heads on our hand-labelled TWCS tweets (nlp/tweets.py),
+    # with a replay of the other sources; 0 epochs skips it.
+    tweets_layers: int = 2
+    tweets_epochs: int = 2
+    stage3: tuple[tuple[str, float], ...] = (
+        ("twcs", 6.0), ("own", 1.0), ("complaints", 0.3), ("sentiment", 0.15), ("abuse", 0.2), ("bitext", 0.1),
+        ("banking77", 0.05), ("clinc150", 0.05),
+    )  # fmt: skip
+    stage3_lr_scale: float = 1.0
     cache_dir: str = "/tmp/rapport-cache"
     # Where the trained blocks run: "cpu", or "cuda" where a GPU is at hand (the frozen part's
     # cache is always made on the CPU). Results differ from the CPU's by run-to-run noise only.
@@ -176,11 +185,11 @@ def _length_batches(states: list[torch.Tensor], index: list[int], size: int, rng
 class Top(nn.Module):
     """The trainable part: the top encoder blocks, mean pooling and the heads."""
 
-    def __init__(self, model: nn.Module, split: int) -> None:
+    def __init__(self, model: nn.Module, split: int, heads: Heads | None = None) -> None:
         super().__init__()
         self.model = model  # shared; only the blocks from `split` on are trained
         self.split = split
-        self.heads = Heads(model.config.hidden_size)  # type: ignore[union-attr,arg-type]
+        self.heads = heads if heads is not None else Heads(model.config.hidden_size)  # type: ignore[union-attr,arg-type]
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.heads(enc.run_upper(self.model, hidden, mask, self.split))

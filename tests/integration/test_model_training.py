@@ -189,3 +189,76 @@ def test_blocks_run_in_two_parts_match_the_models_own_forward(tiny_encoder: Path
         lower = enc.run_lower(model, batch.input_ids, batch.attention_mask, 1)
         parts = enc.run_upper(model, lower, batch.attention_mask, 1)
     torch.testing.assert_close(parts, expected, rtol=1e-4, atol=1e-5)
+
+
+def _with_tweets(data: Path) -> list[dict[str, object]]:
+    """The TWCS sample beside the other sets: our labelled ids, with texts of ours standing in for the tweets."""
+    from nlp.hand_labels import LABELS
+    from tests.unit.test_nlp_tweets import write_sample
+
+    rows = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
+    write_sample(data, rows)
+    return rows
+
+
+def test_stage_three_trains_on_the_hand_labelled_tweets_and_chooses_the_urgent_threshold(
+    tiny_encoder: Path, data: Path, tmp_path: Path
+) -> None:
+    from nlp import tweets
+
+    _with_tweets(data)
+    train_tweets, validation = tweets.hand_labelled(data)
+    out = tmp_path / "weights"
+    cfg = TrainConfig(
+        model=str(tiny_encoder), batch_size=8, cache_dir=str(tmp_path / "cache"), tweets_layers=1, tweets_epochs=1
+    )
+    manifest = train(data, out, extra=(), cfg=cfg)
+
+    assert manifest.trained["tweets_train"] == len(train_tweets) and manifest.trained["tweets_validation"] == len(
+        validation
+    )
+    assert int(manifest.trained["stage3_examples"]) >= len(train_tweets)  # type: ignore[call-overload]
+    assert manifest.split == 0  # stage 2 trained every block, so every block is stored
+    # Enough urgent tweets in the validation part to choose a threshold; abusive has too few and stays at 0.5.
+    assert sum(e.urgent == 1 for e in validation) >= tweets.MIN_POSITIVES
+    assert manifest.thresholds["urgent"] in tweets.THRESHOLDS
+    assert read_manifest(out) == manifest
+
+    # The classifier applies the manifest's threshold: at 0 everything is urgent, above 1 only what a cue finds.
+    text = "hello, a note about my order"
+    for threshold, urgent in ((0.0, True), (1.01, False)):
+        raw = json.loads((out / "manifest.json").read_text())
+        raw["thresholds"]["urgent"] = threshold
+        (out / "manifest.json").write_text(json.dumps(raw))
+        classifier = load_classifier(model=str(tiny_encoder), weights=str(out), backend="torch")
+        assert isinstance(classifier, TransformerClassifier)
+        (a,) = classifier.classify([text])
+        assert a.urgent is urgent
+
+
+def test_training_from_earlier_weights_runs_stage_three_only(tiny_encoder: Path, data: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    _with_tweets(data)
+    base = tmp_path / "base"
+    common = {"model": str(tiny_encoder), "batch_size": 8, "cache_dir": str(tmp_path / "cache")}
+    before = train(data, base, extra=(), cfg=TrainConfig(**common, tweets_epochs=0), cv_folds=2)
+    assert "stage3_examples" not in before.trained
+
+    out = tmp_path / "tuned"
+    cfg = TrainConfig(**common, tweets_layers=1, tweets_epochs=1)
+    after = train(data, out, extra=(), cfg=cfg, cv_folds=2, start_from=base)
+
+    assert after.trained["start_from"] == before.version and after.trained["cv_folds"] == 0
+    assert int(after.trained["stage3_examples"]) > 0  # type: ignore[call-overload]
+    # The folds scored stages 1 and 2 of the earlier weights: carried over, and said so.
+    cv = json.loads((out / CV_FILE).read_text())
+    assert cv["macro_f1"] == json.loads((base / CV_FILE).read_text())["macro_f1"]
+    assert cv["weights"] == before.version and "not rerun" in cv["stage3"]
+    # Stage 3 trained the top block only: the one below is the earlier weights' own.
+    old, new = load_file(str(base / "encoder_top.safetensors")), load_file(str(out / "encoder_top.safetensors"))
+    assert old.keys() == new.keys()
+    lower = [k for k in old if k.startswith("encoder.layer.0.")]
+    upper = [k for k in old if k.startswith("encoder.layer.1.")]
+    assert lower and all(np.array_equal(old[k], new[k]) for k in lower)
+    assert any(not np.array_equal(old[k], new[k]) for k in upper)

@@ -53,6 +53,12 @@ def test_ordinary_problems_and_questions_are_not_urgent(text: str) -> None:
         "I'm switching to @rivalnet next month",
         "seriously thinking of leaving after this",
         "please close my account",
+        "that's another loyal customer lost",
+        "our contract is up and we won't be renewing",
+        "what do I need to do to cancel my booking?",
+        "never order from them, they lose everything",
+        "I'll get my pizza from @rivalpizza instead",
+        "a different airline is needed now",
     ],
 )
 def test_a_customer_leaving_is_a_cancellation(text: str) -> None:
