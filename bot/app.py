@@ -102,7 +102,7 @@ class Rapport:
         await upgrade(self.settings.database.url)
         classifier = self._classifier
         if classifier is None:
-            classifier = await asyncio.to_thread(load_classifier, self.settings)
+            classifier = await asyncio.to_thread(lambda: load_classifier(self.settings, serving=True))
             # Load lazily-built parts (language models, the encoder's first pass) now, not on the
             # first customer message: Slack wants its events acknowledged within 3 seconds.
             await asyncio.to_thread(classifier.classify, ["Warming up: is my order on its way?"])
