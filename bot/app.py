@@ -81,6 +81,7 @@ class Rapport:
         self._classifier = classifier
         self.connected: dict[str, Connector] = {}  # started connectors: the outbox delivers only to these
         self.outbox = Outbox(self.repo, self.connected, settings.outbox)
+        self.desk.wake = self.outbox.poke
         self.pipeline: Pipeline | None = None
         self.name = process_name()
         self._started = utcnow()

@@ -93,6 +93,9 @@ class Desk:
         # How an account is linked to a customer. The relationships feature replaces this with a link
         # that brings the account's earlier messages along (as an undoable merge).
         self.linker: Callable[[str, str, int, str], Awaitable[Identity]] = self._plain_link
+        # Wakes the outbox once a reply is committed (the composition root sets it), so a staff reply from
+        # any face (Slack, the console, the API) goes out at once rather than at the outbox's next poll.
+        self.wake: Callable[[], None] = lambda: None
 
     async def _get(self, escalation_id: int) -> Escalation:
         esc = await self.repo.escalations.get(escalation_id)
@@ -186,31 +189,34 @@ class Desk:
             raise InputError("reply text is empty", field="text")
         if len(text) > MAX_REPLY:
             raise InputError(f"reply text is longer than {MAX_REPLY:,} characters", field="text")
-        esc = await self._get(escalation_id)
-        opening = await self.repo.messages.get(esc.opening_message_id)
-        if opening is None:
-            raise InputError(f"escalation #{esc.id} lost its opening message")
-        m = opening.message
-        queued = await self.repo.replies.enqueue(
-            dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}",
-            connector=m.via,
-            channel=m.channel,
-            recipient_id=m.author_id,
-            conversation_id=m.conversation_id,
-            text=text,  # a connector splits what its platform cannot take in one message, never cuts it
-            in_reply_to=m.external_id,
-            direct=m.direct,
-            kind="staff",
-            escalation_id=esc.id,
-            message_id=opening.id,
-        )
-        if queued is None:  # the same request again (a retried delivery): nothing new
-            existing = [r for r in await self.repo.replies.query(escalation_id=esc.id) if r.kind == "staff"]
-            return existing[-1]
-        times = await self.repo.escalations.times(esc.id)
-        if times["first_response_at"] is None:
-            await self.repo.escalations.update(esc.id, first_response_at=utcnow())
-        await self._changed(esc, "replied", staff, {"reply_id": queued.id, **(marker or {})})
+        # One unit: the reply, the first-response time and the audit entry commit together.
+        async with self.events.held(), self.repo.unit():
+            esc = await self._get(escalation_id)
+            opening = await self.repo.messages.get(esc.opening_message_id)
+            if opening is None:
+                raise InputError(f"escalation #{esc.id} lost its opening message")
+            m = opening.message
+            queued = await self.repo.replies.enqueue(
+                dedupe_key=f"staff:{esc.id}:{key or utcnow().isoformat()}",
+                connector=m.via,
+                channel=m.channel,
+                recipient_id=m.author_id,
+                conversation_id=m.conversation_id,
+                text=text,  # a connector splits what its platform cannot take in one message, never cuts it
+                in_reply_to=m.external_id,
+                direct=m.direct,
+                kind="staff",
+                escalation_id=esc.id,
+                message_id=opening.id,
+            )
+            if queued is None:  # the same request again (a retried delivery): nothing new
+                existing = [r for r in await self.repo.replies.query(escalation_id=esc.id) if r.kind == "staff"]
+                return existing[-1]
+            times = await self.repo.escalations.times(esc.id)
+            if times["first_response_at"] is None:
+                await self.repo.escalations.update(esc.id, first_response_at=utcnow())
+            await self._changed(esc, "replied", staff, {"reply_id": queued.id, **(marker or {})})
+        self.wake()
         return queued
 
     async def note(self, escalation_id: int, staff: str, text: str) -> Escalation:

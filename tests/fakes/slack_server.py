@@ -61,7 +61,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # method -> list of canned (status, body, headers) answers used once each, before normal handling
-    failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
+    failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str], str | None]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -140,10 +140,17 @@ class FakeSlack:
                 pass
 
     def fail_next(
-        self, method: str, status: int = 200, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        status: int = 200,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        channel: str | None = None,
     ) -> None:
+        """Answer the next call of `method` (to `channel` only, if given) with this failure."""
         self.failures.setdefault(method, []).append(
-            (status, body or {"ok": False, "error": "fatal_error"}, headers or {})
+            (status, body or {"ok": False, "error": "fatal_error"}, headers or {}, channel)
         )
 
     # -- Web API -----------------------------------------------------------------------------------
@@ -160,10 +167,11 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.pop("token", "")
         self.calls.append(Call(method, args, token))
         self._changed.set()
-        canned = self.failures.get(method)
-        if canned:
-            status, body, headers = canned.pop(0)
-            return web.json_response(body, status=status, headers=headers)
+        canned = self.failures.get(method, [])
+        for i, (status, body, headers, channel) in enumerate(canned):
+            if channel is None or channel == args.get("channel"):
+                del canned[i]
+                return web.json_response(body, status=status, headers=headers)
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": True}
         return web.json_response(body)

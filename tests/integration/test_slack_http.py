@@ -647,7 +647,8 @@ async def test_a_spent_x_budget_is_posted_to_the_triage_channel(desk: Desk) -> N
 
 async def test_a_card_slack_failed_to_take_is_posted_by_the_event_relay(desk: Desk) -> None:
     """The escalation's event is a row: the relay delivers it again after Slack refused the card."""
-    desk.fake.fail_next("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    # The card's post fails, not the acknowledgement's (which of the two goes first is not fixed).
+    desk.fake.fail_next("chat.postMessage", 500, {"ok": False, "error": "internal_error"}, channel=TRIAGE)
     await desk.complaint()
     await desk.fake.wait_for("chat.postMessage", channel=CUSTOMERS)  # the acknowledgement went out
 

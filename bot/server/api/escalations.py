@@ -92,7 +92,6 @@ async def reply(
     escalation_id: int, body: TextIn, bot: Bot, who: Agent, idempotency_key: IdempotencyKey = None
 ) -> ReplyOut:
     queued = await bot.desk.reply(escalation_id, who.actor, body.text, key=request_key(who, idempotency_key))
-    bot.outbox.poke()
     return ReplyOut.of(queued)
 
 

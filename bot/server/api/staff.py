@@ -95,7 +95,6 @@ async def send_suggestion(
 ) -> ReplyOut:
     key = request_key(who, idempotency_key)
     queued = await bot.staff.suggestions.send(escalation_id, who.actor, body.key, request_key=key)
-    bot.outbox.poke()
     return ReplyOut.of(queued)
 
 
@@ -115,7 +114,6 @@ async def send_macro(
 ) -> ReplyOut:
     key = request_key(who, idempotency_key)
     queued = await bot.staff.macros.send(escalation_id, who.actor, body.name, request_key=key)
-    bot.outbox.poke()
     return ReplyOut.of(queued)
 
 

@@ -166,21 +166,6 @@ async def escalation_page(request: Request, bot: Bot, _who: Viewer, escalation_i
 def _actions(bot: Bot) -> dict[str, Callable[[int, Principal, Any], Awaitable[object]]]:
     desk = bot.desk
 
-    async def reply(eid: int, who: Principal, form: Any) -> object:
-        queued = await desk.reply(eid, who.actor, field(form, "text"))
-        bot.outbox.poke()
-        return queued
-
-    async def suggest(eid: int, who: Principal, form: Any) -> object:
-        queued = await bot.staff.suggestions.send(eid, who.actor, field(form, "key"))
-        bot.outbox.poke()
-        return queued
-
-    async def macro(eid: int, who: Principal, form: Any) -> object:
-        queued = await bot.staff.macros.send(eid, who.actor, field(form, "name"))
-        bot.outbox.poke()
-        return queued
-
     async def snooze(eid: int, who: Principal, form: Any) -> object:
         raw = field(form, "minutes")
         if not raw.isdigit():
@@ -190,9 +175,9 @@ def _actions(bot: Bot) -> dict[str, Callable[[int, Principal, Any], Awaitable[ob
     return {
         "claim": lambda eid, who, _f: desk.claim(eid, who.actor),
         "assign": lambda eid, who, f: desk.assign(eid, who.actor, field(f, "assignee")),
-        "reply": reply,
-        "suggest": suggest,
-        "macro": macro,
+        "reply": lambda eid, who, f: desk.reply(eid, who.actor, field(f, "text")),
+        "suggest": lambda eid, who, f: bot.staff.suggestions.send(eid, who.actor, field(f, "key")),
+        "macro": lambda eid, who, f: bot.staff.macros.send(eid, who.actor, field(f, "name")),
         "note": lambda eid, who, f: desk.note(eid, who.actor, field(f, "text")),
         "resolve": lambda eid, who, _f: desk.resolve(eid, who.actor),
         "snooze": snooze,

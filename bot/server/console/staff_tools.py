@@ -36,14 +36,11 @@ class Macro:
 class StaffTools:
     suggestions: tuple[Suggestion, ...] = ()
     macros: tuple[Macro, ...] = ()
-    wired: bool = False  # False: the bot has no staff tools (not started with them)
 
 
 async def staff_tools(bot: Rapport, card: EscalationCard) -> StaffTools:
     """Suggested replies and macros for this case; a failing tool shows none rather than failing the page."""
-    tools = getattr(bot, "staff", None)
-    if tools is None:
-        return StaffTools()
+    tools = bot.staff
     suggestions: list[Suggestion] = []
     try:
         for s in await tools.suggestions.for_case(card.escalation.id):
@@ -57,4 +54,4 @@ async def staff_tools(bot: Rapport, card: EscalationCard) -> StaffTools:
             macros.append(Macro(name, mask(await tools.macros.rendered(card.escalation.id, name))))
         except RapportError as exc:
             log.warning("macro %s not shown on case %s: %s", name, card.escalation.id, exc)
-    return StaffTools(tuple(suggestions), tuple(macros), wired=True)
+    return StaffTools(tuple(suggestions), tuple(macros))

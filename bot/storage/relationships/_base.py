@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import utcnow
-from bot.storage.database import Database
+from bot.storage.database import Store
 from bot.storage.rows import aware
 from bot.storage.tables import OptOutRow
 from nlp.types import Intent
@@ -21,14 +20,8 @@ def _at(value: datetime | None) -> datetime:
     return aware(value) or utcnow()
 
 
-class RepositoryBase:
-    """One transaction per method; rows never leave, domain objects do."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return self._db.session()
+class RepositoryBase(Store):
+    """One transaction per method (or the caller's unit); rows never leave, domain objects do."""
 
     @staticmethod
     async def _opted(s: AsyncSession, customer_id: int, channel: str) -> OptOutRow | None:
