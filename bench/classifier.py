@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nlp.loader import load_classifier, torch_installed  # noqa: E402
+from nlp.runtime.tokenizer import ENCODER_BATCH  # noqa: E402
 
 FIRST_ROW = 2000  # earlier rows of the TWCS sample are kept for an outside check
 BASELINE = "roberta-base-sized baseline"
@@ -231,7 +232,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--singles", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=ENCODER_BATCH, help="texts per encoder run, every model")
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--backends", default="onnx,onnx-int8,torch,int8" if torch_installed() else "onnx,onnx-int8")

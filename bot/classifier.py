@@ -39,6 +39,6 @@ def load_classifier(settings: Settings, *, serving: bool = False) -> Classifier:
         backend=nlp.backend,
         max_length=nlp.max_length,
         threads=nlp.threads or (serving_threads() if serving else None),
-        batch_size=nlp.batch_size,
+        batch_size=nlp.encoder_batch,
         low_confidence=nlp.low_confidence,
     )

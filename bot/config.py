@@ -41,7 +41,9 @@ class NlpSettings(_Section):
     backend: Literal["auto", "onnx", "onnx-int8", "torch", "int8", "rules"] = "auto"
     max_length: int = Field(128, ge=8, le=512)
     threads: int | None = Field(None, ge=1)
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1)  # messages per classifier call: what the worker takes at once
+    # Texts per encoder run inside a call (sorted by length, so little padding): see nlp.runtime.tokenizer.
+    encoder_batch: int = Field(4, ge=1)
     low_confidence: float = Field(0.5, ge=0, le=1)
 
 

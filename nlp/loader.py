@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlp.runtime.tokenizer import ENCODER_BATCH
 from nlp.types import Classifier
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def load_classifier(
     backend: str = "auto",
     max_length: int = 128,
     threads: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = ENCODER_BATCH,
     low_confidence: float = 0.5,
 ) -> Classifier:
     """The trained transformer classifier; `RuleClassifier` (with a warning) if it cannot be loaded.
@@ -85,7 +86,7 @@ def load_transformer(
     backend: str = "auto",
     max_length: int = 128,
     threads: int | None = None,
-    batch_size: int = 32,
+    batch_size: int = ENCODER_BATCH,
     low_confidence: float = 0.5,
 ) -> TransformerClassifier:
     """Like `load_classifier`, but raises instead of falling back (for training and evaluation)."""

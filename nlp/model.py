@@ -17,7 +17,7 @@ from nlp.language import LanguageGuesser
 from nlp.lexical import Lexical
 from nlp.manifest import Manifest
 from nlp.runtime.heads import NumpyHeads
-from nlp.runtime.tokenizer import Encode, batches
+from nlp.runtime.tokenizer import ENCODER_BATCH, Encode, batches
 from nlp.text import normalise
 from nlp.types import Analysis, Intent, Sentiment
 
@@ -37,7 +37,7 @@ class TransformerClassifier:
         manifest: Manifest,
         *,
         max_length: int = 128,
-        batch_size: int = 32,
+        batch_size: int = ENCODER_BATCH,  # texts per encoder run, not per call
         low_confidence: float = 0.5,
         languages: LanguageGuesser | None = None,
         backend: str = "onnx",
