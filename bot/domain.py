@@ -101,6 +101,8 @@ class Customer:
     stage: str = "exploration"
     email: str = ""
     identities: tuple[Identity, ...] = ()
+    # Created by the message being processed: no cases, surveys or history yet, so none is looked up.
+    first_contact: bool = False
 
 
 class EscalationStatus(StrEnum):

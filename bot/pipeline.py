@@ -157,8 +157,14 @@ async def decide(
 ) -> tuple[Decision, Escalation | None]:
     """The routing decision, and the conversation's active escalation it was made against (if any)."""
     m = stored.message
-    open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id, brief=True)
-    if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
+    open_escalation = None  # a customer created by this very message has no case to continue
+    if not customer.first_contact:
+        open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id, brief=True)
+    if (
+        open_escalation is None
+        and not customer.first_contact
+        and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at))
+    ):
         open_escalation = await svc.repo.escalations.get(case, brief=True)  # a quick follow-up in a new thread joins it
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
@@ -307,6 +313,7 @@ async def act(
             reason=reason,
             intent=intent,
             flagged=decision.flag,
+            linked_later=True,  # the message's last update, at the end of `act`, records its escalation
         )
         escalation_id = esc.id
         if not opened:
@@ -325,13 +332,13 @@ async def act(
     action = decision.action
     if action == "attach" and decision.escalation_id is not None:
         escalation_id = decision.escalation_id
-        await repo.escalations.attach_message(escalation_id, stored.id)
+        await repo.escalations.attach_message(escalation_id, stored.id, linked_later=True)
         await attached(escalation_id)
         await follow_up(escalation_id)
     elif action == "handoff":
         if decision.escalation_id is not None:
             escalation_id = decision.escalation_id
-            await repo.escalations.attach_message(escalation_id, stored.id)
+            await repo.escalations.attach_message(escalation_id, stored.id, linked_later=True)
             await repo.escalations.update(escalation_id, priority=decision.priority)
             await attached(escalation_id)
         elif not await escalate(decision.reason):
@@ -480,8 +487,17 @@ class Pipeline:
         done: list[tuple[StoredMessage, Analysis | None, Outcome, Customer | None]] = []
         try:
             async with svc.events.held(), svc.repo.unit():
-                for stored, analysis in zip(batch, analyses, strict=True):
-                    done.append((stored, analysis, *await self._unit_body(stored, analysis, failure)))
+                claimed, behind = await self._claim_batch(batch)
+                # In arrival order, as the claims assume: a customer's messages are processed oldest first.
+                for stored, analysis in sorted(zip(batch, analyses, strict=True), key=lambda pair: pair[0].id):
+                    if stored.id in behind:
+                        outcome: Outcome = Outcome(stored.id, behind=behind[stored.id])
+                        done.append((stored, analysis, outcome, None))
+                    elif stored.id not in claimed:
+                        duplicate = Outcome(stored.id, duplicate=True, customer_id=stored.customer_id)
+                        done.append((stored, analysis, duplicate, None))
+                    else:
+                        done.append((stored, analysis, *await self._claimed_body(stored, analysis, failure)))
         except StorageError as exc:
             log.warning("a batch of %d messages stays queued: %s", len(batch), exc)
             return [Outcome(stored.id, error=f"storage: {exc}") for stored in batch]
@@ -543,6 +559,23 @@ class Pipeline:
             await self._observe(stored, customer, outcome)
         return outcome
 
+    async def _claim_batch(self, batch: list[StoredMessage]) -> tuple[set[int], dict[int, tuple[int, ...]]]:
+        """`_unit_body`'s turn checks and processing claims for a whole batch in one unit, two statements in
+        all: (the ids claimed, {id: the earlier messages it waits behind}). A message waits behind its
+        account's earlier unprocessed messages outside the batch, and behind those of the batch that wait."""
+        svc = self.services
+        outside = await svc.turns.waiting_outside(batch)
+        behind: dict[int, tuple[int, ...]] = {}
+        waits: dict[tuple[str, str], list[int]] = {}  # per account: earlier ids the next message waits behind
+        for stored in sorted(batch, key=lambda s: s.id):
+            account = (stored.message.channel, stored.message.author_id)
+            earlier = [i for i in outside.get(account, ()) if i < stored.id] + waits.get(account, [])
+            if earlier:
+                behind[stored.id] = tuple(sorted(earlier))
+                waits.setdefault(account, []).append(stored.id)
+        claimed = await svc.repo.messages.start_processing_many([s.id for s in batch if s.id not in behind])
+        return claimed, behind
+
     async def _unit_body(
         self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None
     ) -> tuple[Outcome, Customer | None]:
@@ -553,6 +586,13 @@ class Pipeline:
             return Outcome(stored.id, behind=tuple(behind)), None
         if not await svc.repo.messages.start_processing(stored.id):
             return Outcome(stored.id, duplicate=True, customer_id=stored.customer_id), None
+        return await self._claimed_body(stored, analysis, fallback)
+
+    async def _claimed_body(
+        self, stored: StoredMessage, analysis: Analysis | None, fallback: str | None
+    ) -> tuple[Outcome, Customer | None]:
+        """The steps of a message this unit has claimed."""
+        svc = self.services
         outcome, customer = await self._steps(stored, analysis, fallback)
         if svc.announce_messages:
             await svc.events.publish(MessageReceived(stored.id, customer.id))

@@ -72,7 +72,7 @@ class CsatInterceptor:
             )
             await self._reply(stored, customer, "opt_in", f"optin:{stored.id}")
             return "opt_in"
-        survey = await self.rel.outstanding_survey(customer.id, m.channel)
+        survey = None if customer.first_contact else await self.rel.outstanding_survey(customer.id, m.channel)
         if survey is None:
             return None
         score = parse_score(m.text)

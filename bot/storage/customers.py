@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +45,7 @@ class Customers(Store):
                 ident = await s.scalar(insert_new(s, IdentityRow, identity))
                 if ident is not None:
                     await s.commit()
-                    return customer_of(customer, [ident])
+                    return replace(customer_of(customer, [ident]), first_contact=True)
                 # A concurrent first message created the account first: its customer is this one's.
                 await s.execute(delete(CustomerRow).where(CustomerRow.id == customer.id))
                 ident = await s.scalar(select(IdentityRow).where(*account))

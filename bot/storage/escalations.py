@@ -46,9 +46,12 @@ class Escalations(Store):
         reason: str,
         intent: str,
         flagged: bool = False,
+        linked_later: bool = False,
     ) -> tuple[Escalation, bool]:
         """Open an escalation for `message`: (escalation, True). When the conversation already has an active
-        one (a concurrent message opened it first), the message joins that one instead: (it, False)."""
+        one (a concurrent message opened it first), the message joins that one instead: (it, False).
+        `linked_later`: the caller's own update of the message row, in the same unit, records the
+        escalation on it (the pipeline's last write): one statement fewer."""
         now = utcnow()
         async with self._session() as s:
             values = {
@@ -71,15 +74,20 @@ class Escalations(Store):
                 existing = await self.active(customer_id, m.channel, m.conversation_id)
                 if existing is None:
                     raise StorageError(f"escalation for message {message.id} violates a unique key")
-                await self.attach_message(existing.id, message.id)
+                await self.attach_message(existing.id, message.id, linked_later=linked_later)
                 return existing, False
-            await s.execute(update(MessageRow).where(MessageRow.id == message.id).values(escalation_id=row.id))
+            if not linked_later:
+                await s.execute(update(MessageRow).where(MessageRow.id == message.id).values(escalation_id=row.id))
             await s.commit()
             return escalation_of(row, [message.id]), True
 
-    async def attach_message(self, escalation_id: int, message_id: int) -> None:
+    async def attach_message(self, escalation_id: int, message_id: int, *, linked_later: bool = False) -> None:
+        """The message joins the escalation (see `open` for `linked_later`), which counts as its last change."""
         async with self._session() as s:
-            await s.execute(update(MessageRow).where(MessageRow.id == message_id).values(escalation_id=escalation_id))
+            if not linked_later:
+                await s.execute(
+                    update(MessageRow).where(MessageRow.id == message_id).values(escalation_id=escalation_id)
+                )
             await s.execute(update(EscalationRow).where(EscalationRow.id == escalation_id).values(updated_at=utcnow()))
             await s.commit()
 

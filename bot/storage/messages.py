@@ -35,6 +35,22 @@ class Messages(Store):
             await s.commit()
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def start_processing_many(self, message_ids: Sequence[int]) -> set[int]:
+        """`start_processing` for several messages in one statement: the ids it marked (those still waiting)."""
+        if not message_ids:
+            return set()
+        async with self._session() as s:
+            result = await s.execute(
+                update(MessageRow)
+                .where(MessageRow.id.in_(message_ids), MessageRow.action == "")
+                .values(action="processing")
+                .returning(MessageRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = set(result.scalars())
+            await s.commit()
+            return claimed
+
     async def store(self, msg: InboundMessage) -> tuple[StoredMessage, bool]:
         """Persist an inbound message; returns (stored, created). A known (channel, id) is not stored again."""
         same = (MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id)
