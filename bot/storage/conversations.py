@@ -7,13 +7,33 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from bot.domain import ConversationState, EscalationStatus
 from bot.storage.database import Database
 from bot.storage.tables import EscalationRow, MessageRow
 
 _ACTIVE = (EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value)
+
+# Built once (routing asks for most messages): each of the customer's cases with its latest message.
+_LATEST = (
+    select(MessageRow.escalation_id, func.max(MessageRow.sent_at).label("last"))
+    .where(MessageRow.customer_id == bindparam("customer_id"), MessageRow.escalation_id.is_not(None))
+    .group_by(MessageRow.escalation_id)
+    .subquery()
+)
+_RECENT = (
+    select(EscalationRow.id)
+    .join(_LATEST, _LATEST.c.escalation_id == EscalationRow.id)
+    .where(
+        EscalationRow.customer_id == bindparam("customer_id"),
+        EscalationRow.channel == bindparam("channel"),
+        EscalationRow.status.in_(_ACTIVE),
+        _LATEST.c.last >= bindparam("since"),
+    )
+    .order_by(EscalationRow.id.desc())
+    .limit(1)
+)
 
 
 class ConversationStore:
@@ -25,25 +45,8 @@ class ConversationStore:
     async def recent_case(self, customer_id: int, channel: str, since: datetime) -> int | None:
         """The customer's active escalation on `channel` with a message sent at or after `since`, if any:
         consecutive messages close together are one conversation even where each is its own thread."""
-        latest = (
-            select(MessageRow.escalation_id, func.max(MessageRow.sent_at).label("last"))
-            .where(MessageRow.customer_id == customer_id, MessageRow.escalation_id.is_not(None))
-            .group_by(MessageRow.escalation_id)
-            .subquery()
-        )
         async with self._db.session() as s:
-            return await s.scalar(
-                select(EscalationRow.id)
-                .join(latest, latest.c.escalation_id == EscalationRow.id)
-                .where(
-                    EscalationRow.customer_id == customer_id,
-                    EscalationRow.channel == channel,
-                    EscalationRow.status.in_(_ACTIVE),
-                    latest.c.last >= since,
-                )
-                .order_by(EscalationRow.id.desc())
-                .limit(1)
-            )
+            return await s.scalar(_RECENT, {"customer_id": customer_id, "channel": channel, "since": since})
 
     async def take_acknowledgement(self, escalation_id: int, now: datetime, quiet: timedelta) -> bool:
         """Claim the right to acknowledge a follow-up: True for exactly one caller per quiet period."""

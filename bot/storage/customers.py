@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Customer, Identity, utcnow
@@ -12,6 +12,20 @@ from bot.errors import InputError, NotFound, StorageError
 from bot.storage.database import Store, insert_new
 from bot.storage.rows import customer_of, identity_of
 from bot.storage.tables import CustomerRow, IdentityRow
+
+# Built once: the statement `resolve` runs for every message (building it each time costs more than running it).
+_OWNER = (
+    select(IdentityRow, CustomerRow)
+    .join(CustomerRow, CustomerRow.id == IdentityRow.customer_id)
+    .where(
+        IdentityRow.customer_id
+        == select(IdentityRow.customer_id)
+        .where(
+            IdentityRow.channel == bindparam("channel"), IdentityRow.platform_user_id == bindparam("platform_user_id")
+        )
+        .scalar_subquery()
+    )
+)
 
 
 class Customers(Store):
@@ -21,10 +35,10 @@ class Customers(Store):
         """The customer behind a platform account, created on first contact; handle and name kept current."""
         now = utcnow()
         account = (IdentityRow.channel == channel, IdentityRow.platform_user_id == platform_user_id)
-        # All of the account owner's identities in one query: the account's own is among them.
-        owner = select(IdentityRow.customer_id).where(*account).scalar_subquery()
         async with self._session() as s:
-            known = (await s.scalars(select(IdentityRow).where(IdentityRow.customer_id == owner))).all()
+            # The account owner's row and all of their identities in one query: the account's own is among them.
+            found = (await s.execute(_OWNER, {"channel": channel, "platform_user_id": platform_user_id})).all()
+            known = [ident for ident, _ in found]
             ident = next((i for i in known if i.channel == channel and i.platform_user_id == platform_user_id), None)
             if ident is None:
                 customer = await s.scalar(
@@ -42,7 +56,7 @@ class Customers(Store):
                     "created_at": now,
                     "updated_at": now,
                 }
-                ident = await s.scalar(insert_new(s, IdentityRow, identity))
+                ident = await insert_new(s, IdentityRow, identity)
                 if ident is not None:
                     await s.commit()
                     return replace(customer_of(customer, [ident]), first_contact=True)
@@ -56,7 +70,7 @@ class Customers(Store):
                 ident.display_name = name or ident.display_name
                 ident.updated_at = now
                 await s.commit()
-            row = await s.get(CustomerRow, ident.customer_id)
+            row = found[0][1] if found else await s.get(CustomerRow, ident.customer_id)
             if row is None:
                 raise NotFound(f"no customer {ident.customer_id}")
             return customer_of(row, known or [ident])

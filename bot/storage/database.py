@@ -112,14 +112,22 @@ async def commit_unique(s: AsyncSession, *rows: object) -> bool:
     return True
 
 
-def insert_new(s: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
-    """`INSERT ... ON CONFLICT DO NOTHING RETURNING` the new row (an ORM instance of `entity`), for
-    `s.scalar(...)`: None when a concurrent writer took a unique key first.
+async def insert_new(s: AsyncSession, entity: Any, values: dict[str, Any]) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING` the new row: an ORM instance of `entity`, or None
+    when a concurrent writer took a unique key first.
 
     One statement where a savepoint round (SAVEPOINT, INSERT, RELEASE, and the ORM's flush) cost four;
-    a lost race leaves the rest of the transaction as it was, as the savepoint did.
+    a lost race leaves the rest of the transaction as it was, as the savepoint did. The statement is
+    built once per table and dialect, the values sent as its parameters.
     """
-    return conflict_free_insert(s, entity).values(**values).returning(entity)
+    dialect = s.get_bind().dialect.name
+    stmt = _inserts.get((dialect, entity))
+    if stmt is None:
+        stmt = _inserts[(dialect, entity)] = conflict_free_insert(s, entity).returning(entity)
+    return await s.scalar(stmt, values)
+
+
+_inserts: dict[tuple[str, Any], Any] = {}
 
 
 def conflict_free_insert(s: AsyncSession, entity: Any) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Escalation, EscalationStatus, Priority, StoredMessage, utcnow
@@ -14,6 +14,19 @@ from bot.errors import Conflict, NotFound, StorageError
 from bot.storage.database import Store, insert_new
 from bot.storage.rows import aware, escalation_of
 from bot.storage.tables import EscalationRow, MessageRow, NoteRow
+
+# Built once: routing looks up the conversation's case for nearly every message.
+_ACTIVE = (
+    select(EscalationRow)
+    .where(
+        EscalationRow.customer_id == bindparam("customer_id"),
+        EscalationRow.channel == bindparam("channel"),
+        EscalationRow.conversation_id == bindparam("conversation_id"),
+        EscalationRow.status.in_([EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value]),
+    )
+    .order_by(EscalationRow.id.desc())
+    .limit(1)
+)
 
 
 class Escalations(Store):
@@ -26,14 +39,7 @@ class Escalations(Store):
         out its message ids and notes (two queries routing a message does not need)."""
         async with self._session() as s:
             row = await s.scalar(
-                select(EscalationRow)
-                .where(
-                    EscalationRow.customer_id == customer_id,
-                    EscalationRow.channel == channel,
-                    EscalationRow.conversation_id == conversation_id,
-                    EscalationRow.status.in_([EscalationStatus.OPEN.value, EscalationStatus.CLAIMED.value]),
-                )
-                .order_by(EscalationRow.id.desc())
+                _ACTIVE, {"customer_id": customer_id, "channel": channel, "conversation_id": conversation_id}
             )
             return await self._load(s, row, brief) if row else None
 
@@ -68,7 +74,7 @@ class Escalations(Store):
                 "updated_at": now,
             }
             # The partial unique index (one active escalation per conversation) decides a race.
-            row = await s.scalar(insert_new(s, EscalationRow, values))
+            row = await insert_new(s, EscalationRow, values)
             if row is None:
                 m = message.message
                 existing = await self.active(customer_id, m.channel, m.conversation_id)

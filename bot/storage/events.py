@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from bot.domain import utcnow
 from bot.storage.database import Database, conflict_free_insert
 from bot.storage.tables import EventDeliveryRow, EventRow
+
+# Built once, the values sent as parameters: an event is appended with most escalations.
+_APPEND = insert(EventRow).returning(EventRow.id)
 
 
 class RepositoryEvents:
@@ -21,11 +24,10 @@ class RepositoryEvents:
 
     async def append(self, kind: str, payload: dict[str, Any]) -> int:
         async with self._db.session() as s:
-            row = EventRow(kind=kind, payload=payload, created_at=utcnow())
-            s.add(row)
-            await s.flush()
+            event_id = await s.scalar(_APPEND, {"kind": kind, "payload": payload, "created_at": utcnow()})
             await s.commit()
-            return row.id
+            assert event_id is not None  # RETURNING of an INSERT that cannot conflict
+            return event_id
 
     async def undelivered(
         self, subscriber: str, since: datetime, limit: int = 200

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.domain import InboundMessage, StoredMessage, utcnow
 from bot.errors import StorageError
@@ -15,6 +16,18 @@ from bot.storage.rows import analysis_to_json, message_of
 from bot.storage.tables import MessageRow
 from bot.storage.turns import WAITING
 from nlp.types import Analysis
+
+
+@cache
+def _update(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of one message, built once per set of columns (the pipeline's last
+    write for each message); the values are its parameters."""
+    return (
+        update(MessageRow)
+        .where(MessageRow.id == bindparam("message_id"))
+        .values({c: bindparam(f"new_{c}") for c in columns})
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Messages(Store):
@@ -56,24 +69,22 @@ class Messages(Store):
         same = (MessageRow.channel == msg.channel, MessageRow.external_id == msg.external_id)
         async with self._session() as s:
             # Insert first: a new message (the common case) costs one statement, a redelivery two.
-            row = await s.scalar(
-                insert_new(
-                    s,
-                    MessageRow,
-                    {
-                        "channel": msg.channel,
-                        "external_id": msg.external_id,
-                        "connector": msg.via,
-                        "conversation_id": msg.conversation_id,
-                        "author_id": msg.author_id,
-                        "author_handle": msg.author_handle,
-                        "author_name": msg.author_name,
-                        "text": msg.text,
-                        "direct": msg.direct,
-                        "sent_at": msg.sent_at,
-                        "received_at": utcnow(),
-                    },
-                )
+            row = await insert_new(
+                s,
+                MessageRow,
+                {
+                    "channel": msg.channel,
+                    "external_id": msg.external_id,
+                    "connector": msg.via,
+                    "conversation_id": msg.conversation_id,
+                    "author_id": msg.author_id,
+                    "author_handle": msg.author_handle,
+                    "author_name": msg.author_name,
+                    "text": msg.text,
+                    "direct": msg.direct,
+                    "sent_at": msg.sent_at,
+                    "received_at": utcnow(),
+                },
             )
             if row is not None:
                 await s.commit()
@@ -109,7 +120,9 @@ class Messages(Store):
         if not values:
             return
         async with self._session() as s:
-            await s.execute(update(MessageRow).where(MessageRow.id == message_id).values(**values))
+            await s.execute(
+                _update(tuple(values)), {"message_id": message_id, **{f"new_{k}": v for k, v in values.items()}}
+            )
             await s.commit()
 
     async def get(self, message_id: int) -> StoredMessage | None:

@@ -36,28 +36,26 @@ class Replies(Store):
         """Queue a reply; None if one with the same dedupe key was already queued (never twice)."""
         now = utcnow()
         async with self._session() as s:
-            row = await s.scalar(
-                insert_new(
-                    s,
-                    ReplyRow,
-                    {
-                        "dedupe_key": dedupe_key,
-                        "connector": connector,
-                        "channel": channel,
-                        "recipient_id": recipient_id,
-                        "conversation_id": conversation_id,
-                        "in_reply_to": in_reply_to,
-                        "direct": direct,
-                        "text": text,
-                        "kind": kind,
-                        "status": ReplyStatus.QUEUED.value,
-                        "attempts": 0,
-                        "escalation_id": escalation_id,
-                        "message_id": message_id,
-                        "created_at": now,
-                        "next_attempt_at": now,
-                    },
-                )
+            row = await insert_new(
+                s,
+                ReplyRow,
+                {
+                    "dedupe_key": dedupe_key,
+                    "connector": connector,
+                    "channel": channel,
+                    "recipient_id": recipient_id,
+                    "conversation_id": conversation_id,
+                    "in_reply_to": in_reply_to,
+                    "direct": direct,
+                    "text": text,
+                    "kind": kind,
+                    "status": ReplyStatus.QUEUED.value,
+                    "attempts": 0,
+                    "escalation_id": escalation_id,
+                    "message_id": message_id,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                },
             )
             if row is None:  # the dedupe key is taken: queued before (a redelivery, a retried step)
                 return None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.domain import EscalationStatus, utcnow
 from bot.errors import InputError
@@ -58,6 +58,19 @@ def _survey(row: CsatSurveyRow) -> CsatSurvey:
         row.answer_text,
         aware(row.answered_at),
     )
+
+
+# Built once: the CSAT interceptor asks for nearly every message.
+_OUTSTANDING = (
+    select(CsatSurveyRow)
+    .where(
+        CsatSurveyRow.customer_id == bindparam("customer_id"),
+        CsatSurveyRow.channel == bindparam("channel"),
+        CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]),
+    )
+    .order_by(CsatSurveyRow.id.desc())
+    .limit(1)
+)
 
 
 class FollowUpStore(RepositoryBase):
@@ -188,15 +201,7 @@ class FollowUpStore(RepositoryBase):
     async def outstanding_survey(self, customer_id: int, channel: str) -> CsatSurvey | None:
         """The newest survey still waiting for this customer's answer on this channel."""
         async with self._session() as s:
-            row = await s.scalar(
-                select(CsatSurveyRow)
-                .where(
-                    CsatSurveyRow.customer_id == customer_id,
-                    CsatSurveyRow.channel == channel,
-                    CsatSurveyRow.status.in_([CsatStatus.ASKED.value, CsatStatus.REASKED.value]),
-                )
-                .order_by(CsatSurveyRow.id.desc())
-            )
+            row = await s.scalar(_OUTSTANDING, {"customer_id": customer_id, "channel": channel})
             return _survey(row) if row else None
 
     async def update_survey(
