@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Sequence
@@ -53,6 +54,17 @@ if TYPE_CHECKING:
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_heap() -> None:
+    """For a serving process, once started: what it loaded (the model, configuration, templates, compiled
+    statements) lives as long as the process, so it leaves the collector's generations and a full
+    collection stops scanning it. Measured with bench/pipeline.py at 50 msgs/s on two cores: the one
+    full collection in a run paused the event loop 66 ms, and the messages waiting meanwhile made the
+    run's p99. Not for tests and tools that build many bots in one process: frozen cycles are never
+    collected."""
+    gc.collect()
+    gc.freeze()
 
 
 class Rapport:

@@ -132,11 +132,12 @@ def worker(config: ConfigOption = None) -> None:
 
 def _serve(settings: Settings, role: str) -> None:
     async def main() -> None:
-        from bot.app import Rapport
+        from bot.app import Rapport, freeze_startup_heap
 
         classifier = NoClassifier() if role == "gateway" else None  # a gateway never classifies
         async with Rapport(settings, classifier=classifier) as bot:
             connectors = bot.build_connectors() if role != "worker" else []
+            freeze_startup_heap()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

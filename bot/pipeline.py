@@ -441,14 +441,16 @@ class Pipeline:
         """Settle deferred bookkeeping: everything when `idle`, else only what waited past its bound."""
         return sum([await d.settle(idle=idle, limit=limit) for d in self.services.deferred])
 
-    async def resume(self, batch_size: int = 32) -> list[Outcome]:
-        """Process every stored message still waiting (left by a stopped process, or queued)."""
+    async def resume(self, batch_size: int = 32, *, once: bool = False) -> list[Outcome]:
+        """Process every stored message still waiting (left by a stopped process, or queued); `once`: the
+        oldest batch of them only. A worker takes one batch at a time: messages keep arriving, so
+        "every one" could last as long as the traffic, with nothing reported meanwhile."""
         done: list[Outcome] = []
         while pending := await self.services.repo.messages.unfinished(limit=batch_size):
             outcomes = await self.process_stored(pending)
             done += outcomes
-            if any(o.error.startswith("storage:") for o in outcomes):
-                break  # the database refuses writes: leave the rest for the next pass
+            if once or any(o.error.startswith("storage:") for o in outcomes):
+                break  # (or) the database refuses writes: leave the rest for the next pass
         return done
 
     async def process_stored(self, batch: list[StoredMessage]) -> list[Outcome]:

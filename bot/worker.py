@@ -20,6 +20,10 @@ from nlp.types import Analysis
 
 log = logging.getLogger(__name__)
 
+# Deferred bookkeeping items (a customer's tier and stage, about 10 ms each on SQLite) settled between two
+# batches. Thirty-two at once kept the worker from new messages for a third of a second.
+SETTLE_STEP = 1
+
 
 class LocalQueue:
     """An in-memory WorkQueue: ids of messages this process stored. Lost on exit, which is fine: the
@@ -92,7 +96,7 @@ class Worker:
                 if ahead is not None:
                     outcomes = await self._finish(ahead)
                 elif following is None:  # quiet: pick up what the queue never announced (a restart, a failure)
-                    outcomes = await self.pipeline.resume(self.batch_size)
+                    outcomes = await self.pipeline.resume(self.batch_size, once=True)
                     quiet = not outcomes
                 else:
                     outcomes = []
@@ -101,8 +105,9 @@ class Worker:
                 if outcomes and all(_refused(o) for o in outcomes):
                     # Every message stays queued: the database is down, not done with (see `_finish`).
                     raise StorageError("the database refused every message of the batch")
-                # Replies first: under load only bookkeeping past its bound; when quiet, the rest, a batch at a time.
-                await self.pipeline.settle(idle=quiet, limit=self.batch_size)
+                # Replies first: under load only bookkeeping past its bound; when quiet, the rest. A few at a
+                # time either way, so a message arriving meanwhile waits for no more than those.
+                await self.pipeline.settle(idle=quiet, limit=SETTLE_STEP)
                 backoff = 0.5
             except StorageError as exc:
                 log.warning("worker: database unavailable (%s); retrying in %.1fs", exc, backoff)
