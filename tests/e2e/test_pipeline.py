@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from bot.domain import EscalationStatus, Priority
+from bot.domain import EscalationStatus, InboundMessage, Priority
 from bot.errors import InputError
 from bot.events import EscalationChanged, SalesAlert
 from bot.pipeline import Services
@@ -163,3 +163,18 @@ def _swap(services: Services, **changes: object) -> Services:
     from dataclasses import replace
 
     return replace(services, **changes)  # type: ignore[arg-type]
+
+
+async def test_the_worker_sweep_takes_one_batch_at_a_time(testbot: Driver) -> None:
+    # Messages stored but never announced (a restart, a lost queue entry) are swept by the worker a batch
+    # at a time: a sweep that went on while messages kept arriving reported nothing until traffic stopped.
+    bot = testbot.bot
+    for i in range(7):
+        await bot.pipeline.store(
+            InboundMessage(channel="discord", external_id=f"swept-{i}", author_id=f"a{i}", text="my order is late")
+        )
+    first = await bot.pipeline.resume(3, once=True)
+    assert len(first) == 3 and all(not o.error for o in first)
+    rest = await bot.pipeline.resume(3)  # what `rapport run` does on start: everything left
+    assert sorted(o.message_id for o in first + rest) == sorted({o.message_id for o in first + rest})
+    assert len(rest) == 4
