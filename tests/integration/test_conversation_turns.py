@@ -80,6 +80,28 @@ async def test_a_worker_given_a_later_message_processes_the_waiting_earlier_ones
     assert [a.message_id for a in await one.repo.audit.events(kind="routed")] == ids
 
 
+async def test_a_batch_keeps_each_customers_order_whatever_order_its_ids_come_in(
+    workers: tuple[Rapport, Rapport],
+) -> None:
+    """A batch of several customers (one unit on SQLite): a message whose customer has an earlier one
+    waiting outside the batch waits behind it, ids handed over out of order are processed oldest first,
+    and the other customers' messages are not held up."""
+    one, _ = workers
+    kept_back, a_next = await burst(one, "cust-a", COMPLAINTS[:2])  # the first is never handed over
+    (other,) = await burst(one, "cust-c", COMPLAINTS[:1])
+    b_first, b_second = await burst(one, "cust-b", COMPLAINTS[1:3])
+    outcomes = await one.worker.process([b_second, a_next, b_first, other])
+    assert sorted(o.message_id for o in outcomes if not o.error) == sorted(
+        [kept_back, a_next, other, b_first, b_second]
+    )
+    routed = [a.message_id for a in await one.repo.audit.events(kind="routed")]
+    assert sorted(routed) == sorted(set(routed))  # each message routed once
+    assert routed.index(b_first) < routed.index(b_second)  # handed over second-first, processed in order
+    assert routed.index(kept_back) < routed.index(a_next)  # the earlier one outside the batch went first
+    (a_case,) = [e for e in await one.repo.escalations.query() if e.opening_message_id == kept_back]
+    assert a_next in a_case.message_ids
+
+
 async def test_processing_a_message_first_processes_the_customers_earlier_waiting_one(
     workers: tuple[Rapport, Rapport],
 ) -> None:
