@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 # Deferred bookkeeping items (a customer's tier and stage, about 10 ms each on SQLite) settled between two
 # batches. Thirty-two at once kept the worker from new messages for a third of a second.
 SETTLE_STEP = 1
-# How long the queue stays empty before the worker turns to that bookkeeping (then it goes on, an item at a
-# time, until a message arrives): at 50 messages/s, one every 20 ms, it waits for the traffic to pause, or
-# for an item to be overdue ([relationships] refresh_within_seconds).
-QUIET_SECONDS = 0.05
 
 
 class LocalQueue:
@@ -89,16 +85,10 @@ class Worker:
         throughput approaches the slower of the two rather than their sum."""
         backoff = 0.5
         ahead: _Batch | None = None
-        quiet = False  # the last round found no work at all
         while not stop.is_set():
             try:
-                # A batch in hand is finished without waiting for more, and so is bookkeeping once the queue
-                # is quiet; with bookkeeping due, the queue must first stay empty a moment to count as quiet.
-                if ahead is not None or (quiet and self.pipeline.deferred()):
-                    wait = 0.001
-                else:
-                    wait = QUIET_SECONDS if self.pipeline.deferred() else self.sweep_seconds
-                ids = await self._take(stop, wait)
+                # With bookkeeping waiting, a quiet queue is not waited on: the bookkeeping is done meanwhile.
+                ids = await self._take(stop, wait=ahead is None and not self.pipeline.deferred())
                 if stop.is_set():
                     break
                 following = await self._start(ids) if ids else None
@@ -139,9 +129,10 @@ class Worker:
             self.processed += sum(not _refused(o) for o in outcomes)
             self.on_done(outcomes)
 
-    async def _take(self, stop: asyncio.Event, seconds: float) -> list[int]:
-        """The queue's next ids, waiting up to `seconds` for the first, or none as soon as `stop` is set
-        (shutdown never waits for a sweep)."""
+    async def _take(self, stop: asyncio.Event, wait: bool = True) -> list[int]:
+        """The queue's next ids, or none as soon as `stop` is set (shutdown never waits for a sweep).
+        Without `wait`, only what is there already: a batch is waiting to be finished."""
+        seconds = self.sweep_seconds if wait else 0.001
         take = asyncio.ensure_future(self.queue.take(self.batch_size, wait_seconds=seconds))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({take, stopping}, return_when=asyncio.FIRST_COMPLETED)
