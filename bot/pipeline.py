@@ -160,12 +160,8 @@ async def decide(
     open_escalation = None  # a customer created by this very message has no case to continue
     if not customer.first_contact:
         open_escalation = await svc.repo.escalations.active(customer.id, m.channel, m.conversation_id, brief=True)
-    if (
-        open_escalation is None
-        and not customer.first_contact
-        and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at))
-    ):
-        open_escalation = await svc.repo.escalations.get(case, brief=True)  # a quick follow-up in a new thread joins it
+        if open_escalation is None and (case := await svc.conversations.case_for(customer.id, m.channel, m.sent_at)):
+            open_escalation = await svc.repo.escalations.get(case, brief=True)  # a quick follow-up in a new thread
     if svc.conversations.asks_for_person(m.text):
         decision = handoff(customer, open_escalation)
     elif open_escalation is None and (found := await _answered_elsewhere(svc, m.text, analysis)):
@@ -489,9 +485,10 @@ class Pipeline:
         done: list[tuple[StoredMessage, Analysis | None, Outcome, Customer | None]] = []
         try:
             async with svc.events.held(), svc.repo.unit():
-                claimed, behind = await self._claim_batch(batch)
                 # In arrival order, as the claims assume: a customer's messages are processed oldest first.
-                for stored, analysis in sorted(zip(batch, analyses, strict=True), key=lambda pair: pair[0].id):
+                ordered = sorted(zip(batch, analyses, strict=True), key=lambda pair: pair[0].id)
+                claimed, behind = await self._claim_batch([stored for stored, _ in ordered])
+                for stored, analysis in ordered:
                     if stored.id in behind:
                         outcome: Outcome = Outcome(stored.id, behind=behind[stored.id])
                         done.append((stored, analysis, outcome, None))
@@ -561,21 +558,22 @@ class Pipeline:
             await self._observe(stored, customer, outcome)
         return outcome
 
-    async def _claim_batch(self, batch: list[StoredMessage]) -> tuple[set[int], dict[int, tuple[int, ...]]]:
-        """`_unit_body`'s turn checks and processing claims for a whole batch in one unit, two statements in
-        all: (the ids claimed, {id: the earlier messages it waits behind}). A message waits behind its
-        account's earlier unprocessed messages outside the batch, and behind those of the batch that wait."""
+    async def _claim_batch(self, ordered: list[StoredMessage]) -> tuple[set[int], dict[int, tuple[int, ...]]]:
+        """`_unit_body`'s turn checks and processing claims for a whole batch (oldest first) in one unit, two
+        statements in all: (the ids claimed, {id: the earlier messages it waits behind}). A message waits
+        behind its account's earlier unprocessed messages outside the batch, and behind those of the batch
+        that wait."""
         svc = self.services
-        outside = await svc.turns.waiting_outside(batch)
+        outside = await svc.turns.waiting_outside(ordered)
         behind: dict[int, tuple[int, ...]] = {}
         waits: dict[tuple[str, str], list[int]] = {}  # per account: earlier ids the next message waits behind
-        for stored in sorted(batch, key=lambda s: s.id):
+        for stored in ordered:
             account = (stored.message.channel, stored.message.author_id)
             earlier = [i for i in outside.get(account, ()) if i < stored.id] + waits.get(account, [])
             if earlier:
                 behind[stored.id] = tuple(sorted(earlier))
                 waits.setdefault(account, []).append(stored.id)
-        claimed = await svc.repo.messages.start_processing_many([s.id for s in batch if s.id not in behind])
+        claimed = await svc.repo.messages.start_processing_many([s.id for s in ordered if s.id not in behind])
         return claimed, behind
 
     async def _unit_body(

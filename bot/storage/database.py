@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -120,19 +121,21 @@ async def insert_new(s: AsyncSession, entity: Any, values: dict[str, Any]) -> An
     a lost race leaves the rest of the transaction as it was, as the savepoint did. The statement is
     built once per table and dialect, the values sent as its parameters.
     """
-    dialect = s.get_bind().dialect.name
-    stmt = _inserts.get((dialect, entity))
-    if stmt is None:
-        stmt = _inserts[(dialect, entity)] = conflict_free_insert(s, entity).returning(entity)
-    return await s.scalar(stmt, values)
+    return await s.scalar(_returning_insert(s.get_bind().dialect.name, entity), values)
 
 
-_inserts: dict[tuple[str, Any], Any] = {}
+@cache  # built once per dialect and table: `insert_new` runs for most messages
+def _returning_insert(dialect_name: str, entity: Any) -> Any:
+    return _conflict_free(dialect_name, entity).returning(entity)
 
 
 def conflict_free_insert(s: AsyncSession, entity: Any) -> Any:
     """`INSERT ... ON CONFLICT DO NOTHING` into `entity`'s table, in the session's dialect."""
-    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
+    return _conflict_free(s.get_bind().dialect.name, entity)
+
+
+def _conflict_free(dialect_name: str, entity: Any) -> Any:
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
     return dialect.insert(entity).on_conflict_do_nothing()
 
 

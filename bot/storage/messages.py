@@ -39,14 +39,7 @@ class Messages(Store):
         False when it is no longer waiting (processed already, by this process or a concurrent one): the
         conditional update is what makes processing a redelivered message change nothing.
         """
-        async with self._session() as s:
-            result = await s.execute(
-                update(MessageRow)
-                .where(MessageRow.id == message_id, MessageRow.action == "")
-                .values(action="processing")
-            )
-            await s.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return message_id in await self.start_processing_many([message_id])
 
     async def start_processing_many(self, message_ids: Sequence[int]) -> set[int]:
         """`start_processing` for several messages in one statement: the ids it marked (those still waiting)."""
